@@ -1,0 +1,11 @@
+"""Architectures, registered under the names of the original compare_gan."""
+
+from compare_gan2.architectures import resnet_biggan  # noqa: F401  (registers)
+from compare_gan2.architectures.base import (
+    Architecture, Discriminator, Generator, build, discriminator_options,
+    generator_options)
+from compare_gan2.registry import ARCHITECTURES
+
+
+def list_architectures() -> list[str]:
+  return ARCHITECTURES.names()

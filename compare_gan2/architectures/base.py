@@ -1,0 +1,239 @@
+"""What every architecture shares: gin options `G.*`/`D.*`, the base models and
+`build`.
+
+Contract: G(z, y, training) -> images in [0, 1], shape [B, res, res, colors];
+D(x, y, training) -> (probs [B, 1], logits [B, 1], features h [B, F]).
+`y` is a one-hot (or soft) label matrix [B, num_classes], or None when
+unconditional (num_classes == 0).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+from typing import Any, Callable
+
+import gin
+import keras
+import tensorflow as tf
+
+from compare_gan2.ops.layers import Linear
+from compare_gan2.ops.normalization import make_normalization
+from compare_gan2.registry import ARCHITECTURES, NORMALIZATIONS
+
+
+@gin.configurable("G")
+def generator_options(batch_norm_fn: Any = None,
+                      spectral_norm: bool = False) -> dict[str, Any]:
+  """gin `G.*`: the normalization of G's blocks and spectral norm in G."""
+  return dict(batch_norm_fn=batch_norm_fn, spectral_norm=spectral_norm)
+
+
+@gin.configurable("D")
+def discriminator_options(batch_norm_fn: Any = None, layer_norm: bool = False,
+                          spectral_norm: bool = False) -> dict[str, Any]:
+  """gin `D.*`: normalization, layer norm and spectral norm in D."""
+  return dict(batch_norm_fn=batch_norm_fn, layer_norm=layer_norm,
+              spectral_norm=spectral_norm)
+
+
+def _norm_name(fn: Any) -> str | None:
+  return None if fn is None else NORMALIZATIONS.name_of(fn)
+
+
+class Generator(keras.Model):
+  """Base generator.
+
+  Args:
+    resolution: int. Output height and width.
+    colors: int. Output channels (1 or 3).
+    z_dim: int. Latent size.
+    num_classes: int. Number of classes; 0 for an unconditional G.
+    batch_norm_fn: normalization name (or gin reference) used in G's blocks;
+      `None` for none (the original's default).
+    spectral_norm: bool. Spectral norm on G's layers.
+  """
+
+  def __init__(self, *, resolution: int, colors: int, z_dim: int,
+               num_classes: int = 0, batch_norm_fn: Any = None,
+               spectral_norm: bool = False, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.resolution = resolution
+    self.colors = colors
+    self.z_dim = z_dim
+    self.num_classes = num_classes
+    self.batch_norm_fn = _norm_name(batch_norm_fn)
+    self.spectral_norm = spectral_norm
+
+  @property
+  def conditional(self) -> bool:
+    return self.num_classes > 0
+
+  def norm(self, name: str) -> keras.layers.Layer:
+    """A new instance of G's normalization."""
+    return make_normalization(self.batch_norm_fn, name, self.spectral_norm)
+
+  def get_config(self) -> dict[str, Any]:
+    return {"name": self.name, "resolution": self.resolution,
+            "colors": self.colors, "z_dim": self.z_dim,
+            "num_classes": self.num_classes,
+            "batch_norm_fn": self.batch_norm_fn,
+            "spectral_norm": self.spectral_norm}
+
+
+class Discriminator(keras.Model):
+  """Base discriminator.
+
+  Args:
+    resolution: int. Input height and width.
+    colors: int. Input channels.
+    num_classes: int. Number of classes; > 0 adds the projection term
+      logit += sum(embed(y) * h) (Miyato & Koyama, 2018) where supported.
+    batch_norm_fn: normalization name (or gin reference); `None` for none.
+    layer_norm: bool. Layer norm in D's blocks.
+    spectral_norm: bool. Spectral norm on D's layers.
+  """
+
+  def __init__(self, *, resolution: int, colors: int, num_classes: int = 0,
+               batch_norm_fn: Any = None, layer_norm: bool = False,
+               spectral_norm: bool = False, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.resolution = resolution
+    self.colors = colors
+    self.num_classes = num_classes
+    self.batch_norm_fn = _norm_name(batch_norm_fn)
+    self.layer_norm = layer_norm
+    self.spectral_norm = spectral_norm
+
+  @property
+  def conditional(self) -> bool:
+    return self.num_classes > 0
+
+  def norm(self, name: str) -> keras.layers.Layer:
+    """A new instance of D's normalization."""
+    return make_normalization(self.batch_norm_fn, name, self.spectral_norm)
+
+  def make_head(self, features: int, project_y: bool = True) -> None:
+    """Creates the final linear layer and, if conditional and `project_y`, the
+    projection embedding [num_classes, features]."""
+    self.final_fc = Linear(1, use_sn=self.spectral_norm, name="final_fc")
+    self.embedding_fc = None
+    if project_y and self.conditional:
+      self.embedding_fc = Linear(
+          features, use_sn=self.spectral_norm, use_bias=False,
+          kernel_initializer="glorot_normal", name="embedding_fc")
+
+  def head(self, h: tf.Tensor, y: tf.Tensor | None, training: bool | None):
+    """(probs, logits, h) from features h [B, F]: linear plus projection."""
+    logits = self.final_fc(h, training=training)
+    if self.embedding_fc is not None:
+      if y is None:
+        raise ValueError(f"{self.name}: a conditional discriminator needs "
+                         "labels y. Received: y=None")
+      embedded_y = self.embedding_fc(y, training=training)
+      logits += tf.reduce_sum(embedded_y * h, axis=1, keepdims=True)
+    return tf.nn.sigmoid(logits), logits, h
+
+  def get_config(self) -> dict[str, Any]:
+    return {"name": self.name, "resolution": self.resolution,
+            "colors": self.colors, "num_classes": self.num_classes,
+            "batch_norm_fn": self.batch_norm_fn, "layer_norm": self.layer_norm,
+            "spectral_norm": self.spectral_norm}
+
+
+def gin_options(cls: type, name: str, module: str) -> Callable[[], dict[str, Any]]:
+  """Makes `module.name.<arg>` gin bindings for the keyword-only arguments of
+  `cls.__init__`; returns a function giving the bound values.
+
+  Keras models cannot take gin's decorated `__init__`, so the bindings are
+  read here and passed to the constructor explicitly.
+  """
+  allowed = [p.name for p in inspect.signature(cls.__init__).parameters.values()
+             if p.kind == inspect.Parameter.KEYWORD_ONLY]
+
+  def options(**bound: Any) -> dict[str, Any]:
+    unknown = sorted(set(bound) - set(allowed))
+    if unknown:
+      raise ValueError(f"Unknown gin parameter(s) {unknown} of {module}.{name}. "
+                       f"Allowed: {allowed}")
+    return bound
+
+  options.__name__ = name
+  return gin.configurable(name, module=module)(options)
+
+
+@dataclasses.dataclass(frozen=True)
+class Architecture:
+  """A registered generator/discriminator pair.
+
+  resolutions: the supported resolutions; None means any power of two >= 8.
+  generator_options / discriminator_options: gin bindings of the classes.
+  """
+  generator: type
+  discriminator: type
+  resolutions: tuple[int, ...] | None
+  generator_options: Callable[[], dict[str, Any]]
+  discriminator_options: Callable[[], dict[str, Any]]
+
+
+def register(name: str, generator: type, discriminator: type, *,
+             gin_module: str,
+             resolutions: tuple[int, ...] | None = None) -> Architecture:
+  """Registers an architecture; gin sees `<gin_module>.Generator.<arg>` and
+  `<gin_module>.Discriminator.<arg>`."""
+  arch = Architecture(generator, discriminator, resolutions,
+                      gin_options(generator, "Generator", gin_module),
+                      gin_options(discriminator, "Discriminator", gin_module))
+  ARCHITECTURES.register(name, gin_configurable=False)(arch)
+  return arch
+
+
+def check_resolution(name: str, resolution: int,
+                     resolutions: tuple[int, ...] | None) -> None:
+  if resolutions is None:
+    ok = resolution >= 8 and resolution & (resolution - 1) == 0
+    allowed = "a power of two >= 8"
+  else:
+    ok = resolution in resolutions
+    allowed = f"one of {resolutions}"
+  if not ok:
+    raise ValueError(f"Architecture '{name}' supports resolution {allowed}. "
+                     f"Received: resolution={resolution}")
+
+
+def build(name: str, *, resolution: int, colors: int, z_dim: int,
+          num_classes: int = 0) -> tuple[Generator, Discriminator]:
+  """Builds (generator, discriminator) of architecture `name`, with variables.
+
+  Options beyond these come from gin (`G.*`, `D.*`, `<arch module>.Generator.*`).
+  Call under `strategy.scope()` to create distributed variables.
+  """
+  arch = ARCHITECTURES.get(name)
+  check_resolution(name, resolution, arch.resolutions)
+  if num_classes < 0:
+    raise ValueError(f"num_classes must be >= 0. Received: num_classes={num_classes}")
+  g_opts = generator_options()
+  d_opts = discriminator_options()
+  generator = arch.generator(resolution=resolution, colors=colors, z_dim=z_dim,
+                             num_classes=num_classes, **g_opts,
+                             **arch.generator_options())
+  discriminator = arch.discriminator(resolution=resolution, colors=colors,
+                                     num_classes=num_classes, **d_opts,
+                                     **arch.discriminator_options())
+  build_variables(generator, discriminator)
+  return generator, discriminator
+
+
+def build_variables(generator: Generator, discriminator: Discriminator,
+                    batch_size: int = 2) -> None:
+  """Creates all variables by one inference call of each network."""
+  z = tf.zeros([batch_size, generator.z_dim])
+  y = None
+  if generator.conditional:
+    y = tf.one_hot(tf.zeros([batch_size], tf.int32), generator.num_classes)
+  images = generator(z, y, training=False)
+  expected = (batch_size, generator.resolution, generator.resolution, generator.colors)
+  if tuple(images.shape) != expected:
+    raise ValueError(f"{type(generator).__name__} made images of shape "
+                     f"{tuple(images.shape)}; expected {expected}.")
+  discriminator(images, y if discriminator.conditional else None, training=False)

@@ -1,0 +1,259 @@
+"""Normalization layers chosen by `G.batch_norm_fn` / `D.batch_norm_fn`.
+
+Every layer is called as `layer(x, y=None, z=None, training=None)`: `y` is the
+conditioning vector (one-hot or embedded labels, possibly with a z chunk), `z`
+the latent (used by self-modulation). Batch moments are synchronised across
+replicas under a multi-replica tf.distribute strategy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any, Iterator
+
+import gin
+import keras
+import tensorflow as tf
+
+from compare_gan2.ops.layers import Linear
+from compare_gan2.registry import NORMALIZATIONS
+
+_ACCUMULATING = [False]
+
+
+@contextlib.contextmanager
+def accumulate_standing_statistics() -> Iterator[None]:
+  """Inside this context, inference calls of standardize layers without moving
+  averages add their batch moments to the standing statistics (eager calls)."""
+  _ACCUMULATING.append(True)
+  try:
+    yield
+  finally:
+    _ACCUMULATING.pop()
+
+
+def batch_moments(x: tf.Tensor, axes: list[int]) -> tuple[tf.Tensor, tf.Tensor]:
+  """Mean and variance over `axes`, over the global batch of all replicas."""
+  ctx = tf.distribute.get_replica_context()
+  n = 1 if ctx is None else ctx.num_replicas_in_sync
+  mean = tf.reduce_mean(x, axes)
+  if n > 1:
+    mean = ctx.all_reduce(tf.distribute.ReduceOp.SUM, mean) / n
+  variance = tf.reduce_mean(tf.square(x - mean), axes)
+  if n > 1:
+    variance = ctx.all_reduce(tf.distribute.ReduceOp.SUM, variance) / n
+  return mean, variance
+
+
+@gin.configurable("standardize_batch")
+def standardize_batch_options(decay: float = 0.999, epsilon: float = 1e-3,
+                              use_moving_averages: bool = True) -> dict[str, Any]:
+  """Gin defaults of StandardizeBatch (`standardize_batch.decay`, ...)."""
+  return dict(decay=decay, epsilon=epsilon,
+              use_moving_averages=use_moving_averages)
+
+
+@keras.saving.register_keras_serializable("compare_gan2")
+class StandardizeBatch(keras.layers.Layer):
+  """Batch normalization without affine parameters (`standardize_batch`).
+
+  Arguments left as `None` take their gin value (`standardize_batch.*`).
+
+  Args:
+    decay: float. Moving average decay. Defaults to `0.999`.
+    epsilon: float. Added to the variance. Defaults to `1e-3`.
+    use_moving_averages: bool. Inference uses moving averages; if `False` it
+      uses standing statistics (BigGAN): moments accumulated over many batches
+      inside `accumulate_standing_statistics()`, divided by their count.
+      Defaults to `True`.
+  """
+
+  def __init__(self, decay: float | None = None, epsilon: float | None = None,
+               use_moving_averages: bool | None = None, **kwargs: Any):
+    super().__init__(**kwargs)
+    defaults = standardize_batch_options()
+    self.decay = defaults["decay"] if decay is None else decay
+    self.epsilon = defaults["epsilon"] if epsilon is None else epsilon
+    self.use_moving_averages = (defaults["use_moving_averages"]
+                                if use_moving_averages is None
+                                else use_moving_averages)
+
+  def build(self, input_shape: tuple[int, ...]) -> None:
+    c = (int(input_shape[-1]),)
+    stat = dict(trainable=False, aggregation="mean")
+    self.moving_mean = self.add_weight(name="moving_mean", shape=c,
+                                       initializer="zeros", **stat)
+    self.moving_variance = self.add_weight(name="moving_variance", shape=c,
+                                           initializer="ones", **stat)
+    if not self.use_moving_averages:
+      self.accu_mean = self.add_weight(name="accu_mean", shape=c,
+                                       initializer="zeros", **stat)
+      self.accu_variance = self.add_weight(name="accu_variance", shape=c,
+                                           initializer="zeros", **stat)
+      self.accu_counter = self.add_weight(name="accu_counter", shape=(),
+                                          initializer="zeros", **stat)
+
+  def reset_standing_statistics(self) -> None:
+    for v in (self.accu_mean, self.accu_variance, self.accu_counter):
+      v.assign(tf.zeros_like(v))
+
+  def call(self, x: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+    axes = list(range(len(x.shape) - 1))
+    if training:
+      mean, variance = batch_moments(x, axes)
+      d = self.decay
+      self.moving_mean.assign(d * self.moving_mean + (1 - d) * mean)
+      self.moving_variance.assign(d * self.moving_variance + (1 - d) * variance)
+    elif self.use_moving_averages:
+      mean, variance = self.moving_mean, self.moving_variance
+    elif _ACCUMULATING[-1]:
+      mean, variance = batch_moments(x, axes)
+      self.accu_mean.assign_add(mean)
+      self.accu_variance.assign_add(variance)
+      self.accu_counter.assign_add(1.0)
+    else:
+      count = tf.maximum(self.accu_counter, 1.0)
+      mean, variance = self.accu_mean / count, self.accu_variance / count
+    return tf.nn.batch_normalization(x, mean, variance, None, None, self.epsilon)
+
+  def get_config(self) -> dict[str, Any]:
+    return {**super().get_config(), "decay": self.decay, "epsilon": self.epsilon,
+            "use_moving_averages": self.use_moving_averages}
+
+
+class _Normalization(keras.layers.Layer):
+  """Common arguments of the registered normalizations.
+
+  Args:
+    use_sn: bool. Spectral norm on the conditioning linear layers.
+  """
+
+  def __init__(self, use_sn: bool = False, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.use_sn = use_sn
+
+  def get_config(self) -> dict[str, Any]:
+    return {**super().get_config(), "use_sn": self.use_sn}
+
+
+@NORMALIZATIONS.register("no_batch_norm")
+@keras.saving.register_keras_serializable("compare_gan2")
+class NoBatchNorm(_Normalization):
+  """Identity."""
+
+  def call(self, x, y=None, z=None, training=None):
+    return x
+
+
+@NORMALIZATIONS.register("batch_norm")
+@keras.saving.register_keras_serializable("compare_gan2")
+class BatchNorm(_Normalization):
+  """standardize_batch followed by a learned scale (init 1) and offset (init 0)."""
+
+  def build(self, input_shape, *args, **kwargs):
+    c = (int(input_shape[-1]),)
+    self.standardize = StandardizeBatch(name="standardize")
+    self.gamma = self.add_weight(name="gamma", shape=c, initializer="ones")
+    self.beta = self.add_weight(name="beta", shape=c, initializer="zeros")
+
+  def call(self, x, y=None, z=None, training=None):
+    return self.standardize(x, training=training) * self.gamma + self.beta
+
+
+@NORMALIZATIONS.register("conditional_batch_norm")
+@keras.saving.register_keras_serializable("compare_gan2")
+class ConditionalBatchNorm(_Normalization):
+  """standardize_batch, then x * (1 + gamma(y)) + beta(y), gamma and beta linear.
+
+  Args:
+    use_bias: bool. Bias in the gamma/beta linear maps. Defaults to `False`.
+    gamma_offset: bool. Scale by 1 + gamma (BigGAN). `False` reproduces the
+      original compare_gan, which scaled by gamma alone. Defaults to `True`.
+  """
+
+  def __init__(self, use_bias: bool = False, gamma_offset: bool = True,
+               **kwargs: Any):
+    super().__init__(**kwargs)
+    self.use_bias = use_bias
+    self.gamma_offset = gamma_offset
+
+  def build(self, input_shape, *args, **kwargs):
+    c = int(input_shape[-1])
+    self.standardize = StandardizeBatch(name="standardize")
+    self.gamma = Linear(c, use_sn=self.use_sn, use_bias=self.use_bias, name="gamma")
+    self.beta = Linear(c, use_sn=self.use_sn, use_bias=self.use_bias, name="beta")
+
+  def call(self, x, y=None, z=None, training=None):
+    if y is None:
+      raise ValueError(f"{self.name}: conditional_batch_norm needs a condition y. "
+                       "Received: y=None (is the GAN unconditional? use batch_norm)")
+    x = self.standardize(x, training=training)
+    gamma = self.gamma(y, training=training)[:, None, None, :]
+    beta = self.beta(y, training=training)[:, None, None, :]
+    if self.gamma_offset:
+      gamma = 1.0 + gamma
+    return x * gamma + beta
+
+  def get_config(self):
+    return {**super().get_config(), "use_bias": self.use_bias,
+            "gamma_offset": self.gamma_offset}
+
+
+@NORMALIZATIONS.register("self_modulated_batch_norm")
+@keras.saving.register_keras_serializable("compare_gan2")
+class SelfModulatedBatchNorm(_Normalization):
+  """Self-modulation (Chen et al., 2019, arXiv:1810.01365): h = ReLU(linear(z
+  [, y])); x * gamma(h) + beta(h) with gamma's bias initialised at 1.
+
+  Args:
+    num_hidden: int. Width of h. Defaults to `32`.
+  """
+
+  def __init__(self, num_hidden: int = 32, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.num_hidden = num_hidden
+
+  def build(self, input_shape, *args, **kwargs):
+    c = int(input_shape[-1])
+    self.standardize = StandardizeBatch(name="standardize")
+    self.hidden = Linear(self.num_hidden, use_sn=self.use_sn, name="hidden")
+    self.gamma = Linear(c, use_sn=self.use_sn, bias_start=1.0, name="gamma")
+    self.beta = Linear(c, use_sn=self.use_sn, name="beta")
+
+  def call(self, x, y=None, z=None, training=None):
+    if z is None:
+      raise ValueError(f"{self.name}: self_modulated_batch_norm needs z. "
+                       "Received: z=None")
+    cond = z if y is None else tf.concat([z, y], axis=1)
+    h = tf.nn.relu(self.hidden(cond, training=training))
+    x = self.standardize(x, training=training)
+    gamma = self.gamma(h, training=training)[:, None, None, :]
+    beta = self.beta(h, training=training)[:, None, None, :]
+    return x * gamma + beta
+
+  def get_config(self):
+    return {**super().get_config(), "num_hidden": self.num_hidden}
+
+
+@NORMALIZATIONS.register("layer_norm")
+@keras.saving.register_keras_serializable("compare_gan2")
+class LayerNorm(_Normalization):
+  """Layer normalization over all axes but the batch, with per-channel affine
+  (Ba et al., 2016); the `D.layer_norm` option of the original."""
+
+  def build(self, input_shape, *args, **kwargs):
+    c = (int(input_shape[-1]),)
+    self.gamma = self.add_weight(name="gamma", shape=c, initializer="ones")
+    self.beta = self.add_weight(name="beta", shape=c, initializer="zeros")
+
+  def call(self, x, y=None, z=None, training=None):
+    axes = list(range(1, len(x.shape)))
+    mean, variance = tf.nn.moments(x, axes, keepdims=True)
+    return tf.nn.batch_normalization(x, mean, variance, self.beta, self.gamma, 1e-12)
+
+
+def make_normalization(fn: Any, name: str, use_sn: bool = False) -> keras.layers.Layer:
+  """Builds the normalization named (or gin-referenced) by `fn`; None -> identity."""
+  if fn is None:
+    return NoBatchNorm(name=name)
+  return NORMALIZATIONS.make(fn, name=name, use_sn=use_sn)

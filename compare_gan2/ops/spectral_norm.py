@@ -1,0 +1,76 @@
+"""Spectral normalization (Miyato et al., 2018, arXiv:1802.05957).
+
+The kernel W is reshaped to (rows, C_out). A persistent vector u estimates one
+singular vector; each training call runs exactly one power iteration and stores
+the new u. Inference calls reuse u without changing it (the original updated u
+on every call, a quirk we do not keep).
+"""
+
+from __future__ import annotations
+
+import gin
+import tensorflow as tf
+
+SINGULAR_VALUES = ("auto", "left", "right")
+
+
+@gin.configurable("spectral_norm")
+def singular_value_side(singular_value: str = "auto") -> str:
+  """Which singular vector u tracks: gin `spectral_norm.singular_value`."""
+  if singular_value not in SINGULAR_VALUES:
+    raise ValueError(
+        f"`spectral_norm.singular_value` must be one of {SINGULAR_VALUES}. "
+        f"Received: singular_value={singular_value!r}")
+  return singular_value
+
+
+def resolve_side(kernel_shape: tuple[int, ...], singular_value: str) -> str:
+  """"left" or "right": "auto" picks the smaller side of the (rows, C_out) matrix."""
+  if singular_value not in SINGULAR_VALUES:
+    raise ValueError(f"singular_value must be one of {SINGULAR_VALUES}. "
+                     f"Received: singular_value={singular_value!r}")
+  rows = 1
+  for d in kernel_shape[:-1]:
+    rows *= int(d)
+  if singular_value == "auto":
+    return "left" if rows <= int(kernel_shape[-1]) else "right"
+  return singular_value
+
+
+def u_shape(kernel_shape: tuple[int, ...], side: str) -> tuple[int, int]:
+  """Shape of u: (rows, 1) for "left", (1, C_out) for "right"."""
+  rows = 1
+  for d in kernel_shape[:-1]:
+    rows *= int(d)
+  return (rows, 1) if side == "left" else (1, int(kernel_shape[-1]))
+
+
+def _l2_normalize(x: tf.Tensor, epsilon: float) -> tf.Tensor:
+  return tf.math.l2_normalize(x, axis=None, epsilon=epsilon)
+
+
+def spectral_normalize(kernel: tf.Tensor, u: tf.Variable, side: str,
+                       training: bool, epsilon: float = 1e-12) -> tf.Tensor:
+  """Returns kernel / sigma(kernel); in training one power iteration updates u.
+
+  Args:
+    kernel: Tensor of rank >= 2; the last axis is C_out.
+    u: Variable of shape `u_shape(kernel.shape, side)`.
+    side: "left" (u approximates the first left singular vector) or "right".
+    training: bool. Run the power iteration and store the new u.
+    epsilon: float. Epsilon of the l2 normalisations.
+  """
+  w = tf.reshape(kernel, [-1, kernel.shape[-1]])
+  if side == "left":
+    w = tf.transpose(w)
+  # With u as a row vector over the columns of w, both sides read the same:
+  # v = normalize(u w^T), u' = normalize(v w), sigma = v w u'^T.
+  u_val = tf.reshape(tf.convert_to_tensor(u), [1, -1])
+  v = _l2_normalize(tf.matmul(u_val, w, transpose_b=True), epsilon)
+  if training:
+    u_val = _l2_normalize(tf.matmul(v, w), epsilon)
+    u.assign(tf.reshape(u_val, u.shape))
+  u_val = tf.stop_gradient(u_val)
+  v = tf.stop_gradient(v)
+  sigma = tf.matmul(tf.matmul(v, w), u_val, transpose_b=True)
+  return kernel / tf.squeeze(sigma)

@@ -1,0 +1,119 @@
+"""One registry type for every pluggable kind (architectures, losses, ...).
+
+A registry maps a name to a factory. Registering a callable also makes it a gin
+configurable under the same name, so `loss.fn = @hinge` works in gin files.
+"""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from typing import Any, Callable, Iterable
+
+import gin
+
+
+class UnknownNameError(KeyError):
+  """Raised for a name that is not in a registry; the message lists close matches."""
+
+  def __str__(self) -> str:  # KeyError quotes its message; we want plain text.
+    return str(self.args[0])
+
+
+class Registry:
+  """Maps names to factories for one kind of component.
+
+  Args:
+    kind: str. What the registry holds, used in error messages ("loss").
+  """
+
+  def __init__(self, kind: str):
+    self.kind = kind
+    self._entries: dict[str, Any] = {}
+    self._factories: dict[str, Callable[..., Any]] = {}
+
+  def register(self, name: str | None = None, *, aliases: Iterable[str] = (),
+               gin_configurable: bool = True) -> Callable[[Any], Any]:
+    """Decorator: registers `obj` under `name` (default `obj.__name__`).
+
+    With `gin_configurable`, the name is also a gin configurable (module
+    `compare_gan2.<kind>`), so gin files can write `@name` and `name.arg = ...`.
+    A function is decorated in place; a class (Keras layers cannot take gin's
+    decorated `__init__`) gets a gin-configurable factory, used by `make`.
+    """
+
+    def decorator(obj: Any) -> Any:
+      key = name or obj.__name__
+      entry = obj
+      if gin_configurable and callable(obj):
+        module = f"compare_gan2.{self.kind}"
+        if isinstance(obj, type):
+          factory = functools.partial(_construct, obj)
+          factory = functools.update_wrapper(factory, obj.__init__)
+          factory.__name__ = key
+          self._factories[key] = gin.configurable(key, module=module)(factory)
+          self._factories[key].registry_name = key
+        else:
+          entry = obj = gin.configurable(key, module=module)(obj)
+      try:
+        entry.registry_name = key
+      except (AttributeError, TypeError):
+        pass
+      for k in (key, *aliases):
+        if k in self._entries and self._entries[k] is not entry:
+          raise ValueError(f"{self.kind} '{k}' is already registered.")
+        self._entries[k] = entry
+        if key in self._factories:
+          self._factories[k] = self._factories[key]
+      return obj
+
+    return decorator
+
+  def name_of(self, obj: Any) -> str:
+    """The registered name of `obj`: a name, an entry, or gin's `@name` value."""
+    if isinstance(obj, str):
+      self.get(obj)
+      return obj
+    key = getattr(obj, "registry_name", None)
+    if key in self._entries:
+      return key
+    raise UnknownNameError(
+        f"{obj!r} is not a registered {self.kind}. "
+        f"Registered: {', '.join(self.names())}.")
+
+  def get(self, name: Any) -> Any:
+    """Returns the entry registered under `name` (or under an entry's name)."""
+    if not isinstance(name, str):
+      return self._entries[self.name_of(name)]
+    if name not in self._entries:
+      close = difflib.get_close_matches(name, self._entries, n=3, cutoff=0.5)
+      hint = f" Did you mean: {', '.join(close)}?" if close else ""
+      raise UnknownNameError(
+          f"Unknown {self.kind} '{name}'.{hint} "
+          f"Registered: {', '.join(self.names())}.")
+    return self._entries[name]
+
+  def make(self, entry: Any, /, **kwargs: Any) -> Any:
+    """Calls `entry` (a name or entry) with `kwargs`, applying gin bindings."""
+    key = self.name_of(entry)
+    return self._factories.get(key, self._entries[key])(**kwargs)
+
+  def names(self) -> list[str]:
+    return sorted(self._entries)
+
+  def __contains__(self, name: str) -> bool:
+    return name in self._entries
+
+  def __repr__(self) -> str:
+    return f"Registry({self.kind!r}, {self.names()})"
+
+
+def _construct(cls: type, **kwargs: Any) -> Any:
+  return cls(**kwargs)
+
+
+ARCHITECTURES = Registry("architecture")
+LOSSES = Registry("loss")
+PENALTIES = Registry("penalty")
+NORMALIZATIONS = Registry("normalization")
+GANS = Registry("gan")

@@ -1,0 +1,21 @@
+"""compare_gan2: the TensorFlow 2 / Keras 3 successor of google/compare_gan."""
+
+from setuptools import find_packages, setup
+
+setup(
+    name="compare_gan2",
+    version="0.1.0",
+    description="Train and compare GANs in TensorFlow 2 / Keras 3, configured by gin.",
+    packages=find_packages(include=["compare_gan2", "compare_gan2.*"]),
+    package_data={"compare_gan2": ["configs/*.gin"]},
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow>=2.18",
+        "keras>=3.0",
+        "gin-config>=0.5",
+        "absl-py",
+        "numpy",
+    ],
+    extras_require={"test": ["pytest>=7", "scipy"]},
+    entry_points={"console_scripts": ["compare_gan2=compare_gan2.cli:main"]},
+)
