@@ -38,16 +38,22 @@ class Registry:
 
     With `gin_configurable`, the name is also a gin configurable (module
     `compare_gan2.<kind>`), so gin files can write `@name` and `name.arg = ...`.
-    A function is decorated in place; a class (Keras layers cannot take gin's
-    decorated `__init__`) gets a gin-configurable factory, used by `make`.
+    Functions and plain classes are decorated in place; a Keras layer (which
+    cannot take gin's decorated `__init__`) gets a gin-configurable factory,
+    used by `make`.
     """
 
     def decorator(obj: Any) -> Any:
       key = name or obj.__name__
+      # Check every name before registering anything (also with gin), so that a
+      # clash raises our error and leaves the registry and gin unchanged.
+      for k in (key, *aliases):
+        if k in self._entries:
+          raise ValueError(f"{self.kind} '{k}' is already registered.")
       entry = obj
       if gin_configurable and callable(obj):
         module = f"compare_gan2.{self.kind}"
-        if isinstance(obj, type):
+        if isinstance(obj, type) and _is_keras_layer(obj):
           factory = functools.partial(_construct, obj)
           factory = functools.update_wrapper(factory, obj.__init__)
           factory.__name__ = key
@@ -60,8 +66,6 @@ class Registry:
       except (AttributeError, TypeError):
         pass
       for k in (key, *aliases):
-        if k in self._entries and self._entries[k] is not entry:
-          raise ValueError(f"{self.kind} '{k}' is already registered.")
         self._entries[k] = entry
         if key in self._factories:
           self._factories[k] = self._factories[key]
@@ -74,7 +78,9 @@ class Registry:
     if isinstance(obj, str):
       self.get(obj)
       return obj
-    key = getattr(obj, "registry_name", None)
+    # Own attribute only: an unregistered subclass of a registered class must
+    # not pass for its parent.
+    key = getattr(obj, "__dict__", {}).get("registry_name")
     if key in self._entries:
       return key
     raise UnknownNameError(
@@ -106,6 +112,11 @@ class Registry:
 
   def __repr__(self) -> str:
     return f"Registry({self.kind!r}, {self.names()})"
+
+
+def _is_keras_layer(cls: type) -> bool:
+  return any(c.__module__.startswith("keras") and c.__name__ == "Layer"
+             for c in cls.__mro__)
 
 
 def _construct(cls: type, **kwargs: Any) -> Any:

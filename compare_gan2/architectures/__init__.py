@@ -1,6 +1,7 @@
 """Architectures, registered under the names of the original compare_gan."""
 
 from compare_gan2.architectures import resnet_biggan  # noqa: F401  (registers)
+from compare_gan2.architectures import resnet_biggan_deep  # noqa: F401
 from compare_gan2.architectures.base import (
     Architecture, Discriminator, Generator, build, discriminator_options,
     generator_options)

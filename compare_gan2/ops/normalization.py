@@ -153,6 +153,7 @@ class BatchNorm(_Normalization):
   def build(self, input_shape, *args, **kwargs):
     c = (int(input_shape[-1]),)
     self.standardize = StandardizeBatch(name="standardize")
+    self.standardize.build(input_shape)  # moving statistics exist after build
     self.gamma = self.add_weight(name="gamma", shape=c, initializer="ones")
     self.beta = self.add_weight(name="beta", shape=c, initializer="zeros")
 
@@ -180,6 +181,7 @@ class ConditionalBatchNorm(_Normalization):
   def build(self, input_shape, *args, **kwargs):
     c = int(input_shape[-1])
     self.standardize = StandardizeBatch(name="standardize")
+    self.standardize.build(input_shape)  # moving statistics exist after build
     self.gamma = Linear(c, use_sn=self.use_sn, use_bias=self.use_bias, name="gamma")
     self.beta = Linear(c, use_sn=self.use_sn, use_bias=self.use_bias, name="beta")
 
@@ -216,6 +218,7 @@ class SelfModulatedBatchNorm(_Normalization):
   def build(self, input_shape, *args, **kwargs):
     c = int(input_shape[-1])
     self.standardize = StandardizeBatch(name="standardize")
+    self.standardize.build(input_shape)  # moving statistics exist after build
     self.hidden = Linear(self.num_hidden, use_sn=self.use_sn, name="hidden")
     self.gamma = Linear(c, use_sn=self.use_sn, bias_start=1.0, name="gamma")
     self.beta = Linear(c, use_sn=self.use_sn, name="beta")

@@ -1,0 +1,107 @@
+"""Gin wiring: the run-level `options`, latent sampling (`z`, `eval_z`), the
+original compare_gan vocabulary (`tf.train.AdamOptimizer`, `tf.random.normal`)
+and parsing of gin files and bindings."""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Sequence
+
+import gin
+import keras
+import tensorflow as tf
+
+
+@gin.configurable("options")
+def options(batch_size: int = 64, gan_class: Any = "ModularGAN",
+            architecture: str = "resnet_cifar_arch", training_steps: int = 1000,
+            lamba: float = 1.0, disc_iters: int = 1, z_dim: int = 128,
+            discriminator_normalization: Any = None) -> dict[str, Any]:
+  """Run-level options of the original (`options.*`).
+
+  Args:
+    batch_size: int. Global batch size (all replicas together).
+    gan_class: GAN class name or `@ModularGAN`.
+    architecture: str. Registered architecture name.
+    training_steps: int. Number of generator steps.
+    lamba: float. Penalty weight (the original's spelling).
+    disc_iters: int. Discriminator updates per generator update.
+    z_dim: int. Latent size.
+    discriminator_normalization: ignored legacy option; use `D.*`.
+  """
+  del discriminator_normalization
+  for key, value in (("batch_size", batch_size), ("disc_iters", disc_iters),
+                     ("z_dim", z_dim), ("training_steps", training_steps)):
+    if not isinstance(value, int) or value < 1:
+      raise ValueError(f"`options.{key}` must be a positive integer. "
+                       f"Received: {key}={value!r}")
+  return dict(batch_size=batch_size, gan_class=gan_class,
+              architecture=architecture, training_steps=training_steps,
+              lamba=float(lamba), disc_iters=disc_iters, z_dim=z_dim)
+
+
+# The original's gin vocabulary: `@tf.random.normal`, `@tf.random.uniform`.
+for _fn in (tf.random.normal, tf.random.uniform, tf.random.truncated_normal):
+  gin.external_configurable(_fn, module="tf.random")
+
+
+@gin.configurable("AdamOptimizer", module="tf.train")
+def adam_optimizer(learning_rate: float = 2e-4, beta1: float = 0.9,
+                   beta2: float = 0.999, epsilon: float = 1e-8
+                   ) -> keras.optimizers.Optimizer:
+  """Adam under the original's name (`tf.train.AdamOptimizer.beta1 = 0.0`)."""
+  return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=beta1,
+                               beta_2=beta2, epsilon=epsilon)
+
+
+@gin.configurable("GradientDescentOptimizer", module="tf.train")
+def sgd_optimizer(learning_rate: float = 2e-4) -> keras.optimizers.Optimizer:
+  """Plain SGD under the original's name (`@tf.train.GradientDescentOptimizer`)."""
+  return keras.optimizers.SGD(learning_rate=learning_rate)
+
+
+_STATELESS = {"normal": tf.random.stateless_normal,
+              "uniform": tf.random.stateless_uniform,
+              "truncated_normal": tf.random.stateless_truncated_normal}
+
+
+def _sample(distribution_fn: Any, shape: Sequence[int], seed: tf.Tensor,
+            minval: float, maxval: float, stddev: float) -> tf.Tensor:
+  name = distribution_fn if isinstance(distribution_fn, str) else getattr(
+      distribution_fn, "__name__", "")
+  if name not in _STATELESS:
+    raise ValueError(f"z.distribution_fn must be one of {sorted(_STATELESS)} "
+                     f"(or @tf.random.<name>). Received: {distribution_fn!r}")
+  if name == "uniform":
+    return tf.random.stateless_uniform(shape, seed, minval=minval, maxval=maxval)
+  return _STATELESS[name](shape, seed, stddev=stddev)
+
+
+@gin.configurable("z", denylist=["shape", "seed"])
+def sample_z(shape: Sequence[int], seed: tf.Tensor,
+             distribution_fn: Any = "uniform", minval: float = -1.0,
+             maxval: float = 1.0, stddev: float = 1.0) -> tf.Tensor:
+  """Latents for training: U(-1, 1) by default, `z.distribution_fn =
+  @tf.random.normal` for N(0, 1). Stateless: same seed, same z."""
+  return _sample(distribution_fn, shape, seed, minval, maxval, stddev)
+
+
+@gin.configurable("eval_z", denylist=["shape", "seed"])
+def sample_eval_z(shape: Sequence[int], seed: tf.Tensor,
+                  distribution_fn: Any = "uniform", minval: float = -1.0,
+                  maxval: float = 1.0, stddev: float = 1.0) -> tf.Tensor:
+  """Latents for evaluation and samples (`eval_z.distribution_fn`)."""
+  return _sample(distribution_fn, shape, seed, minval, maxval, stddev)
+
+
+def parse(gin_configs: Sequence[str] = (), gin_bindings: Sequence[str] = (),
+          skip_unknown: bool = False) -> None:
+  """Parses gin files and bindings after registering every component."""
+  import compare_gan2  # noqa: F401  (registers all components)
+  gin.parse_config_files_and_bindings(list(gin_configs), list(gin_bindings),
+                                      skip_unknown=skip_unknown)
+
+
+def optimizer_from(fn: Callable[..., Any] | None, learning_rate: float
+                   ) -> keras.optimizers.Optimizer:
+  """An optimizer from a gin-chosen factory taking `learning_rate`."""
+  return (fn or adam_optimizer)(learning_rate=learning_rate)

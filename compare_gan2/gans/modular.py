@@ -1,0 +1,311 @@
+"""ModularGAN: any generator, discriminator, loss and penalty (compare_gan's
+modular_gan.py, Kurach, Lucic et al., 2019, arXiv:1807.04720).
+
+One training step = `disc_iters` discriminator updates, each with its own real
+batch and latents, then one generator update; the step counter counts G
+updates. `train_step` runs in replica context (inside `strategy.run`); every
+loss is divided by the number of replicas so that the summed gradients equal
+those of the mean over the global batch.
+
+Step inputs, per replica (B = per-replica batch, n = disc_iters):
+  images: float32 [B, n, H, W, C] in [0, 1]; labels: int32 [B, n];
+  z: float32 [B, n + 1, z_dim]; sampled_labels: int32 [B, n + 1];
+  seeds: int32 [B, n + 1, 2] per-example seeds for random draws.
+Slot i < n feeds D step i; slot n feeds the G step (with the reals of slot
+n - 1). `make_step_inputs` builds these from images and labels.
+
+Subclasses (SSGAN, S3GAN, augmentation) override the hooks, not the loop:
+`preprocess`, `run_discriminator`, `discriminator_loss`, `generator_loss`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from compare_gan2 import config
+from compare_gan2 import losses as loss_lib
+from compare_gan2 import penalties as penalty_lib
+from compare_gan2.registry import GANS
+
+Metrics = dict[str, tf.Tensor]
+DOutputs = tuple[tf.Tensor, tf.Tensor, tf.Tensor]
+
+
+def _num_replicas() -> int:
+  ctx = tf.distribute.get_replica_context()
+  return 1 if ctx is None else ctx.num_replicas_in_sync
+
+
+@GANS.register("ModularGAN")
+class ModularGAN:
+  """A GAN assembled from parts chosen by gin.
+
+  Create it under `strategy.scope()`: it owns the optimizers, the EMA
+  generator and the step counter.
+
+  Args:
+    generator, discriminator: Keras models from `architectures.build`.
+    num_classes: int. Classes of the dataset (0 if it has none).
+    conditional: bool. Condition G and D on labels. Defaults to `False`.
+    fit_label_distribution: bool. Fake labels are the real labels of the same
+      batch (the data's label distribution) instead of the sampled ones.
+    disc_iters: int. D updates per G update (`options.disc_iters`).
+    lamba: float. Penalty weight (`options.lamba`).
+    g_lr: float. Generator learning rate. Defaults to `2e-4`.
+    d_lr: float. Discriminator learning rate; `None` means `g_lr`.
+    g_optimizer_fn, d_optimizer_fn: factories taking `learning_rate`
+      (`@tf.train.AdamOptimizer` with gin-set betas); default Adam.
+    g_use_ema: bool. Keep an exponential moving average of G's weights, used
+      for evaluation and export. Defaults to `False`.
+    ema_decay: float. EMA decay. Defaults to `0.9999`.
+    ema_start_step: int. Before this G step the EMA equals the weights.
+      Defaults to `40000`.
+  """
+
+  def __init__(self, *, generator: keras.Model, discriminator: keras.Model,
+               num_classes: int = 0, conditional: bool = False,
+               fit_label_distribution: bool = False, disc_iters: int = 1,
+               lamba: float = 1.0, g_lr: float = 2e-4, d_lr: float | None = None,
+               g_optimizer_fn: Callable[..., Any] | None = None,
+               d_optimizer_fn: Callable[..., Any] | None = None,
+               g_use_ema: bool = False, ema_decay: float = 0.9999,
+               ema_start_step: int = 40000):
+    if conditional and num_classes < 1:
+      raise ValueError("A conditional GAN needs a dataset with labels. "
+                       f"Received: conditional=True, num_classes={num_classes}")
+    if conditional != generator.conditional or conditional != discriminator.conditional:
+      raise ValueError(
+          f"conditional={conditional} but the networks were built with "
+          f"num_classes={generator.num_classes}/{discriminator.num_classes}; "
+          "build them with num_classes=0 for an unconditional GAN.")
+    if disc_iters < 1:
+      raise ValueError(f"disc_iters must be >= 1. Received: {disc_iters}")
+    self.generator = generator
+    self.discriminator = discriminator
+    self.num_classes = num_classes
+    self.conditional = conditional
+    self.fit_label_distribution = fit_label_distribution
+    self.disc_iters = disc_iters
+    self.lamba = lamba
+    self.g_lr = g_lr
+    self.d_lr = g_lr if d_lr is None else d_lr
+    self.g_use_ema = g_use_ema
+    self.ema_decay = ema_decay
+    self.ema_start_step = ema_start_step
+    self.z_dim = generator.z_dim
+    self.g_optimizer = config.optimizer_from(g_optimizer_fn, self.g_lr)
+    self.d_optimizer = config.optimizer_from(d_optimizer_fn, self.d_lr)
+    self.g_optimizer.build(generator.trainable_variables)
+    self.d_optimizer.build(discriminator.trainable_variables)
+    self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False,
+                                   name="global_step",
+                                   aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    self.ema_generator = self._make_ema_generator() if g_use_ema else None
+
+  # --- Parts -----------------------------------------------------------------
+
+  def _make_ema_generator(self) -> keras.Model:
+    ema = type(self.generator).from_config(self.generator.get_config())
+    z = tf.zeros([1, self.z_dim])
+    y = tf.zeros([1, self.num_classes]) if self.conditional else None
+    ema(z, y, training=False)
+    for e, w in zip(ema.weights, self.generator.weights):
+      if e.shape != w.shape:
+        raise RuntimeError(f"EMA generator weight {e.path} does not match {w.path}.")
+      e.assign(w)
+    return ema
+
+  @property
+  def sampling_generator(self) -> keras.Model:
+    """The generator used for evaluation and export (EMA if enabled)."""
+    return self.ema_generator if self.ema_generator is not None else self.generator
+
+  def checkpoint_items(self) -> dict[str, Any]:
+    """Everything a checkpoint must hold to resume training exactly."""
+    items = dict(generator=self.generator, discriminator=self.discriminator,
+                 g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
+                 global_step=self.global_step)
+    if self.ema_generator is not None:
+      items["ema_generator"] = self.ema_generator
+    return items
+
+  def one_hot(self, labels: tf.Tensor) -> tf.Tensor | None:
+    """One-hot labels for G and D, or None when unconditional."""
+    if not self.conditional:
+      return None
+    return tf.one_hot(tf.cast(labels, tf.int32), self.num_classes)
+
+  # --- Hooks for variants ------------------------------------------------------
+
+  def preprocess(self, images: tf.Tensor, seeds: tf.Tensor) -> tf.Tensor:
+    """Applied to real and fake images before D (augmentation plugs in here)."""
+    del seeds
+    return images
+
+  def run_discriminator(self, real: tf.Tensor, y_real: Any, fake: tf.Tensor,
+                        y_fake: Any) -> tuple[DOutputs, DOutputs]:
+    """D on reals and fakes in one call (matters for batch norm in D)."""
+    n = tf.shape(real)[0]
+    x = tf.concat([real, fake], axis=0)
+    y = None if y_real is None else tf.concat([y_real, y_fake], axis=0)
+    probs, logits, h = self.discriminator(x, y, training=True)
+    split = lambda t: (t[:n], t[n:])
+    (pr, pf), (lr, lf), (hr, hf) = split(probs), split(logits), split(h)
+    return (pr, lr, hr), (pf, lf, hf)
+
+  def discriminator_fn(self, x: tf.Tensor, y: Any) -> tf.Tensor:
+    """D's logits in training mode, as penalties see it."""
+    return self.discriminator(x, y, training=True)[1]
+
+  def discriminator_loss(self, real: tf.Tensor, y_real: Any, fake: tf.Tensor,
+                         y_fake: Any, seeds: tf.Tensor) -> Metrics:
+    """The D loss ("d_loss") and its parts: loss + lamba * penalty."""
+    (d_real, d_real_logits, _), (d_fake, d_fake_logits, _) = self.run_discriminator(
+        real, y_real, fake, y_fake)
+    d_loss, d_loss_real, d_loss_fake, _ = loss_lib.get_losses(
+        d_real=d_real, d_fake=d_fake, d_real_logits=d_real_logits,
+        d_fake_logits=d_fake_logits)
+    penalty = penalty_lib.get_penalty_loss(
+        discriminator=self.discriminator_fn, discriminator_model=self.discriminator,
+        x=real, x_fake=fake, y=y_real, seeds=seeds)
+    return {"d_loss": d_loss + self.lamba * penalty, "d_loss_real": d_loss_real,
+            "d_loss_fake": d_loss_fake, "penalty": penalty}
+
+  def generator_loss(self, real: tf.Tensor, y_real: Any, fake: tf.Tensor,
+                     y_fake: Any, seeds: tf.Tensor) -> Metrics:
+    """The G loss ("g_loss"). Reals go through D too only when D has batch
+    norm, so that its batch statistics match the D step."""
+    del seeds
+    if self.discriminator.batch_norm_fn is not None:
+      _, (d_fake, d_fake_logits, _) = self.run_discriminator(real, y_real, fake, y_fake)
+    else:
+      d_fake, d_fake_logits, _ = self.discriminator(fake, y_fake, training=True)
+    *_, g_loss = loss_lib.get_losses(
+        d_real=tf.ones_like(d_fake), d_fake=d_fake,
+        d_real_logits=tf.zeros_like(d_fake_logits), d_fake_logits=d_fake_logits)
+    return {"g_loss": g_loss}
+
+  # --- The training step -------------------------------------------------------
+
+  def _slot(self, features: dict[str, tf.Tensor], i: int) -> dict[str, tf.Tensor]:
+    real_slot = min(i, self.disc_iters - 1)
+    return {"images": features["images"][:, real_slot],
+            "labels": features["labels"][:, real_slot],
+            "z": features["z"][:, i],
+            "sampled_labels": features["sampled_labels"][:, i],
+            "seeds": features["seeds"][:, i]}
+
+  def _labels(self, inputs: dict[str, tf.Tensor]) -> tuple[Any, Any]:
+    y_real = self.one_hot(inputs["labels"])
+    fake_labels = (inputs["labels"] if self.fit_label_distribution
+                   else inputs["sampled_labels"])
+    return y_real, self.one_hot(fake_labels)
+
+  def d_step(self, inputs: dict[str, tf.Tensor]) -> Metrics:
+    """One discriminator update on a real batch and fresh fakes."""
+    y_real, y_fake = self._labels(inputs)
+    fake = tf.stop_gradient(self.generator(inputs["z"], y_fake, training=True))
+    real = self.preprocess(inputs["images"], inputs["seeds"])
+    fake = self.preprocess(fake, inputs["seeds"])
+    variables = self.discriminator.trainable_variables
+    with tf.GradientTape() as tape:
+      metrics = self.discriminator_loss(real, y_real, fake, y_fake, inputs["seeds"])
+      scaled = metrics["d_loss"] / _num_replicas()
+    grads = tape.gradient(scaled, variables)
+    self.d_optimizer.apply_gradients(zip(grads, variables))
+    return metrics
+
+  def g_step(self, inputs: dict[str, tf.Tensor]) -> Metrics:
+    """One generator update."""
+    y_real, y_fake = self._labels(inputs)
+    real = self.preprocess(inputs["images"], inputs["seeds"])
+    variables = self.generator.trainable_variables
+    with tf.GradientTape() as tape:
+      fake = self.generator(inputs["z"], y_fake, training=True)
+      fake = self.preprocess(fake, inputs["seeds"])
+      metrics = self.generator_loss(real, y_real, fake, y_fake, inputs["seeds"])
+      scaled = metrics["g_loss"] / _num_replicas()
+    grads = tape.gradient(scaled, variables)
+    self.g_optimizer.apply_gradients(zip(grads, variables))
+    return metrics
+
+  def update_ema(self) -> None:
+    """EMA of G's trainable weights; other weights (BN statistics, spectral
+    norm vectors) are copied. Before `ema_start_step` the EMA is the weights."""
+    if self.ema_generator is None:
+      return
+    started = tf.cast(self.global_step >= self.ema_start_step, tf.float32)
+    decay = self.ema_decay * started
+    for e, w in zip(self.ema_generator.weights, self.generator.weights):
+      if w.trainable:
+        e.assign(decay * e + (1.0 - decay) * w)
+      else:
+        e.assign(w)
+
+  def train_step(self, features: dict[str, tf.Tensor]) -> Metrics:
+    """disc_iters D updates, one G update, EMA, step + 1. Replica context."""
+    metrics: Metrics = {}
+    for i in range(self.disc_iters):
+      d_metrics = self.d_step(self._slot(features, i))
+    metrics.update(d_metrics)
+    metrics.update(self.g_step(self._slot(features, self.disc_iters)))
+    self.global_step.assign_add(1)
+    self.update_ema()
+    return metrics
+
+  def distributed_train_step(self, strategy: tf.distribute.Strategy,
+                             features: Any) -> Metrics:
+    """Runs `train_step` on every replica; metrics averaged over replicas."""
+    per_replica = strategy.run(self.train_step, args=(features,))
+    return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
+            for k, v in per_replica.items()}
+
+  # --- Sampling ----------------------------------------------------------------
+
+  def sample(self, z: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
+    """Images in [0, 1] from the sampling (EMA) generator, inference mode."""
+    y = self.one_hot(labels) if labels is not None else None
+    if self.conditional and y is None:
+      raise ValueError("A conditional GAN needs labels to sample.")
+    return self.sampling_generator(z, y, training=False)
+
+
+def make_step_inputs(images: np.ndarray | tf.Tensor, labels: np.ndarray | tf.Tensor,
+                     *, disc_iters: int, z_dim: int, num_classes: int,
+                     seed: int | tf.Tensor, step: int | tf.Tensor = 0
+                     ) -> dict[str, tf.Tensor]:
+  """Builds one step's inputs (see the module docstring) from a global batch.
+
+  Args:
+    images: [B * disc_iters, H, W, C] in [0, 1]; consecutive blocks of B feed
+      consecutive D steps.
+    labels: int [B * disc_iters] (zeros if the data has none).
+    disc_iters, z_dim, num_classes: as in the GAN.
+    seed, step: the run seed and the step; with the example index they make
+      every draw, so the inputs do not depend on the replica count.
+  """
+  images = tf.convert_to_tensor(images, tf.float32)
+  labels = tf.cast(tf.convert_to_tensor(labels), tf.int32)
+  total = int(images.shape[0])
+  if total % disc_iters:
+    raise ValueError(f"The batch ({total}) must hold disc_iters={disc_iters} "
+                     "equal sub-batches.")
+  b = total // disc_iters
+  images = tf.transpose(tf.reshape(images, [disc_iters, b, *images.shape[1:]]),
+                        [1, 0, 2, 3, 4])
+  labels = tf.transpose(tf.reshape(labels, [disc_iters, b]))
+  base = tf.stack([tf.cast(seed, tf.int32), tf.cast(step, tf.int32)])
+  # seeds[i, j] = (seed * 7919 + step, i * (n + 1) + j): unique per example.
+  slots = disc_iters + 1
+  index = tf.reshape(tf.range(b * slots, dtype=tf.int32), [b, slots])
+  seeds = tf.stack([tf.fill([b, slots], base[0] * 7919 + base[1]), index], axis=-1)
+  z = config.sample_z([b * slots, z_dim], seed=base + [0, 1])
+  sampled = tf.random.stateless_uniform([b * slots], seed=base + [0, 2],
+                                        maxval=max(num_classes, 1), dtype=tf.int32)
+  return {"images": images, "labels": labels,
+          "z": tf.reshape(z, [b, slots, z_dim]),
+          "sampled_labels": tf.reshape(sampled, [b, slots]), "seeds": seeds}
