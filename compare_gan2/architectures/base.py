@@ -123,6 +123,18 @@ class Discriminator(keras.Model):
           features, use_sn=self.spectral_norm, use_bias=False,
           kernel_initializer="glorot_normal", name="embedding_fc")
 
+  def pooled_features(self, net: tf.Tensor, y: tf.Tensor | None,
+                      training: bool | None, *, pool: str) -> tf.Tensor:
+    """h [B, F]: `self.blocks` (each followed by `self.attention[i]` where
+    present), ReLU, then a global "sum" (BigGAN) or "mean" pool."""
+    attention = getattr(self, "attention", {})
+    for i, block in enumerate(self.blocks):
+      net = block(net, y=y, training=training)
+      if i in attention:
+        net = attention[i](net, training=training)
+    reduce = tf.reduce_sum if pool == "sum" else tf.reduce_mean
+    return reduce(tf.nn.relu(net), axis=[1, 2])
+
   def head(self, h: tf.Tensor, y: tf.Tensor | None, training: bool | None):
     """(probs, logits, h) from features h [B, F]: linear plus projection."""
     logits = self.final_fc(h, training=training)

@@ -144,12 +144,7 @@ class Discriminator(base.Discriminator):
     self.make_head(out_channels[-1], project_y)
 
   def call(self, x, y=None, training=None):
-    net = x
-    for i, block in enumerate(self.blocks):
-      net = block(net, y=y, training=training)
-      if i in self.attention:
-        net = self.attention[i](net, training=training)
-    h = tf.reduce_sum(tf.nn.relu(net), axis=[1, 2])
+    h = self.pooled_features(x, y, training, pool="sum")
     return self.head(h, y, training)
 
   def get_config(self):
@@ -160,3 +155,7 @@ class Discriminator(base.Discriminator):
 
 base.register("resnet_biggan_arch", Generator, Discriminator,
               resolutions=(32, 64, 128, 256, 512), gin_module="resnet_biggan")
+# The name of the same architecture in the original's BigGAN example config,
+# with its own gin module (`resnet5_biggan.Generator.*`).
+base.register("resnet5_biggan_arch", Generator, Discriminator,
+              resolutions=(32, 64, 128, 256, 512), gin_module="resnet5_biggan")

@@ -243,12 +243,7 @@ class Discriminator(base.Discriminator):
     self.make_head(out_channels[-1], project_y)
 
   def call(self, x, y=None, training=None):
-    net = self.initial_conv(x, training=training)
-    for i, block in enumerate(self.blocks):
-      net = block(net, y=y, training=training)
-      if i in self.attention:
-        net = self.attention[i](net, training=training)
-    h = tf.reduce_sum(tf.nn.relu(net), axis=[1, 2])
+    h = self.pooled_features(self.initial_conv(x, training=training), y, training, pool="sum")
     return self.head(h, y, training)
 
   def get_config(self):

@@ -1,0 +1,118 @@
+"""ResNet for 32x32 images (Miyato et al., 2018, arXiv:1802.05957, Table 4), as
+in compare_gan's resnet_cifar.py.
+
+G: linear z -> 4x4x256, three up-sampling ResNet blocks of 256 channels,
+norm-ReLU-conv3x3, (tanh + 1) / 2. D: four ResNet blocks of 128 channels (the
+first two down-sample), ReLU, mean over space, linear plus projection of y.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+from compare_gan2.architectures import base
+from compare_gan2.ops import Conv2D, Linear, ResNetBlock
+
+NUM_G_BLOCKS = 3
+NUM_D_BLOCKS = 4
+NUM_D_DOWN_BLOCKS = 2
+
+
+class Generator(base.Generator):
+  """ResNet CIFAR generator: [B, z_dim] -> [B, 32, 32, colors] in [0, 1].
+
+  Args:
+    ch: int. Width of the 4x4 seed and of every block. Defaults to `256`.
+    hierarchical_z: bool. Split z into 4 chunks: chunk 0 feeds the first
+      linear layer, chunk i (concatenated to y when conditional) conditions
+      block i's norms. Defaults to `False`.
+    embed_z: bool. Linear embedding of z (same size) first. Defaults to `False`.
+    embed_y: bool. Linear embedding of y to z_dim first. Defaults to `False`.
+  """
+
+  def __init__(self, *, ch: int = 256, hierarchical_z: bool = False,
+               embed_z: bool = False, embed_y: bool = False, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.ch = ch
+    self.hierarchical_z = hierarchical_z
+    self.embed_z = embed_z
+    self.embed_y = embed_y
+    if hierarchical_z and self.z_dim % (NUM_G_BLOCKS + 1):
+      raise ValueError(
+          f"hierarchical_z splits z into {NUM_G_BLOCKS + 1} equal chunks; "
+          f"z_dim must be divisible by {NUM_G_BLOCKS + 1}. "
+          f"Received: z_dim={self.z_dim}")
+    sn = self.spectral_norm
+    self.z_embedding = (Linear(self.z_dim, use_sn=sn, name="embed_z")
+                        if embed_z else None)
+    self.y_embedding = (Linear(self.z_dim, use_sn=sn, name="embed_y")
+                        if embed_y and self.conditional else None)
+    self.fc_noise = Linear(4 * 4 * ch, use_sn=sn, name="fc_noise")
+    self.blocks = [ResNetBlock(ch, "up", self.batch_norm_fn, use_sn=sn,
+                               shortcut="conv", name=f"B{i + 1}")
+                   for i in range(NUM_G_BLOCKS)]
+    self.final_norm = self.norm("final_norm")
+    self.final_conv = Conv2D(self.colors, 3, use_sn=sn, name="final_conv")
+
+  def call(self, z, y=None, training=None):
+    if not self.conditional:
+      y = None
+    if self.z_embedding is not None:
+      z = self.z_embedding(z, training=training)
+    if self.y_embedding is not None:
+      y = self.y_embedding(y, training=training)
+    if self.hierarchical_z:
+      chunks = tf.split(z, NUM_G_BLOCKS + 1, axis=1)
+      z0, z_per_block = chunks[0], chunks[1:]
+      y_per_block = ([None] * NUM_G_BLOCKS if y is None
+                     else [tf.concat([zi, y], axis=1) for zi in z_per_block])
+    else:
+      z0, z_per_block, y_per_block = z, [z] * NUM_G_BLOCKS, [y] * NUM_G_BLOCKS
+    net = self.fc_noise(z0, training=training)
+    net = tf.reshape(net, [-1, 4, 4, self.ch])
+    for block, zi, yi in zip(self.blocks, z_per_block, y_per_block):
+      net = block(net, y=yi, z=zi, training=training)
+    net = tf.nn.relu(self.final_norm(net, y=y, z=z, training=training))
+    net = self.final_conv(net, training=training)
+    return (tf.nn.tanh(net) + 1.0) / 2.0
+
+  def get_config(self):
+    return {**super().get_config(), "ch": self.ch,
+            "hierarchical_z": self.hierarchical_z, "embed_z": self.embed_z,
+            "embed_y": self.embed_y}
+
+
+class Discriminator(base.Discriminator):
+  """ResNet CIFAR discriminator: [B, 32, 32, colors] -> ([B, 1], [B, 1],
+  h [B, ch]).
+
+  Args:
+    ch: int. Width of every block. Defaults to `128`.
+    project_y: bool. Projection of y when conditional. Defaults to `True`
+      (the original's default was `False`, i.e. a conditional D ignored y).
+  """
+
+  def __init__(self, *, ch: int = 128, project_y: bool = True, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.ch = ch
+    self.project_y = project_y
+    self.blocks = [
+        ResNetBlock(ch, "down" if i < NUM_D_DOWN_BLOCKS else "none",
+                    self.batch_norm_fn, layer_norm=self.layer_norm,
+                    use_sn=self.spectral_norm, shortcut="conv",
+                    name=f"B{i + 1}")
+        for i in range(NUM_D_BLOCKS)]
+    self.make_head(ch, project_y)
+
+  def call(self, x, y=None, training=None):
+    h = self.pooled_features(x, y, training, pool="mean")
+    return self.head(h, y, training)
+
+  def get_config(self):
+    return {**super().get_config(), "ch": self.ch, "project_y": self.project_y}
+
+
+base.register("resnet_cifar_arch", Generator, Discriminator,
+              resolutions=(32,), gin_module="resnet_cifar")

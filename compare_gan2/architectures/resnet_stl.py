@@ -1,0 +1,94 @@
+"""ResNet for 48x48 images, STL-10 (Miyato et al., 2018, arXiv:1802.05957,
+Table 5), as in compare_gan's resnet_stl.py.
+
+G: linear z -> 6x6x(8 ch), up-sampling blocks 8ch -> 4ch -> 2ch -> ch (6 -> 48
+px), norm-ReLU-conv3x3, (tanh + 1) / 2. D: "B0" ch (down), then 2ch, 4ch, 8ch
+(down) and 16ch (no resampling): 48 -> 3 px; ReLU, mean over space, linear
+plus projection of y.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import tensorflow as tf
+
+from compare_gan2.architectures import base
+from compare_gan2.ops import Conv2D, Linear, ResNetBlock
+
+SEED_SIZE = 6
+# Output widths of the blocks, in units of ch (the original's "magic" lists).
+G_CHANNELS = (4, 2, 1)
+G_SEED_CHANNELS = 8
+D_CHANNELS = (1, 2, 4, 8, 16)
+# The last D block keeps the 3x3 resolution.
+D_DOWN = (True, True, True, True, False)
+
+
+class Generator(base.Generator):
+  """ResNet STL-10 generator: [B, z_dim] -> [B, 48, 48, colors] in [0, 1].
+
+  Every norm is conditioned on the whole z (and y).
+
+  Args:
+    ch: int. Base width; the seed has 8 ch channels. Defaults to `64`.
+  """
+
+  def __init__(self, *, ch: int = 64, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.ch = ch
+    sn = self.spectral_norm
+    self.fc_noise = Linear(SEED_SIZE * SEED_SIZE * G_SEED_CHANNELS * ch,
+                           use_sn=sn, name="fc_noise")
+    self.blocks = [ResNetBlock(m * ch, "up", self.batch_norm_fn, use_sn=sn,
+                               shortcut="conv", name=f"B{i + 1}")
+                   for i, m in enumerate(G_CHANNELS)]
+    self.final_norm = self.norm("final_norm")
+    self.final_conv = Conv2D(self.colors, 3, use_sn=sn, name="final_conv")
+
+  def call(self, z, y=None, training=None):
+    if not self.conditional:
+      y = None
+    net = self.fc_noise(z, training=training)
+    net = tf.reshape(net, [-1, SEED_SIZE, SEED_SIZE, G_SEED_CHANNELS * self.ch])
+    for block in self.blocks:
+      net = block(net, y=y, z=z, training=training)
+    net = tf.nn.relu(self.final_norm(net, y=y, z=z, training=training))
+    net = self.final_conv(net, training=training)
+    return (tf.nn.tanh(net) + 1.0) / 2.0
+
+  def get_config(self):
+    return {**super().get_config(), "ch": self.ch}
+
+
+class Discriminator(base.Discriminator):
+  """ResNet STL-10 discriminator: [B, 48, 48, colors] -> ([B, 1], [B, 1],
+  h [B, 16 ch]).
+
+  Args:
+    ch: int. Base width. Defaults to `64`.
+    project_y: bool. Projection of y when conditional (the original had
+      none). Defaults to `True`.
+  """
+
+  def __init__(self, *, ch: int = 64, project_y: bool = True, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.ch = ch
+    self.project_y = project_y
+    self.blocks = [
+        ResNetBlock(m * ch, "down" if down else "none", self.batch_norm_fn,
+                    layer_norm=self.layer_norm, use_sn=self.spectral_norm,
+                    shortcut="conv", name=f"B{i}")
+        for i, (m, down) in enumerate(zip(D_CHANNELS, D_DOWN))]
+    self.make_head(D_CHANNELS[-1] * ch, project_y)
+
+  def call(self, x, y=None, training=None):
+    h = self.pooled_features(x, y, training, pool="mean")
+    return self.head(h, y, training)
+
+  def get_config(self):
+    return {**super().get_config(), "ch": self.ch, "project_y": self.project_y}
+
+
+base.register("resnet_stl_arch", Generator, Discriminator,
+              resolutions=(48,), gin_module="resnet_stl")

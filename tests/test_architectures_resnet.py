@@ -1,0 +1,330 @@
+"""Tests of the compare_gan ResNets: resnet_cifar, resnet_stl, resnet5 and
+resnet30 (tiny widths; parameter counts checked against formulas)."""
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_gan2 import registry
+from compare_gan2.architectures import base
+from compare_gan2.architectures import resnet5, resnet30, resnet_cifar, resnet_stl
+from compare_gan2.ops import Conv2D, Linear, ResNetBlock
+
+BATCH = 2
+Z_DIM = 16
+NUM_CLASSES = 3
+COLORS = 3
+
+# (registry name, gin module, resolution, tiny ch).
+CASES = [
+    ("resnet_cifar_arch", "resnet_cifar", 32, 8),
+    ("resnet_stl_arch", "resnet_stl", 48, 4),
+    ("resnet5_arch", "resnet5", 32, 4),
+    ("resnet5_arch", "resnet5", 64, 4),
+    ("resnet5_arch", "resnet5", 128, 4),
+    ("resnet30_arch", "resnet30", 128, 4),
+]
+
+
+# --- Parameter counts, written out independently of the implementation. ---
+
+def _linear(n_in, n_out, bias=True):
+  return n_in * n_out + (n_out if bias else 0)
+
+
+def _conv(k, c_in, c_out):
+  return k * k * c_in * c_out + c_out
+
+
+def _norm(c, norm, cond_dim):
+  """Trainable parameters of one normalization of c channels."""
+  if norm is None:
+    return 0
+  if norm == "batch_norm":
+    return 2 * c
+  return 2 * cond_dim * c  # conditional_batch_norm: gamma(y), beta(y), no bias
+
+
+def _block(c_in, c_out, norm=None, cond_dim=0, conv_shortcut=True):
+  """ResNet block: two norms, two 3x3 convs and a 1x1 conv shortcut."""
+  return (_norm(c_in, norm, cond_dim) + _conv(3, c_in, c_out)
+          + _norm(c_out, norm, cond_dim) + _conv(3, c_out, c_out)
+          + (_conv(1, c_in, c_out) if conv_shortcut else 0))
+
+
+def _chain(widths, identity_shortcuts=False, **norm):
+  """Blocks widths[i] -> widths[i + 1]; with `identity_shortcuts`, blocks
+  that keep the width have none (only resnet30's keep the resolution too)."""
+  return sum(_block(a, b, conv_shortcut=not identity_shortcuts or a != b,
+                    **norm)
+             for a, b in zip(widths[:-1], widths[1:]))
+
+
+def _head(features, num_classes):
+  return _linear(features, 1) + num_classes * features  # projection: no bias
+
+
+def _resnet30_widths(ch, down):
+  widths = [ch // 4 * 2**s for s in range(6)] if down else [
+      8 * ch // 2**s for s in range(6)]
+  out = [widths[0]]
+  for w in widths:
+    out += [w] * 5
+    if w != widths[-1]:
+      out.append(w * 2 if down else w // 2)
+  return out
+
+
+def expected_params(name, ch, z_dim, colors, num_classes, norm,
+                    resnet30_shortcut="auto"):
+  """(G, D) trainable parameter counts (the same at every resolution)."""
+  n = dict(norm=norm, cond_dim=num_classes)
+  final = lambda c: _norm(c, norm, num_classes) + _conv(3, c, colors)
+  if name == "resnet_cifar_arch":
+    g = _linear(z_dim, 16 * ch) + _chain([ch] * 4, **n) + final(ch)
+    d = _chain([colors] + [ch] * 4) + _head(ch, num_classes)
+  elif name == "resnet_stl_arch":
+    g = (_linear(z_dim, 36 * 8 * ch) + _chain([8 * ch, 4 * ch, 2 * ch, ch], **n)
+         + final(ch))
+    d = (_chain([colors] + [m * ch for m in (1, 2, 4, 8, 16)])
+         + _head(16 * ch, num_classes))
+  elif name == "resnet5_arch":
+    g = (_linear(z_dim, 16 * 8 * ch)
+         + _chain([m * ch for m in (8, 8, 4, 4, 2, 1)], **n) + final(ch))
+    d = (_chain([colors] + [m * ch for m in (1, 2, 4, 4, 8, 8)])
+         + _head(8 * ch, num_classes))
+  elif name == "resnet30_arch":
+    identity = resnet30_shortcut == "auto"
+    g = (_linear(z_dim, 16 * 8 * ch)
+         + _chain(_resnet30_widths(ch, False), identity, **n)
+         + _conv(3, ch // 4, colors))
+    d = (_conv(3, colors, ch // 4)
+         + _chain(_resnet30_widths(ch, True), identity)
+         + _head(16 * 8 * ch, num_classes))
+  else:
+    raise ValueError(name)
+  return g, d
+
+
+def _count(model):
+  return int(sum(np.prod(v.shape) for v in model.trainable_variables))
+
+
+def _labels(classes):
+  return tf.one_hot(classes, NUM_CLASSES)
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+@pytest.mark.parametrize("name,module,resolution,ch", CASES)
+def test_build_shapes_range_and_parameter_count(name, module, resolution, ch,
+                                                conditional):
+  gin.parse_config(f"""
+      {module}.Generator.ch = {ch}
+      {module}.Discriminator.ch = {ch}
+  """)
+  if conditional:
+    gin.parse_config("G.batch_norm_fn = @conditional_batch_norm")
+  else:
+    gin.parse_config("G.batch_norm_fn = @batch_norm")
+  num_classes = NUM_CLASSES if conditional else 0
+  g, d = base.build(name, resolution=resolution, colors=COLORS, z_dim=Z_DIM,
+                    num_classes=num_classes)
+  assert (g.ch, d.ch) == (ch, ch)
+
+  z = tf.random.uniform([BATCH, Z_DIM], -1.0, 1.0, seed=1)
+  y = None
+  if conditional:
+    # One latent with two labels: the rows differ only if G and D use y.
+    z = tf.tile(z[:1], [BATCH, 1])
+    y = _labels([0, 2])
+  for training in (False, True):
+    images = g(z, y, training=training)
+    assert images.shape == (BATCH, resolution, resolution, COLORS)
+    assert float(tf.reduce_min(images)) >= 0.0
+    assert float(tf.reduce_max(images)) <= 1.0
+    if conditional:
+      assert not np.array_equal(images[0], images[1])  # conditional norms
+      images = tf.tile(images[:1], [BATCH, 1, 1, 1])
+    probs, logits, h = d(images, y, training=training)
+    assert probs.shape == (BATCH, 1) and logits.shape == (BATCH, 1)
+    assert len(h.shape) == 2 and h.shape[0] == BATCH
+    assert h.shape[1] == d.final_fc.kernel.shape[0]
+    np.testing.assert_allclose(probs.numpy(), tf.sigmoid(logits).numpy(),
+                               rtol=1e-6, atol=1e-7)
+    if conditional:
+      assert logits[0, 0] != logits[1, 0]  # projection
+
+  norm = "conditional_batch_norm" if conditional else "batch_norm"
+  assert (_count(g), _count(d)) == expected_params(
+      name, ch, Z_DIM, COLORS, num_classes, norm)
+
+
+# Non-default options per architecture: (name, resolution, ch, G, D).
+ROUND_TRIP = {
+    "resnet_cifar": ("resnet_cifar_arch", 32, 8,
+                     {"hierarchical_z": True, "embed_z": True, "embed_y": True},
+                     {"project_y": False}),
+    "resnet_stl": ("resnet_stl_arch", 48, 4, {}, {"project_y": False}),
+    "resnet5": ("resnet5_arch", 32, 4, {"channels": (4, 4, 2, 2, 1, 1)},
+                {"channels": (1, 2, 2, 4, 4, 8), "project_y": False}),
+    "resnet30": ("resnet30_arch", 128, 4, {"shortcut": "conv"},
+                 {"shortcut": "conv", "project_y": False}),
+}
+
+
+def _bindings(scope, options):
+  return "".join(f"{scope}.{k} = {v!r}\n" for k, v in options.items())
+
+
+@pytest.mark.parametrize("module", sorted(ROUND_TRIP))
+def test_gin_options_and_get_config_round_trip(module):
+  name, resolution, ch, g_options, d_options = ROUND_TRIP[module]
+  g_options, d_options = {"ch": ch, **g_options}, {"ch": ch, **d_options}
+  gin.parse_config(_bindings(f"{module}.Generator", g_options)
+                   + _bindings(f"{module}.Discriminator", d_options)
+                   + "G.batch_norm_fn = @conditional_batch_norm\n"
+                   + "G.spectral_norm = True\nD.spectral_norm = True\n"
+                   + "D.layer_norm = True")
+  # What base.build constructs, without the variables (slow to make).
+  arch = registry.ARCHITECTURES.get(name)
+  g = arch.generator(resolution=resolution, colors=1, z_dim=Z_DIM,
+                     num_classes=NUM_CLASSES, **base.generator_options(),
+                     **arch.generator_options())
+  d = arch.discriminator(resolution=resolution, colors=1,
+                         num_classes=NUM_CLASSES, **base.discriminator_options(),
+                         **arch.discriminator_options())
+  g_config, d_config = g.get_config(), d.get_config()
+  for options, config in ((g_options, g_config), (d_options, d_config)):
+    for key, value in options.items():
+      expected = list(value) if isinstance(value, tuple) else value
+      assert config[key] == expected, key
+  assert g_config["batch_norm_fn"] == "conditional_batch_norm"
+  assert (g_config["num_classes"], g_config["colors"]) == (NUM_CLASSES, 1)
+  assert (g_config["resolution"], g_config["z_dim"]) == (resolution, Z_DIM)
+  assert d_config["layer_norm"] and d.embedding_fc is None
+  # Spectral norm reaches every block and every layer with a kernel.
+  for model in (g, d):
+    layers = [layer for layer in model._flatten_layers(include_self=False)
+              if isinstance(layer, (Conv2D, Linear, ResNetBlock))]
+    assert model.blocks and all(layer.use_sn for layer in layers)
+  for model, config in ((g, g_config), (d, d_config)):
+    clone = type(model).from_config(config)
+    assert clone.get_config() == config
+
+
+def _blocks(model):
+  return [(b.out_channels, b.scale) for b in model.blocks]
+
+
+def test_resnet_cifar_structure_at_default_width():
+  # Constructing without calling creates no variables: cheap at full width.
+  g = resnet_cifar.Generator(resolution=32, colors=3, z_dim=128)
+  d = resnet_cifar.Discriminator(resolution=32, colors=3)
+  assert g.fc_noise.units == 4 * 4 * 256
+  assert _blocks(g) == [(256, "up")] * 3
+  assert _blocks(d) == [(128, "down")] * 2 + [(128, "none")] * 2
+
+
+def test_resnet_stl_structure_at_default_width():
+  g = resnet_stl.Generator(resolution=48, colors=3, z_dim=128)
+  d = resnet_stl.Discriminator(resolution=48, colors=3)
+  assert g.fc_noise.units == 6 * 6 * 512
+  assert _blocks(g) == [(256, "up"), (128, "up"), (64, "up")]
+  assert _blocks(d) == [(64, "down"), (128, "down"), (256, "down"),
+                          (512, "down"), (1024, "none")]
+  assert [b.name for b in d.blocks] == [f"B{i}" for i in range(5)]
+
+
+@pytest.mark.parametrize("resolution,up", [(32, 3), (64, 4), (128, 5)])
+def test_resnet5_structure_at_default_width(resolution, up):
+  g = resnet5.Generator(resolution=resolution, colors=3, z_dim=128)
+  d = resnet5.Discriminator(resolution=resolution, colors=3)
+  assert g.fc_noise.units == 4 * 4 * 512
+  # Always five blocks; those beyond log2(resolution / 4) keep the size.
+  assert _blocks(g) == [
+      (c, "up" if i < up else "none")
+      for i, c in enumerate([512, 256, 256, 128, 64])]
+  # B0 + five down blocks; at 32 px the map is 1x1 before the last block,
+  # which the original's SAME pooling left unchanged.
+  last = "none" if resolution == 32 else "down"
+  assert _blocks(d) == [(64, "down"), (128, "down"), (256, "down"),
+                          (256, "down"), (512, "down"), (512, last)]
+
+
+def test_resnet30_structure_at_default_width():
+  g = resnet30.Generator(resolution=128, colors=3, z_dim=128)
+  d = resnet30.Discriminator(resolution=128, colors=3)
+  assert len(g.blocks) == len(d.blocks) == 6 * 5 + 5
+  g_widths = [512, 256, 128, 64, 32, 16]
+  expected_g = []
+  for s, w in enumerate(g_widths):
+    expected_g += [(w, "none")] * 5 + ([(w // 2, "up")] if s < 5 else [])
+  assert _blocks(g) == expected_g
+  expected_d = []
+  for s, w in enumerate([16, 32, 64, 128, 256, 512]):
+    expected_d += [(w, "none")] * 5 + ([(w * 2, "down")] if s < 5 else [])
+  assert _blocks(d) == expected_d
+  assert d.color_conv.filters == 16
+  assert g.blocks[5].name == "B_0_up" and d.blocks[5].name == "B_0_down"
+  # Identity shortcuts where shape and width stay (ResNetBlock "auto").
+  assert {b.shortcut for b in g.blocks + d.blocks} == {"auto"}
+  g = resnet30.Generator(resolution=128, colors=3, z_dim=128, shortcut="conv")
+  assert {b.shortcut for b in g.blocks} == {"conv"}
+
+
+def test_resnet5_custom_channels_and_layer_norm_build():
+  gin.parse_config("""
+      resnet5.Generator.ch = 2
+      resnet5.Generator.channels = (4, 4, 2, 2, 1, 1)
+      resnet5.Discriminator.ch = 2
+      resnet5.Discriminator.channels = (1, 2, 2, 4, 4, 3)
+      D.layer_norm = True
+  """)
+  g, d = base.build("resnet5_arch", resolution=32, colors=1, z_dim=Z_DIM)
+  assert g.fc_noise.kernel.shape == (Z_DIM, 4 * 4 * 2 * 4)
+  assert g.blocks[-1].out_channels == 2
+  assert d.final_fc.kernel.shape == (2 * 3, 1)
+  assert d.blocks[0].ln1.built
+
+
+def test_resnet_cifar_hierarchical_z_conditions_blocks_on_chunks():
+  gin.parse_config("""
+      resnet_cifar.Generator.ch = 8
+      resnet_cifar.Generator.hierarchical_z = True
+      resnet_cifar.Discriminator.ch = 8
+      G.batch_norm_fn = @conditional_batch_norm
+  """)
+  g, _ = base.build("resnet_cifar_arch", resolution=32, colors=3, z_dim=Z_DIM,
+                    num_classes=NUM_CLASSES)
+  # fc_noise sees a quarter of z, block norms concat(z chunk, y) and, as in
+  # the original, the final norm y alone.
+  assert g.fc_noise.kernel.shape == (Z_DIM // 4, 16 * 8)
+  cond_dim = Z_DIM // 4 + NUM_CLASSES
+  assert g.blocks[0].bn1.gamma.kernel.shape == (cond_dim, 8)
+  assert g.final_norm.gamma.kernel.shape == (NUM_CLASSES, 8)
+
+
+def test_invalid_options_raise():
+  with pytest.raises(ValueError, match="z_dim must be divisible by 4"):
+    resnet_cifar.Generator(resolution=32, colors=3, z_dim=10,
+                           hierarchical_z=True)
+  with pytest.raises(ValueError, match="positive multiple of 4.*ch=6"):
+    resnet30.Generator(resolution=128, colors=3, z_dim=8, ch=6)
+  with pytest.raises(ValueError, match="positive multiple of 4.*ch=0"):
+    resnet30.Discriminator(resolution=128, colors=3, ch=0)
+  with pytest.raises(ValueError, match="shortcut must be one of"):
+    resnet30.Discriminator(resolution=128, colors=3, shortcut="none")
+  with pytest.raises(ValueError, match="6 multipliers"):
+    resnet5.Generator(resolution=128, colors=3, z_dim=8, channels=(8, 4, 2))
+  for name, bad in (("resnet_cifar_arch", 64), ("resnet_stl_arch", 32),
+                    ("resnet5_arch", 256), ("resnet30_arch", 64)):
+    with pytest.raises(ValueError, match=f"resolution={bad}"):
+      base.build(name, resolution=bad, colors=3, z_dim=8)
+
+
+def test_unconditional_discriminator_has_no_projection():
+  d = resnet_cifar.Discriminator(resolution=32, colors=3, ch=8)
+  assert d.embedding_fc is None
+  probs, logits, h = d(tf.zeros([BATCH, 32, 32, 3]))
+  assert h.shape == (BATCH, 8)
