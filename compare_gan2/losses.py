@@ -79,6 +79,6 @@ def call_with_accepted_args(fn: Callable[..., Any], **kwargs: Any) -> Any:
 
 
 @gin.configurable("loss", allowlist=["fn"])
-def get_losses(fn: Any = non_saturating, **kwargs: Any) -> Losses:
+def get_losses(fn: Any = "non_saturating", **kwargs: Any) -> Losses:
   """Evaluates the loss chosen by gin `loss.fn` (a name or `@name`)."""
   return call_with_accepted_args(LOSSES.get(fn), **kwargs)

@@ -85,6 +85,6 @@ def r1_penalty(discriminator: DiscriminatorFn, x: tf.Tensor, y: Any) -> tf.Tenso
 
 
 @gin.configurable("penalty", allowlist=["fn"])
-def get_penalty_loss(fn: Any = no_penalty, **kwargs: Any) -> tf.Tensor:
+def get_penalty_loss(fn: Any = "no_penalty", **kwargs: Any) -> tf.Tensor:
   """Evaluates the penalty chosen by gin `penalty.fn` (a name or `@name`)."""
   return call_with_accepted_args(PENALTIES.get(fn), **kwargs)
