@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+import gin
 import keras
 import numpy as np
 import tensorflow as tf
@@ -29,6 +30,7 @@ import tensorflow as tf
 from compare_gan2 import config
 from compare_gan2 import losses as loss_lib
 from compare_gan2 import penalties as penalty_lib
+from compare_gan2.gans.variables import VariableBag
 from compare_gan2.registry import GANS
 
 Metrics = dict[str, tf.Tensor]
@@ -126,11 +128,13 @@ class ModularGAN:
 
   def checkpoint_items(self) -> dict[str, Any]:
     """Everything a checkpoint must hold to resume training exactly."""
-    items = dict(generator=self.generator, discriminator=self.discriminator,
-                 g_optimizer=self.g_optimizer, d_optimizer=self.d_optimizer,
-                 global_step=self.global_step)
-    if self.ema_generator is not None:
-      items["ema_generator"] = self.ema_generator
+    models = dict(generator=self.generator, discriminator=self.discriminator,
+                  ema_generator=self.ema_generator)
+    items = {name: VariableBag(model.weights) for name, model in models.items()
+             if model is not None}
+    items["g_optimizer"] = VariableBag(self.g_optimizer.variables)
+    items["d_optimizer"] = VariableBag(self.d_optimizer.variables)
+    items["global_step"] = self.global_step
     return items
 
   def one_hot(self, labels: tf.Tensor) -> tf.Tensor | None:
@@ -303,9 +307,20 @@ def make_step_inputs(images: np.ndarray | tf.Tensor, labels: np.ndarray | tf.Ten
   slots = disc_iters + 1
   index = tf.reshape(tf.range(b * slots, dtype=tf.int32), [b, slots])
   seeds = tf.stack([tf.fill([b, slots], base[0] * 7919 + base[1]), index], axis=-1)
-  z = config.sample_z([b * slots, z_dim], seed=base + [0, 1])
-  sampled = tf.random.stateless_uniform([b * slots], seed=base + [0, 2],
+  fold_in = tf.random.experimental.stateless_fold_in
+  z = config.sample_z([b * slots, z_dim], seed=fold_in(base, 1))
+  sampled = tf.random.stateless_uniform([b * slots], seed=fold_in(base, 2),
                                         maxval=max(num_classes, 1), dtype=tf.int32)
   return {"images": images, "labels": labels,
           "z": tf.reshape(z, [b, slots, z_dim]),
           "sampled_labels": tf.reshape(sampled, [b, slots]), "seeds": seeds}
+
+
+@gin.configurable("GPUModularGAN")
+def gpu_modular_gan(**kwargs: Any) -> ModularGAN:
+  """The original's GPU flavour of ModularGAN (`options.gan_class =
+  @GPUModularGAN`): one class serves every device here."""
+  return ModularGAN(**kwargs)
+
+
+gpu_modular_gan.registry_name = "ModularGAN"

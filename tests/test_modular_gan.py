@@ -1,0 +1,307 @@
+"""ModularGAN: one training step per architecture, loss and penalty; G/D
+variables; disc_iters; EMA; labels; multi-replica equality."""
+
+import itertools
+
+import gin
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+import compare_gan2
+from compare_gan2 import architectures
+from compare_gan2.gans import ModularGAN, make_step_inputs
+from tiny_configs import LARGE, TINY
+
+LOSSES = compare_gan2.LOSSES.names()
+PENALTIES = compare_gan2.PENALTIES.names()
+Z_DIM = 16
+NUM_CLASSES = 3
+# Every architecture; the 128 px ones only under -m slow.
+ARCHS = [pytest.param(a, marks=pytest.mark.slow) if a in LARGE else a
+         for a in sorted(TINY)]
+
+
+def make_gan(arch: str, *, conditional: bool = False, bindings=(), batch_norm_g=True,
+             **gan_kwargs):
+  resolution, colors, tiny = TINY[arch]
+  lines = list(tiny) + list(bindings)
+  if batch_norm_g:
+    lines.append("G.batch_norm_fn = @conditional_batch_norm" if conditional
+                 else "G.batch_norm_fn = @batch_norm")
+  gin.parse_config(lines)
+  keras.utils.set_random_seed(0)
+  num_classes = NUM_CLASSES if conditional else 0
+  g, d = architectures.build(arch, resolution=resolution, colors=colors,
+                             z_dim=Z_DIM, num_classes=num_classes)
+  return ModularGAN(generator=g, discriminator=d, num_classes=num_classes,
+                    conditional=conditional, **gan_kwargs)
+
+
+def step_inputs(gan, batch=4, seed=0):
+  g = gan.generator
+  rng = np.random.RandomState(seed)
+  images = rng.rand(batch * gan.disc_iters, g.resolution, g.resolution,
+                    g.colors).astype(np.float32)
+  labels = rng.randint(0, max(gan.num_classes, 1), batch * gan.disc_iters)
+  return make_step_inputs(images, labels, disc_iters=gan.disc_iters, z_dim=gan.z_dim,
+                          num_classes=gan.num_classes, seed=seed)
+
+
+def values(variables):
+  return [v.numpy().copy() for v in variables]
+
+
+def changed(before, variables):
+  return [not np.array_equal(b, v.numpy()) for b, v in zip(before, variables)]
+
+
+def check_step(gan):
+  """One train_step: finite losses, D and G trainables move (the ones with a
+  gradient), the step counter advances."""
+  g_before = values(gan.generator.trainable_variables)
+  d_before = values(gan.discriminator.trainable_variables)
+  metrics = gan.train_step(step_inputs(gan))
+  for name, value in metrics.items():
+    assert np.isfinite(value.numpy()).all(), f"{name} = {value}"
+  assert int(gan.global_step.numpy()) == 1
+  assert int(gan.d_optimizer.iterations.numpy()) == gan.disc_iters
+  assert int(gan.g_optimizer.iterations.numpy()) == 1
+  # Most weights move; a few (biases right before a normalization) have a
+  # gradient of exactly zero, so ask for most, not all.
+  assert np.mean(changed(g_before, gan.generator.trainable_variables)) > 0.5
+  assert np.mean(changed(d_before, gan.discriminator.trainable_variables)) > 0.5
+  return metrics
+
+
+# --- Every architecture, every loss, every penalty --------------------------------
+
+@pytest.mark.parametrize("arch", ARCHS)
+@pytest.mark.parametrize("conditional", [False, True])
+def test_step_each_architecture(arch, conditional):
+  gan = make_gan(arch, conditional=conditional,
+                 bindings=["loss.fn = @hinge", "penalty.fn = @no_penalty"])
+  check_step(gan)
+
+
+@pytest.mark.parametrize("loss", LOSSES)
+def test_step_each_loss(loss):
+  gan = make_gan("resnet_biggan_arch", bindings=[f"loss.fn = @{loss}"])
+  check_step(gan)
+
+
+@pytest.mark.parametrize("penalty", PENALTIES)
+def test_step_each_penalty(penalty):
+  gan = make_gan("resnet_biggan_arch", bindings=[f"penalty.fn = @{penalty}"],
+                 lamba=1.0)
+  metrics = check_step(gan)
+  if penalty == "no_penalty":
+    assert float(metrics["penalty"]) == 0.0
+  else:
+    assert float(metrics["penalty"]) > 0.0
+
+
+def _pairwise_cases():
+  """Every (loss, penalty) pair once, the architectures taken in turn, so each
+  architecture also trains with several losses and penalties."""
+  archs = sorted(TINY)
+  pairs = itertools.product(LOSSES, PENALTIES)
+  return [(archs[i % len(archs)], loss, penalty)
+          for i, (loss, penalty) in enumerate(pairs)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("arch,loss,penalty", _pairwise_cases())
+def test_step_loss_penalty_pairs(arch, loss, penalty):
+  gan = make_gan(arch, conditional=True,
+                 bindings=[f"loss.fn = @{loss}", f"penalty.fn = @{penalty}"])
+  check_step(gan)
+
+
+# --- Variables ----------------------------------------------------------------
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_variables_disjoint_and_complete(arch):
+  """G and D share no variable, and every trainable variable of each gets a
+  gradient from its own loss (none is left out of its optimizer)."""
+  gan = make_gan(arch, conditional=True, bindings=["penalty.fn = @wgangp_penalty"],
+                 g_use_ema=True, ema_start_step=0)
+  g_vars = {id(v) for v in gan.generator.weights}
+  d_vars = {id(v) for v in gan.discriminator.weights}
+  ema_vars = {id(v) for v in gan.ema_generator.weights}
+  assert not g_vars & d_vars
+  assert not ema_vars & (g_vars | d_vars)
+  assert not gan.ema_generator.trainable_weights or all(
+      id(v) not in g_vars for v in gan.ema_generator.trainable_weights)
+
+  inputs = gan._slot(step_inputs(gan), 0)
+  y_real, y_fake = gan._labels(inputs)
+  with tf.GradientTape(persistent=True) as tape:
+    fake = gan.generator(inputs["z"], y_fake, training=True)
+    d_loss = gan.discriminator_loss(inputs["images"], y_real, tf.stop_gradient(fake),
+                                    y_fake, inputs["seeds"])["d_loss"]
+    g_loss = gan.generator_loss(inputs["images"], y_real, fake, y_fake,
+                                inputs["seeds"])["g_loss"]
+  d_grads = tape.gradient(d_loss, gan.discriminator.trainable_variables)
+  g_grads = tape.gradient(g_loss, gan.generator.trainable_variables)
+  missing = [v.path for v, g in zip(gan.discriminator.trainable_variables, d_grads)
+             if g is None]
+  missing += [v.path for v, g in zip(gan.generator.trainable_variables, g_grads)
+              if g is None]
+  assert not missing
+  # The D loss does not reach G (fakes are stopped) and G's optimizer holds
+  # exactly G's trainables.
+  assert all(g is None for g in tape.gradient(d_loss, gan.generator.trainable_variables))
+  d_step_before = values(gan.generator.trainable_variables)
+  gan.d_step(inputs)
+  assert not any(changed(d_step_before, gan.generator.trainable_variables))
+
+
+def test_disc_iters_uses_separate_real_batches():
+  gan = make_gan("resnet_biggan_arch", disc_iters=3)
+  inputs = step_inputs(gan)
+  assert inputs["images"].shape[1] == 3 and inputs["z"].shape[1] == 4
+  check_step(gan)
+  assert int(gan.d_optimizer.iterations.numpy()) == 3
+
+
+def test_make_step_inputs_rejects_uneven_batch():
+  with pytest.raises(ValueError, match="disc_iters=2"):
+    make_step_inputs(np.zeros([5, 8, 8, 1]), np.zeros([5]), disc_iters=2, z_dim=4,
+                     num_classes=0, seed=0)
+
+
+def test_step_inputs_deterministic_and_distinct():
+  a = make_step_inputs(np.zeros([4, 8, 8, 1]), np.zeros([4]), disc_iters=1,
+                       z_dim=4, num_classes=5, seed=3, step=7)
+  b = make_step_inputs(np.zeros([4, 8, 8, 1]), np.zeros([4]), disc_iters=1,
+                       z_dim=4, num_classes=5, seed=3, step=7)
+  c = make_step_inputs(np.zeros([4, 8, 8, 1]), np.zeros([4]), disc_iters=1,
+                       z_dim=4, num_classes=5, seed=3, step=8)
+  np.testing.assert_array_equal(a["z"], b["z"])
+  assert not np.allclose(a["z"], c["z"])
+  z = a["z"].numpy().reshape(-1, 4)
+  assert len(np.unique(z[:, 0])) == len(z)  # every example its own draw
+  assert np.all(np.abs(z) <= 1.0)  # U(-1, 1) by default
+  seeds = a["seeds"].numpy().reshape(-1, 2)
+  assert len({tuple(s) for s in seeds}) == len(seeds)
+
+
+# --- EMA ------------------------------------------------------------------------
+
+def test_ema_follows_formula():
+  decay = 0.5
+  gan = make_gan("resnet_biggan_arch", g_use_ema=True, ema_decay=decay,
+                 ema_start_step=1)
+  w0 = values(gan.generator.weights)
+  np.testing.assert_array_equal(values(gan.ema_generator.weights)[0], w0[0])
+  # Step 1 ends with global_step 1 >= start: ema = decay * ema + (1 - decay) * w1.
+  # Before that the EMA equals the weights (checked with the next step's input).
+  gan.global_step.assign(-1)  # the first step finishes before the start step
+  gan.train_step(step_inputs(gan, seed=0))
+  w1 = values(gan.generator.weights)
+  for e, w in zip(gan.ema_generator.weights, w1):
+    np.testing.assert_allclose(e.numpy(), w, atol=1e-6)
+  gan.train_step(step_inputs(gan, seed=1))
+  w2 = values(gan.generator.weights)
+  for e, v, a, b in zip(gan.ema_generator.weights, gan.generator.weights, w1, w2):
+    expected = decay * a + (1 - decay) * b if v.trainable else b
+    np.testing.assert_allclose(e.numpy(), expected, rtol=1e-5, atol=1e-6)
+  # Sampling uses the EMA generator, in inference mode.
+  z = tf.random.stateless_uniform([2, Z_DIM], [1, 2], -1, 1)
+  np.testing.assert_allclose(gan.sample(z), gan.ema_generator(z, None, training=False))
+
+
+# --- Labels --------------------------------------------------------------------
+
+def test_fit_label_distribution_uses_real_labels():
+  gan = make_gan("resnet_biggan_arch", conditional=True, fit_label_distribution=True)
+  inputs = gan._slot(step_inputs(gan), 0)
+  y_real, y_fake = gan._labels(inputs)
+  np.testing.assert_array_equal(y_real, y_fake)
+  gan.fit_label_distribution = False
+  _, y_fake = gan._labels(inputs)
+  np.testing.assert_array_equal(
+      y_fake, tf.one_hot(inputs["sampled_labels"], NUM_CLASSES))
+
+
+def test_conditional_errors():
+  with pytest.raises(ValueError, match="needs a dataset with labels"):
+    make_gan("resnet_biggan_arch", conditional=False, batch_norm_g=False).__class__(
+        generator=None, discriminator=None, conditional=True, num_classes=0)
+  gan = make_gan("resnet_biggan_arch", conditional=True)
+  with pytest.raises(ValueError, match="needs labels"):
+    gan.sample(tf.zeros([2, Z_DIM]))
+  g, d = gan.generator, gan.discriminator
+  with pytest.raises(ValueError, match="num_classes=0"):
+    ModularGAN(generator=g, discriminator=d, num_classes=NUM_CLASSES, conditional=False)
+
+
+# --- Multi-replica -------------------------------------------------------------
+
+def _train_once(strategy, arch, features, bindings):
+  gin.clear_config()
+  with strategy.scope():
+    gan = make_gan(arch, conditional=True, bindings=bindings,
+                   disc_iters=2, g_use_ema=True, ema_start_step=0, ema_decay=0.5)
+  dataset = tf.data.Dataset.from_tensor_slices(features).batch(
+      int(features["images"].shape[0]))
+  step = tf.function(lambda f: gan.distributed_train_step(strategy, f))
+  for batch in strategy.experimental_distribute_dataset(dataset):
+    metrics = step(batch)
+  weights = (gan.generator.weights + gan.discriminator.weights
+             + gan.ema_generator.weights)
+  return {k: float(v) for k, v in metrics.items()}, [(w.path, w.numpy()) for w in weights]
+
+
+# Compiling BigGAN's step for two replicas takes minutes: SNDCGAN runs by default.
+@pytest.mark.parametrize("arch,penalty", [
+    ("sndcgan_arch", "no_penalty"), ("sndcgan_arch", "wgangp_penalty"),
+    pytest.param("resnet_biggan_arch", "wgangp_penalty", marks=pytest.mark.slow)])
+def test_mirrored_equals_default(mirrored_strategy, arch, penalty):
+  """Same global batch and noise: two replicas with synchronised batch norm in
+  G give the weights of one replica (SGD, so no Adam sign noise)."""
+  bindings = ["G.spectral_norm = True", "D.spectral_norm = True",
+              f"penalty.fn = @{penalty}",
+              "ModularGAN.g_optimizer_fn = @tf.train.GradientDescentOptimizer",
+              "ModularGAN.d_optimizer_fn = @tf.train.GradientDescentOptimizer",
+              "ModularGAN.g_lr = 0.01"]
+  resolution, colors, _ = TINY[arch]
+  rng = np.random.RandomState(0)
+  features = make_step_inputs(rng.rand(16, resolution, resolution, colors).astype(np.float32),
+                              rng.randint(0, NUM_CLASSES, 16), disc_iters=2,
+                              z_dim=Z_DIM, num_classes=NUM_CLASSES, seed=0)
+  m1, w1 = _train_once(tf.distribute.get_strategy(), arch, features, bindings)
+  m2, w2 = _train_once(mirrored_strategy, arch, features, bindings)
+  for key in m1:
+    assert m1[key] == pytest.approx(m2[key], rel=1e-4, abs=1e-5), key
+  for (name, a), (_, b) in zip(w1, w2):
+    np.testing.assert_allclose(a, b, atol=1e-4, err_msg=name)
+  assert len(w1) == len(w2)
+
+
+# --- Checkpoints ----------------------------------------------------------------
+
+def test_checkpoint_restores_every_variable(tmp_path):
+  """All weights (batch-norm statistics, spectral-norm vectors, EMA) and the
+  optimizer slots survive a save and a restore into a fresh GAN."""
+  def build():
+    return make_gan("resnet_biggan_arch", conditional=True, g_use_ema=True,
+                    ema_start_step=0, bindings=["G.spectral_norm = True",
+                                                "D.spectral_norm = True"])
+  gan = build()
+  gan.train_step(step_inputs(gan))
+  path = tf.train.Checkpoint(**gan.checkpoint_items()).save(str(tmp_path / "ckpt"))
+  fresh = build()
+
+  def state(g):
+    return [v.numpy() for v in (
+        g.generator.weights + g.discriminator.weights + g.ema_generator.weights
+        + g.g_optimizer.variables + g.d_optimizer.variables + [g.global_step])]
+
+  saved = state(gan)
+  assert any(not np.array_equal(a, b) for a, b in zip(saved, state(fresh)))
+  tf.train.Checkpoint(**fresh.checkpoint_items()).restore(path).assert_consumed()
+  for a, b in zip(saved, state(fresh)):
+    np.testing.assert_array_equal(a, b)
