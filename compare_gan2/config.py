@@ -40,8 +40,12 @@ def options(batch_size: int = 64, gan_class: Any = "ModularGAN",
 
 
 # The original's gin vocabulary: `@tf.random.normal`, `@tf.random.uniform`.
-for _fn in (tf.random.normal, tf.random.uniform, tf.random.truncated_normal):
-  gin.external_configurable(_fn, module="tf.random")
+# TF's functions are named "random_normal" etc., so the names are explicit.
+_DISTRIBUTIONS = {"random_normal": "normal", "random_uniform": "uniform",
+                  "truncated_normal": "truncated_normal"}
+for _name in _DISTRIBUTIONS.values():
+  gin.external_configurable(getattr(tf.random, _name), name=_name,
+                            module="tf.random")
 
 
 @gin.configurable("AdamOptimizer", module="tf.train")
@@ -68,6 +72,7 @@ def _sample(distribution_fn: Any, shape: Sequence[int], seed: tf.Tensor,
             minval: float, maxval: float, stddev: float) -> tf.Tensor:
   name = distribution_fn if isinstance(distribution_fn, str) else getattr(
       distribution_fn, "__name__", "")
+  name = _DISTRIBUTIONS.get(name, name)
   if name not in _STATELESS:
     raise ValueError(f"z.distribution_fn must be one of {sorted(_STATELESS)} "
                      f"(or @tf.random.<name>). Received: {distribution_fn!r}")

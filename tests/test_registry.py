@@ -4,6 +4,8 @@ import itertools
 
 import gin
 import keras
+import numpy as np
+import tensorflow as tf
 import pytest
 
 import compare_gan2  # noqa: F401  (registers the components)
@@ -191,3 +193,18 @@ def test_shared_registries_hold_the_normalizations():
   for reg in (registry.ARCHITECTURES, registry.LOSSES, registry.PENALTIES,
               registry.NORMALIZATIONS, registry.GANS):
     assert isinstance(reg, Registry)
+
+
+def test_original_latent_distribution_vocabulary():
+  """`z.distribution_fn = @tf.random.normal` (the original's spelling) draws
+  N(0, 1); the default is U(-1, 1)."""
+  from compare_gan2 import config
+  seed = tf.constant([1, 2])
+  uniform = config.sample_z([20000], seed).numpy()
+  assert uniform.min() >= -1 and uniform.max() <= 1
+  assert abs(uniform.std() - (1 / 3) ** 0.5) < 0.01
+  gin.parse_config(["z.distribution_fn = @tf.random.normal",
+                    "eval_z.distribution_fn = @tf.random.truncated_normal"])
+  normal = config.sample_z([20000], seed).numpy()
+  assert abs(normal.mean()) < 0.03 and abs(normal.std() - 1) < 0.02
+  assert np.abs(config.sample_eval_z([20000], seed).numpy()).max() <= 2.0
