@@ -5,6 +5,7 @@ from compare_gan2 import losses, penalties  # noqa: F401
 from compare_gan2 import ops  # noqa: F401
 from compare_gan2 import architectures  # noqa: F401
 from compare_gan2 import gans  # noqa: F401
+from compare_gan2 import data  # noqa: F401
 from compare_gan2.registry import (ARCHITECTURES, GANS, LOSSES, NORMALIZATIONS,
                                    PENALTIES, Registry, UnknownNameError)
 
