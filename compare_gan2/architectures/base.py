@@ -73,6 +73,14 @@ class Generator(keras.Model):
     """A new instance of G's normalization."""
     return make_normalization(self.batch_norm_fn, name, self.spectral_norm)
 
+  def output_images(self, net: tf.Tensor, training: bool | None,
+                    **condition: Any) -> tf.Tensor:
+    """The ResNet generators' head: ReLU(self.final_norm) -> self.final_conv
+    -> (tanh + 1) / 2, images in [0, 1]."""
+    net = tf.nn.relu(self.final_norm(net, training=training, **condition))
+    net = self.final_conv(net, training=training)
+    return (tf.nn.tanh(net) + 1.0) / 2.0
+
   def get_config(self) -> dict[str, Any]:
     return {"name": self.name, "resolution": self.resolution,
             "colors": self.colors, "z_dim": self.z_dim,

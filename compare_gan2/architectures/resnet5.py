@@ -66,9 +66,7 @@ class Generator(base.Generator):
     net = tf.reshape(net, [-1, SEED_SIZE, SEED_SIZE, self.ch * self.channels[0]])
     for block in self.blocks:
       net = block(net, y=y, z=z, training=training)
-    net = tf.nn.relu(self.final_norm(net, y=y, z=z, training=training))
-    net = self.final_conv(net, training=training)
-    return (tf.nn.tanh(net) + 1.0) / 2.0
+    return self.output_images(net, training, y=y, z=z)
 
   def get_config(self):
     return {**super().get_config(), "ch": self.ch,

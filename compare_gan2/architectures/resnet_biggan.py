@@ -97,9 +97,7 @@ class Generator(base.Generator):
       net = block(net, y=y_per_block[i], z=z_per_block[i], training=training)
       if i in self.attention:
         net = self.attention[i](net, training=training)
-    net = tf.nn.relu(self.final_norm(net, training=training))
-    net = self.final_conv(net, training=training)
-    return (tf.nn.tanh(net) + 1.0) / 2.0
+    return self.output_images(net, training)
 
   def get_config(self):
     return {**super().get_config(), "ch": self.ch,

@@ -74,9 +74,7 @@ class Generator(base.Generator):
     net = tf.reshape(net, [-1, 4, 4, self.ch])
     for block, zi, yi in zip(self.blocks, z_per_block, y_per_block):
       net = block(net, y=yi, z=zi, training=training)
-    net = tf.nn.relu(self.final_norm(net, y=y, z=z, training=training))
-    net = self.final_conv(net, training=training)
-    return (tf.nn.tanh(net) + 1.0) / 2.0
+    return self.output_images(net, training, y=y, z=z)
 
   def get_config(self):
     return {**super().get_config(), "ch": self.ch,
