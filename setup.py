@@ -15,7 +15,14 @@ setup(
         "gin-config>=0.5",
         "absl-py",
         "numpy",
+        "tensorboard",
+        "scikit-learn",
+        "pillow",
+        "matplotlib",
     ],
-    extras_require={"test": ["pytest>=7", "scipy"]},
+    extras_require={
+        "test": ["pytest>=7", "scipy"],
+        "tfds": ["tensorflow-datasets"],
+    },
     entry_points={"console_scripts": ["compare_gan2=compare_gan2.cli:main"]},
 )

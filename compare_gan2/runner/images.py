@@ -1,0 +1,69 @@
+"""Pictures of samples: image grids as PNG, and scatter plots for 2-D data."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import numpy as np
+
+
+def image_grid(images: np.ndarray, columns: int | None = None,
+               padding: int = 1) -> np.ndarray:
+  """[N, H, W, C] in [0, 1] -> one uint8 image [rows*(H+p)+p, cols*(W+p)+p, C]
+  (C = 3 for grey inputs), with a white border between images."""
+  images = np.asarray(images, np.float32)
+  if images.ndim != 4:
+    raise ValueError(f"image_grid needs [N, H, W, C]. Received: {images.shape}")
+  if images.shape[-1] == 1:
+    images = np.repeat(images, 3, axis=-1)
+  n, h, w, c = images.shape
+  columns = columns or int(math.ceil(math.sqrt(n)))
+  rows = int(math.ceil(n / columns))
+  grid = np.ones([rows * (h + padding) + padding,
+                  columns * (w + padding) + padding, c], np.float32)
+  for i, image in enumerate(images):
+    top = padding + (i // columns) * (h + padding)
+    left = padding + (i % columns) * (w + padding)
+    grid[top:top + h, left:left + w] = image
+  return (np.clip(grid, 0.0, 1.0) * 255.0 + 0.5).astype(np.uint8)
+
+
+def save_png(array: np.ndarray, path: str) -> str:
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+  tmp = path + ".tmp.png"
+  Image.fromarray(array).save(tmp)
+  os.replace(tmp, path)  # never leave a half-written picture
+  return path
+
+
+def scatter_plot(fake: np.ndarray, real: np.ndarray | None = None,
+                 title: str = "") -> np.ndarray:
+  """2-D points [N, 2] (fakes, and reals in grey) -> uint8 RGB image."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+  if real is not None:
+    ax.scatter(real[:, 0], real[:, 1], s=2, c="0.7", label="real")
+  ax.scatter(fake[:, 0], fake[:, 1], s=2, c="tab:blue", label="generated")
+  ax.set_aspect("equal")
+  ax.legend(loc="upper right", fontsize=7)
+  ax.set_title(title, fontsize=9)
+  fig.canvas.draw()
+  rgba = np.asarray(fig.canvas.buffer_rgba())
+  plt.close(fig)
+  return rgba[..., :3].copy()
+
+
+def sample_picture(samples: np.ndarray, real: np.ndarray | None = None,
+                   title: str = "", min_size: int = 64) -> np.ndarray:
+  """A grid for images, a scatter plot for 2-D points ([N, 1, 1, 2]).
+  Images smaller than `min_size` are enlarged (nearest) to be seen."""
+  if samples.shape[1:] == (1, 1, 2):
+    return scatter_plot(samples.reshape(-1, 2),
+                        None if real is None else real.reshape(-1, 2), title)
+  scale = max(1, -(-min_size // samples.shape[1]))
+  samples = samples.repeat(scale, axis=1).repeat(scale, axis=2)
+  return image_grid(samples)

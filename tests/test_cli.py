@@ -1,0 +1,196 @@
+"""The command line, run as a user runs it: real subprocesses, SIGKILL in the
+middle of training, two local multi-worker processes, the shipped configs."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_gan2 import cli, config
+from compare_gan2.runner import TRAIN_DONE, Runner
+from test_runner import TINY_RUN, assert_same_checkpoints
+
+SHIPPED = sorted(f[:-4] for f in os.listdir(cli.CONFIG_DIR) if f.endswith(".gin"))
+EXAMPLES = ["biggan_imagenet128", "dcgan_celeba64", "resnet_cifar10",
+            "resnet_lsun-bedroom128", "sndcgan_celebahq128"]
+
+
+def tiny_gin(tmp_path, steps, extra=()):
+  path = tmp_path / "tiny.gin"
+  path.write_text("\n".join(TINY_RUN + [f"options.training_steps = {steps}", *extra]))
+  return str(path)
+
+
+def run_cli(*args, env=None, timeout=300):
+  env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
+  return subprocess.run([sys.executable, "-m", "compare_gan2", *args], env=env,
+                        capture_output=True, text=True, timeout=timeout)
+
+
+def test_cli_trains_and_leaves_a_complete_run_directory(tmp_path):
+  model_dir = tmp_path / "run"
+  result = run_cli("--model_dir", str(model_dir), "--gin_config", tiny_gin(tmp_path, 4),
+                   "--gin_bindings", "run_config.save_checkpoints_steps = 2")
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert "step 4/4 (100%)" in result.stdout and "ETA" in result.stdout
+  assert tf.train.latest_checkpoint(str(model_dir)).endswith("model.ckpt-4")
+  assert os.path.exists(model_dir / TRAIN_DONE)
+  assert os.path.exists(model_dir / "operative_config-0.gin")
+  assert sorted(os.listdir(model_dir / "samples")) == ["step_0000002.png", "step_0000004.png"]
+  assert any(f.startswith("events.out.tfevents") for f in os.listdir(model_dir))
+
+
+def test_cli_errors_are_one_clear_line(tmp_path):
+  gin_file = tiny_gin(tmp_path, 4)
+  result = run_cli("--model_dir", str(tmp_path / "a"), "--gin_config", gin_file,
+                   "--gin_bindings", "optons.batch_size = 4")
+  assert result.returncode == 1
+  assert "error" in result.stdout and "optons" in result.stdout
+  assert "Traceback" not in result.stdout + result.stderr
+  result = run_cli("--model_dir", str(tmp_path / "b"), "--gin_config", "resnet_cifar")
+  assert result.returncode == 1
+  assert "resnet_cifar10" in result.stdout  # the shipped configs are listed
+  result = run_cli("--model_dir", str(tmp_path / "c"), "--gin_config", "resnet_cifar10",
+                   "--tfds_data_dir", str(tmp_path / "no_data"))
+  assert result.returncode == 1
+  assert "cifar10" in result.stdout and str(tmp_path / "no_data") in result.stdout
+  assert "download_and_prepare" in result.stdout
+
+
+def test_cli_mirrored_on_logical_cpus(tmp_path):
+  model_dir = tmp_path / "run"
+  result = run_cli("--model_dir", str(model_dir), "--gin_config", tiny_gin(tmp_path, 4),
+                   "--strategy", "mirrored", "--num_cpu_devices", "2")
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert "2 replica(s)" in result.stdout
+  with open(model_dir / "run.json") as f:
+    assert json.load(f)["num_replicas"] == 2
+  assert tf.train.latest_checkpoint(str(model_dir)).endswith("model.ckpt-4")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_configs_parse(name):
+  config.parse([cli.resolve_config(name)], [])
+  opts = config.options()
+  assert opts["training_steps"] > 0 and opts["batch_size"] > 0
+  from compare_gan2.architectures import ARCHITECTURES
+  assert opts["architecture"] in ARCHITECTURES
+
+
+def test_the_five_original_example_configs_ship():
+  assert set(EXAMPLES) <= set(SHIPPED) and "quickstart" in SHIPPED
+
+
+# --- Slow: end to end ---------------------------------------------------------
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", EXAMPLES)
+def test_example_config_trains_one_step_on_fake_data(tmp_path, name):
+  gin.clear_config()
+  disc_iters = 5 if name in ("resnet_cifar10", "resnet_lsun-bedroom128") else 1
+  config.parse([cli.resolve_config(name)],
+               ["options.batch_size = 2", "options.training_steps = 1",
+                "run_config.num_sample_images = 4"])
+  runner = Runner(str(tmp_path), fake_data=True)
+  assert runner.gan.disc_iters == (2 if name == "biggan_imagenet128" else disc_iters)
+  assert runner.train() == 1
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-1")
+
+
+@pytest.mark.slow
+def test_quickstart_under_mirrored_strategy(tmp_path):
+  result = run_cli("--model_dir", str(tmp_path), "--strategy", "mirrored",
+                   "--num_cpu_devices", "2", "--gin_bindings", "options.training_steps = 100",
+                   "--gin_bindings", "run_config.save_checkpoints_steps = 100")
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert "on digits" in result.stdout and "2 replica(s)" in result.stdout
+  assert os.path.exists(tmp_path / "samples" / "step_0000100.png")
+
+
+def _wait_for(predicate, timeout):
+  end = time.time() + timeout
+  while time.time() < end:
+    if predicate():
+      return True
+    time.sleep(0.05)
+  return False
+
+
+@pytest.mark.slow
+def test_sigkill_at_any_point_then_rerun_finishes_the_same_run(tmp_path):
+  """Kill training at random moments (mid-loop, mid-save); each rerun resumes
+  from the newest checkpoint, all checkpoints stay readable, and the end
+  result is the checkpoint of an uninterrupted run."""
+  steps = 40
+  gin_file = tiny_gin(tmp_path, steps, ["run_config.save_checkpoints_steps = 2",
+                                        "run_config.iterations_per_loop = 1"])
+  model_dir = str(tmp_path / "killed")
+  env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
+  rng = np.random.RandomState(0)
+  kills = 0
+  for _ in range(4):
+    proc = subprocess.Popen([sys.executable, "-m", "compare_gan2", "--model_dir", model_dir,
+                             "--gin_config", gin_file], env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    before = tf.train.latest_checkpoint(model_dir)
+    started = _wait_for(lambda: tf.train.latest_checkpoint(model_dir) != before, 120)
+    time.sleep(rng.uniform(0.0, 1.0))
+    if proc.poll() is None and started:
+      proc.send_signal(signal.SIGKILL)
+      kills += 1
+    proc.wait()
+    assert not os.path.exists(os.path.join(model_dir, TRAIN_DONE)) or proc.returncode == 0
+    state = tf.train.get_checkpoint_state(model_dir)
+    for path in state.all_model_checkpoint_paths:  # every listed checkpoint loads
+      tf.train.load_checkpoint(path).get_variable_to_shape_map()
+  assert kills >= 2
+  result = run_cli("--model_dir", model_dir, "--gin_config", gin_file)
+  assert result.returncode == 0, result.stdout + result.stderr
+  assert "Resumed from" in result.stdout
+  assert tf.train.latest_checkpoint(model_dir).endswith(f"model.ckpt-{steps}")
+  uninterrupted = str(tmp_path / "uninterrupted")
+  result = run_cli("--model_dir", uninterrupted, "--gin_config", gin_file)
+  assert result.returncode == 0
+  assert_same_checkpoints(os.path.join(model_dir, f"model.ckpt-{steps}"),
+                          os.path.join(uninterrupted, f"model.ckpt-{steps}"))
+
+
+def _free_ports(n):
+  sockets = [socket.socket() for _ in range(n)]
+  for s in sockets:
+    s.bind(("localhost", 0))
+  ports = [s.getsockname()[1] for s in sockets]
+  for s in sockets:
+    s.close()
+  return ports
+
+
+@pytest.mark.slow
+def test_multi_worker_two_local_processes(tmp_path):
+  ports = _free_ports(2)
+  cluster = {"worker": [f"localhost:{p}" for p in ports]}
+  gin_file = tiny_gin(tmp_path, 4)
+  model_dir = str(tmp_path / "run")
+  procs = []
+  for index in range(2):
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2",
+           "TF_CONFIG": json.dumps({"cluster": cluster,
+                                    "task": {"type": "worker", "index": index}})}
+    procs.append(subprocess.Popen(
+        [sys.executable, "-m", "compare_gan2", "--model_dir", model_dir,
+         "--gin_config", gin_file, "--strategy", "multi_worker"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+  outputs = [p.communicate(timeout=300)[0] for p in procs]
+  assert all(p.returncode == 0 for p in procs), outputs
+  assert "2 replica(s)" in outputs[0]
+  assert tf.train.latest_checkpoint(model_dir).endswith("model.ckpt-4")
+  assert os.path.exists(os.path.join(model_dir, TRAIN_DONE))
+  assert not any(name.startswith(".worker") for name in os.listdir(model_dir))

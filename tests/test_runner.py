@@ -1,0 +1,208 @@
+"""The Runner: run directory contents, resume, determinism, NaN and
+incompatible-checkpoint errors, multi-replica training, eval schedules."""
+
+import csv
+import glob
+import os
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_gan2 import config
+from compare_gan2.registry import UnknownNameError
+from compare_gan2.runner import (TRAIN_DONE, IncompatibleCheckpointError,
+                                 NaNLossError, Runner, run_schedule)
+from compare_gan2.runner import evaluate as evaluate_lib
+
+# A DCGAN of width 4 on 16 px shapes: a step takes milliseconds.
+TINY_RUN = [
+    'dataset.name = "shapes"', "shapes.resolution = 16",
+    "shapes.num_train_examples = 256", "shapes.num_test_examples = 64",
+    'options.architecture = "dcgan_arch"', "options.batch_size = 8",
+    "options.z_dim = 8", "dcgan.Generator.ch = 4", "dcgan.Discriminator.ch = 4",
+    "G.batch_norm_fn = @batch_norm", "D.spectral_norm = True",
+    "ModularGAN.g_use_ema = True", "ModularGAN.ema_start_step = 2",
+    "ModularGAN.ema_decay = 0.9",
+    "run_config.tf_random_seed = 3", "run_config.iterations_per_loop = 2",
+    "run_config.save_checkpoints_steps = 4", "run_config.num_sample_images = 16",
+    "eval.num_samples = 32",
+]
+
+
+def make_runner(model_dir, steps, bindings=(), strategy=None):
+  gin.clear_config()
+  config.parse([], TINY_RUN + [f"options.training_steps = {steps}"] + list(bindings))
+  return Runner(str(model_dir), strategy=strategy)
+
+
+def checkpoint_values(path):
+  reader = tf.train.load_checkpoint(path)
+  return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
+          if not k.startswith("_CHECKPOINTABLE_OBJECT_GRAPH")}
+
+
+def assert_same_checkpoints(a, b):
+  va, vb = checkpoint_values(a), checkpoint_values(b)
+  assert va.keys() == vb.keys()
+  for key in va:
+    np.testing.assert_array_equal(va[key], vb[key], err_msg=key)
+
+
+def test_run_directory_holds_everything(tmp_path):
+  runner = make_runner(tmp_path, 8, ["run_config.keep_checkpoint_max = 1"])
+  assert runner.train() == 8
+  latest = tf.train.latest_checkpoint(str(tmp_path))
+  assert latest.endswith("model.ckpt-8")
+  assert not glob.glob(str(tmp_path / "model.ckpt-4*"))  # keep_checkpoint_max
+  assert os.path.exists(tmp_path / TRAIN_DONE)
+  assert sorted(os.listdir(tmp_path / "samples")) == ["step_0000004.png",
+                                                      "step_0000008.png"]
+  from PIL import Image
+  grid = np.asarray(Image.open(tmp_path / "samples" / "step_0000008.png"))
+  # 16 images of 16 px, enlarged 4x to 64 px, 1 px borders.
+  assert grid.shape == (4 * 65 + 1, 4 * 65 + 1, 3)
+  operative = (tmp_path / "operative_config-0.gin").read_text()
+  assert "options.architecture = 'dcgan_arch'" in operative
+  assert "loss.fn" in operative and "dcgan.Generator.ch = 4" in operative
+  tags = set()
+  for event_file in glob.glob(str(tmp_path / "events.out.tfevents.*")):
+    for event in tf.compat.v1.train.summary_iterator(event_file):
+      tags |= {v.tag for v in event.summary.value}
+  assert {"d_loss", "g_loss", "steps_per_sec", "samples"} <= tags
+
+
+def test_progress_line(tmp_path, caplog):
+  caplog.set_level("INFO", logger="compare_gan2")
+  make_runner(tmp_path, 4).train()
+  lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step ")]
+  assert len(lines) == 2
+  assert lines[-1].startswith("step 4/4 (100%)")
+  assert "d_loss" in lines[-1] and "steps/s" in lines[-1] and "ETA" in lines[-1]
+
+
+def test_same_seed_same_checkpoints(tmp_path):
+  make_runner(tmp_path / "a", 50, ["run_config.save_checkpoints_steps = 50",
+                                   "run_config.iterations_per_loop = 25"]).train()
+  make_runner(tmp_path / "b", 50, ["run_config.save_checkpoints_steps = 50",
+                                   "run_config.iterations_per_loop = 25"]).train()
+  assert_same_checkpoints(str(tmp_path / "a" / "model.ckpt-50"),
+                          str(tmp_path / "b" / "model.ckpt-50"))
+
+
+def test_resume_equals_uninterrupted(tmp_path):
+  """Stop at 4, resume to 8: the same weights, optimizer slots, EMA, step and
+  data position as one run to 8."""
+  make_runner(tmp_path / "full", 8).train()
+  make_runner(tmp_path / "split", 4).train()
+  os.remove(tmp_path / "split" / TRAIN_DONE)
+  runner = make_runner(tmp_path / "split", 8)
+  assert runner.train() == 8
+  assert runner.step == 8
+  assert_same_checkpoints(str(tmp_path / "full" / "model.ckpt-8"),
+                          str(tmp_path / "split" / "model.ckpt-8"))
+
+
+def test_other_seed_other_weights(tmp_path):
+  make_runner(tmp_path / "a", 4).train()
+  make_runner(tmp_path / "b", 4, ["run_config.tf_random_seed = 4"]).train()
+  va = checkpoint_values(str(tmp_path / "a" / "model.ckpt-4"))
+  vb = checkpoint_values(str(tmp_path / "b" / "model.ckpt-4"))
+  assert any(not np.array_equal(va[k], vb[k]) for k in va if va[k].dtype.kind == "f")
+
+
+def test_nan_loss_stops_and_keeps_last_checkpoint(tmp_path):
+  make_runner(tmp_path, 4).train()
+  os.remove(tmp_path / TRAIN_DONE)
+  before = checkpoint_values(str(tmp_path / "model.ckpt-4"))
+  # An infinite penalty weight makes d_loss infinite at the first step.
+  runner = make_runner(tmp_path, 8, ["penalty.fn = @l2_penalty", "options.lamba = 1e400"])
+  with pytest.raises(NaNLossError, match=r"d_loss.*steps 4 and 6.*model.ckpt-4"):
+    runner.train()
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-4")
+  after = checkpoint_values(str(tmp_path / "model.ckpt-4"))
+  for key in before:
+    np.testing.assert_array_equal(before[key], after[key])
+  assert not os.path.exists(tmp_path / TRAIN_DONE)
+
+
+def test_checkpoint_of_another_architecture(tmp_path):
+  make_runner(tmp_path, 4).train()
+  files = {p: os.path.getmtime(p) for p in glob.glob(str(tmp_path / "model.ckpt-*"))}
+  with pytest.raises(IncompatibleCheckpointError, match="dcgan_arch.*sndcgan_arch"):
+    make_runner(tmp_path, 8, ['options.architecture = "sndcgan_arch"',
+                              "sndcgan.Generator.ch = 4", "sndcgan.Discriminator.ch = 4"])
+  # Same architecture, other widths: run.json agrees, the checkpoint does not.
+  runner = make_runner(tmp_path, 8, ["dcgan.Generator.ch = 8"])
+  with pytest.raises(IncompatibleCheckpointError, match="does not match this model"):
+    runner.train()
+  assert files == {p: os.path.getmtime(p) for p in glob.glob(str(tmp_path / "model.ckpt-*"))}
+
+
+def test_config_errors_name_the_problem(tmp_path):
+  with pytest.raises(UnknownNameError, match="Did you mean: shapes"):
+    make_runner(tmp_path, 4, ['dataset.name = "shape"'])
+  with pytest.raises(UnknownNameError, match="dcgan_arch"):
+    make_runner(tmp_path, 4, ['options.architecture = "dcgan"'])
+  with pytest.raises(ValueError, match="No configurable matching 'optons"):
+    make_runner(tmp_path, 4, ["optons.batch_size = 4"])
+  with pytest.raises(ValueError, match="iterations_per_loop"):
+    make_runner(tmp_path, 4, ["run_config.iterations_per_loop = 0"])
+
+
+def test_mirrored_training(tmp_path, mirrored_strategy):
+  runner = make_runner(tmp_path, 4, strategy=mirrored_strategy)
+  assert runner.train() == 4
+  assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-4")
+  samples = runner.generate(10)  # split over the replicas, gathered
+  assert samples.shape == (10, 16, 16, 3)
+  assert np.isfinite(samples).all() and samples.min() >= 0 and samples.max() <= 1
+
+
+def test_batch_must_split_over_replicas(tmp_path, mirrored_strategy):
+  with pytest.raises(ValueError, match="divide evenly over the 2 replicas"):
+    make_runner(tmp_path, 4, ["options.batch_size = 7"], strategy=mirrored_strategy)
+
+
+def read_scores(model_dir):
+  with open(os.path.join(model_dir, "scores.csv"), newline="") as f:
+    return list(csv.DictReader(f))
+
+
+def test_train_and_eval_writes_a_row_per_eval_step(tmp_path):
+  runner = make_runner(tmp_path, 6)
+  run_schedule(runner, "train_and_eval", eval_every_steps=3, num_eval_averaging_runs=2)
+  rows = read_scores(str(tmp_path))
+  # Checkpoints at 3 (eval), 4 (save period) and 6 (both): rows for 3 and 6.
+  assert [int(r["step"]) for r in rows] == [3, 6]
+  runner.restore_from(str(tmp_path / "model.ckpt-6"))
+  expected = [np.mean(runner.generate(32, seed_offset=run)) for run in (1, 2)]
+  assert float(rows[1]["sample_mean"]) == pytest.approx(np.mean(expected), rel=1e-5)
+  assert [float(v) for v in rows[1]["sample_mean_list"].split()] == pytest.approx(
+      expected, rel=1e-4)
+  assert rows[1]["options.architecture"] == "dcgan_arch"
+  with open(tmp_path / "scores.jsonl") as f:
+    assert len(f.readlines()) == 2
+
+
+def test_continuous_eval_scores_new_checkpoints_until_done(tmp_path):
+  make_runner(tmp_path, 4).train()
+  runner = make_runner(tmp_path, 4)
+  run_schedule(runner, "continuous_eval", num_eval_averaging_runs=1, poll_seconds=0.1)
+  assert [int(r["step"]) for r in read_scores(str(tmp_path))] == [4]
+  # Scored checkpoints are not scored again.
+  run_schedule(runner, "eval_after_train", num_eval_averaging_runs=1)
+  assert len(read_scores(str(tmp_path))) == 1
+
+
+def test_eval_rejects_nan_samples(tmp_path):
+  runner = make_runner(tmp_path, 2)
+  runner.train()
+  for w in runner.gan.sampling_generator.weights:
+    if w.trainable:
+      w.assign(tf.fill(w.shape, np.nan))
+  runner.restore_from = lambda path: None  # keep the broken weights
+  with pytest.raises(evaluate_lib.NaNSamplesError, match="NaN"):
+    evaluate_lib.evaluate_checkpoint(runner, str(tmp_path / "model.ckpt-2"),
+                                     num_averaging_runs=1)
