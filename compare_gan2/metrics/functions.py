@@ -1,0 +1,29 @@
+"""All metric functions of compare_gan2 in one namespace.
+
+Each metric lives in its own module; this file only gathers them so callers
+can write `from compare_gan2.metrics import functions`.
+"""
+
+from compare_gan2.metrics.discriminator_accuracy import discriminator_accuracy
+from compare_gan2.metrics.fid import frechet_distance
+from compare_gan2.metrics.fid import frechet_distance_from_stats
+from compare_gan2.metrics.inception_score import inception_score
+from compare_gan2.metrics.kid import kernel_distance
+from compare_gan2.metrics.ms_ssim import ms_ssim
+from compare_gan2.metrics.ms_ssim import ms_ssim_diversity
+from compare_gan2.metrics.prd import prd
+from compare_gan2.metrics.prd import prd_f_beta
+from compare_gan2.metrics.swd import sliced_wasserstein_distance
+
+__all__ = [
+    "discriminator_accuracy",
+    "frechet_distance",
+    "frechet_distance_from_stats",
+    "inception_score",
+    "kernel_distance",
+    "ms_ssim",
+    "ms_ssim_diversity",
+    "prd",
+    "prd_f_beta",
+    "sliced_wasserstein_distance",
+]
