@@ -14,6 +14,9 @@ import os
 import sys
 from typing import Sequence
 
+# Before TensorFlow loads: its C++ start-up chatter hides the progress lines.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
 QUICKSTART = "quickstart.gin"
 
@@ -75,7 +78,6 @@ def _log_to_stdout() -> None:
 def main(argv: Sequence[str] | None = None) -> int:
   args = parse_args(sys.argv[1:] if argv is None else argv)
   _log_to_stdout()
-  os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
   from compare_gan2.runner import strategy as strategy_lib
   if args.num_cpu_devices:
     strategy_lib.split_cpu(args.num_cpu_devices)  # before any TF op
