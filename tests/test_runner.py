@@ -11,6 +11,7 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2 import config
+from compare_gan2.metrics import frechet_distance
 from compare_gan2.registry import UnknownNameError
 from compare_gan2.runner import (TRAIN_DONE, IncompatibleCheckpointError,
                                  NaNLossError, Runner, run_schedule)
@@ -27,13 +28,16 @@ TINY_RUN = [
     "ModularGAN.ema_decay = 0.9",
     "run_config.tf_random_seed = 3", "run_config.iterations_per_loop = 2",
     "run_config.save_checkpoints_steps = 4", "run_config.num_sample_images = 16",
-    "eval.num_samples = 32",
+    "eval.num_samples = 32", 'eval.feature_extractor = "pixels"',
+    'eval.metrics = ["fid", "kid", "swd"]',
 ]
 
 
 def make_runner(model_dir, steps, bindings=(), strategy=None):
   gin.clear_config()
-  config.parse([], TINY_RUN + [f"options.training_steps = {steps}"] + list(bindings))
+  cache = os.path.join(os.path.dirname(str(model_dir)), "cache")
+  config.parse([], TINY_RUN + [f"options.training_steps = {steps}",
+                               f"eval.cache_dir = '{cache}'"] + list(bindings))
   return Runner(str(model_dir), strategy=strategy)
 
 
@@ -171,19 +175,42 @@ def read_scores(model_dir):
 
 
 def test_train_and_eval_writes_a_row_per_eval_step(tmp_path):
-  runner = make_runner(tmp_path, 6)
+  runner = make_runner(tmp_path / "run", 6)
   run_schedule(runner, "train_and_eval", eval_every_steps=3, num_eval_averaging_runs=2)
-  rows = read_scores(str(tmp_path))
+  rows = read_scores(str(tmp_path / "run"))
   # Checkpoints at 3 (eval), 4 (save period) and 6 (both): rows for 3 and 6.
   assert [int(r["step"]) for r in rows] == [3, 6]
-  runner.restore_from(str(tmp_path / "model.ckpt-6"))
-  expected = [np.mean(runner.generate(32, seed_offset=run)) for run in (1, 2)]
-  assert float(rows[1]["sample_mean"]) == pytest.approx(np.mean(expected), rel=1e-5)
-  assert [float(v) for v in rows[1]["sample_mean_list"].split()] == pytest.approx(
-      expected, rel=1e-4)
+  # FID over raw pixels, recomputed independently: real = first 32 test images.
+  runner.restore_from(str(tmp_path / "run" / "model.ckpt-6"))
+  real = np.concatenate([x.numpy() for x, _ in runner.dataset.eval_input_fn(
+      batch_size=32)])[:32].reshape(32, -1)
+  expected = [frechet_distance(real, runner.generate(32, seed_offset=run).reshape(32, -1))
+              for run in (1, 2)]
+  assert float(rows[1]["fid"]) == pytest.approx(np.mean(expected), rel=1e-5)
+  assert [float(v) for v in rows[1]["fid_list"].split()] == pytest.approx(expected, rel=1e-4)
+  assert float(rows[1]["kid"]) > 0 and float(rows[1]["swd"]) > 0
   assert rows[1]["options.architecture"] == "dcgan_arch"
-  with open(tmp_path / "scores.jsonl") as f:
+  assert rows[1]["feature_extractor"] == "pixels"
+  with open(tmp_path / "run" / "scores.jsonl") as f:
     assert len(f.readlines()) == 2
+  assert len(os.listdir(tmp_path / "cache" / "reference")) == 1  # computed once
+
+
+def test_evaluation_same_under_mirrored(tmp_path, mirrored_strategy):
+  make_runner(tmp_path / "run", 2).train()
+  path = str(tmp_path / "run" / "model.ckpt-2")
+  rows = []
+  for strategy in (None, mirrored_strategy):
+    runner = make_runner(tmp_path / "run", 2, strategy=strategy)
+    rows.append(evaluate_lib.evaluate_checkpoint(runner, path, num_averaging_runs=1))
+  for key in ("fid", "kid", "swd"):
+    assert rows[0][key] == pytest.approx(rows[1][key], rel=1e-5), key
+
+
+def test_unknown_metric_name(tmp_path):
+  with pytest.raises(UnknownNameError, match="Did you mean: fid"):
+    make_runner(tmp_path, 2, ['eval.metrics = ["fdi"]'])
+    evaluate_lib.eval_options()
 
 
 def test_continuous_eval_scores_new_checkpoints_until_done(tmp_path):
@@ -191,9 +218,12 @@ def test_continuous_eval_scores_new_checkpoints_until_done(tmp_path):
   runner = make_runner(tmp_path, 4)
   run_schedule(runner, "continuous_eval", num_eval_averaging_runs=1, poll_seconds=0.1)
   assert [int(r["step"]) for r in read_scores(str(tmp_path))] == [4]
-  # Scored checkpoints are not scored again.
+  # eval_after_train scores the kept checkpoints not scored yet.
   run_schedule(runner, "eval_after_train", num_eval_averaging_runs=1)
-  assert len(read_scores(str(tmp_path))) == 1
+  assert [int(r["step"]) for r in read_scores(str(tmp_path))] == [4]
+  runner = make_runner(tmp_path / "other", 8)
+  run_schedule(runner, "eval_after_train", num_eval_averaging_runs=1)
+  assert [int(r["step"]) for r in read_scores(str(tmp_path / "other"))] == [4, 8]
 
 
 def test_eval_rejects_nan_samples(tmp_path):
@@ -203,6 +233,25 @@ def test_eval_rejects_nan_samples(tmp_path):
     if w.trainable:
       w.assign(tf.fill(w.shape, np.nan))
   runner.restore_from = lambda path: None  # keep the broken weights
-  with pytest.raises(evaluate_lib.NaNSamplesError, match="NaN"):
+  with pytest.raises(evaluate_lib.NaNSamplesError, match="NaN.*model.ckpt-2"):
     evaluate_lib.evaluate_checkpoint(runner, str(tmp_path / "model.ckpt-2"),
                                      num_averaging_runs=1)
+
+
+def test_class_accuracy_of_a_conditional_generator(tmp_path):
+  """`class_accuracy` with the shipped digits classifier equals the argmax
+  agreement of that classifier on the same samples and requested labels."""
+  from compare_gan2.metrics import classifiers
+  runner = make_runner(tmp_path / "run", 2, [
+      'dataset.name = "digits"', "ModularGAN.conditional = True",
+      "G.batch_norm_fn = @conditional_batch_norm",
+      'eval.feature_extractor = "auto"', 'eval.metrics = ["fid", "class_accuracy"]'])
+  runner.train()
+  row = evaluate_lib.evaluate_checkpoint(runner, str(tmp_path / "run" / "model.ckpt-2"),
+                                         num_averaging_runs=1)
+  assert row["feature_extractor"] == "classifier"
+  images = runner.generate(32, seed_offset=1)
+  labels = runner.sample_inputs(32, 1)[1].numpy()
+  logits = classifiers.load_classifier("digits")(images)["logits"]
+  assert row["class_accuracy"] == pytest.approx(np.mean(logits.argmax(1) == labels))
+  assert row["fid"] > 0

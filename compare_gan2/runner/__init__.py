@@ -1,7 +1,7 @@
 """Training and evaluation runs: strategy, Runner, schedules."""
 
-from compare_gan2.runner.evaluate import (SCHEDULES, SCORES, evaluate_checkpoint,
-                                          run_schedule)
+from compare_gan2.runner.evaluate import (SCHEDULES, Evaluator, evaluate_checkpoint,
+                                          eval_options, run_schedule)
 from compare_gan2.runner.strategy import make_strategy, split_cpu
 from compare_gan2.runner.train import (TRAIN_DONE, IncompatibleCheckpointError,
                                        NaNLossError, Runner, run_config)

@@ -1,16 +1,18 @@
 """Evaluation of checkpoints and the schedules of the original runner:
 train | continuous_eval | eval_after_train | train_and_eval.
 
-Each evaluated checkpoint adds one row to `scores.csv` (and `scores.jsonl`):
-the step, the checkpoint, every score (mean, std and the list over the
-averaging runs) and the run's settings, so rows of many runs can be pooled.
-Scores come from the functions in `SCORES`; the evaluation metrics (FID, IS,
-...) register there.
+Each evaluated checkpoint adds one row to `scores.csv` (and `scores.jsonl`,
+and TensorBoard): the step, the checkpoint, every score (mean, std and the
+list over the averaging runs) and the run's options, so rows of many runs can
+be pooled. The scores are the metrics named in `eval.metrics`, over the
+features of `eval.feature_extractor`; the real side's features are computed
+once per dataset, split and extractor and cached in `eval.cache_dir`.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 import logging
 import os
@@ -22,18 +24,13 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2.metrics import extractors as extractors_lib
+from compare_gan2.metrics import scores as scores_lib
 from compare_gan2.runner.train import TRAIN_DONE, Runner
 
 logger = logging.getLogger("compare_gan2")
 
 SCHEDULES = ("train", "continuous_eval", "eval_after_train", "train_and_eval")
-
-# name -> fn(samples [N, H, W, C] numpy, runner) -> float. Metrics add theirs.
-ScoreFn = Callable[[np.ndarray, Runner], float]
-SCORES: dict[str, ScoreFn] = {
-    "sample_mean": lambda samples, runner: float(np.mean(samples)),
-    "sample_std": lambda samples, runner: float(np.std(samples)),
-}
 
 
 class NaNSamplesError(FloatingPointError):
@@ -41,13 +38,34 @@ class NaNSamplesError(FloatingPointError):
 
 
 @gin.configurable("eval")
-def eval_options(num_samples: int = 1000, batch_size: int | None = None
-                 ) -> dict[str, Any]:
-  """`eval.num_samples` generated per averaging run; `eval.batch_size`
-  (defaults to `options.batch_size`)."""
-  if num_samples < 1:
-    raise ValueError(f"`eval.num_samples` must be >= 1. Received: {num_samples}")
-  return dict(num_samples=num_samples, batch_size=batch_size)
+def eval_options(num_samples: int = 1000, batch_size: int | None = None,
+                 metrics: tuple[str, ...] | list[str] = ("fid", "kid"),
+                 feature_extractor: str = "auto", resize: str = "tfgan",
+                 inception_weights: str | None = None,
+                 cache_dir: str = "~/.cache/compare_gan2",
+                 split: str | None = None) -> dict[str, Any]:
+  """Evaluation settings (`eval.*`).
+
+  Args:
+    num_samples: int. Generated (and real) images per averaging run.
+    batch_size: int. Generation batch; defaults to `options.batch_size`.
+    metrics: names from `compare_gan2.metrics.scores.METRICS`.
+    feature_extractor: "auto", "inception", "classifier" or "pixels".
+    resize: Inception input resize: "tfgan" (TF-GAN's legacy bilinear, as the
+      original scored), "tf" (tf.image.resize bilinear, no antialias) or
+      "clean" (antialiased).
+    inception_weights: path of the Inception weights (see README).
+    cache_dir: where weights and real-data features are cached.
+    split: real split to compare with; defaults to the dataset's eval split.
+  """
+  if num_samples < 2:
+    raise ValueError(f"`eval.num_samples` must be >= 2. Received: {num_samples}")
+  for name in metrics:
+    scores_lib.METRICS.get(name)  # unknown names fail here, with suggestions
+  return dict(num_samples=num_samples, batch_size=batch_size,
+              metrics=tuple(metrics), feature_extractor=feature_extractor,
+              resize=resize, inception_weights=inception_weights,
+              cache_dir=os.path.expanduser(cache_dir), split=split)
 
 
 def checkpoint_step(path: str) -> int:
@@ -57,22 +75,78 @@ def checkpoint_step(path: str) -> int:
   return int(match.group(1))
 
 
-def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 3
-                        ) -> dict[str, Any]:
+class Evaluator:
+  """Scores generated images against a dataset; built once per run."""
+
+  def __init__(self, dataset: Any, opts: dict[str, Any] | None = None):
+    self.dataset = dataset
+    self.opts = opts or eval_options()
+    self.extractor_name, self.extract = extractors_lib.make_extractor(
+        self.opts["feature_extractor"], dataset, resize=self.opts["resize"],
+        weights=self.opts["inception_weights"], cache_dir=self.opts["cache_dir"])
+    self._real: scores_lib.SampleSet | None = None
+
+  def sample_set(self, images: np.ndarray, labels: np.ndarray | None = None
+                 ) -> scores_lib.SampleSet:
+    out = self.extract(images)
+    return scores_lib.SampleSet(images, out["features"], out.get("logits"), labels)
+
+  def real(self) -> scores_lib.SampleSet:
+    """The first `num_samples` images of the real split, features cached."""
+    if self._real is None:
+      split = self.opts["split"] or self.dataset.eval_split
+      num = min(self.opts["num_samples"], self.dataset.num_examples(split))
+      batches = self.dataset.eval_input_fn(split, batch_size=num, drop_remainder=False)
+      images, labels = (t.numpy() for t in next(iter(batches)))
+      key = "-".join([self.dataset.fingerprint, split, self.extractor_name,
+                      self.opts["resize"], str(num)])
+      path = os.path.join(self.opts["cache_dir"], "reference",
+                          hashlib.sha1(key.encode()).hexdigest()[:16] + ".npz")
+      if os.path.exists(path):
+        cached = np.load(path)
+        logits = cached["logits"] if "logits" in cached else None
+        self._real = scores_lib.SampleSet(images, cached["features"], logits, labels)
+      else:
+        self._real = self.sample_set(images, labels)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        arrays = {"features": self._real.features}
+        if self._real.logits is not None:
+          arrays["logits"] = self._real.logits
+        tmp = path + ".tmp.npz"
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    return self._real
+
+  def score(self, images: np.ndarray, labels: np.ndarray | None = None
+            ) -> dict[str, float]:
+    if not np.isfinite(images).all():
+      raise NaNSamplesError("The generator produced NaN/inf samples.")
+    return scores_lib.compute(self.opts["metrics"], self.real(),
+                              self.sample_set(images, labels))
+
+
+def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 3,
+                        evaluator: Evaluator | None = None) -> dict[str, Any]:
   """Scores checkpoint `path`: `num_averaging_runs` independent sample sets
-  from the (EMA) generator, every function of `SCORES` on each."""
-  opts = eval_options()
+  from the (EMA) generator, each scored by every metric of `eval.metrics`."""
+  evaluator = evaluator or Evaluator(runner.dataset)
+  opts = evaluator.opts
   runner.restore_from(path)
   step = checkpoint_step(path)
-  runs: dict[str, list[float]] = {name: [] for name in SCORES}
+  runs: dict[str, list[float]] = {}
   for run in range(num_averaging_runs):
-    samples = runner.generate(opts["num_samples"], opts["batch_size"],
-                              seed_offset=1 + run)
-    if not np.isfinite(samples).all():
-      raise NaNSamplesError(f"The generator of {path} produced NaN/inf samples.")
-    for name, fn in SCORES.items():
-      runs[name].append(fn(samples, runner))
-  row: dict[str, Any] = {"step": step, "checkpoint": os.path.basename(path)}
+    images = runner.generate(opts["num_samples"], opts["batch_size"],
+                             seed_offset=1 + run)
+    _, labels = runner.sample_inputs(opts["num_samples"], 1 + run)
+    labels = None if labels is None else labels.numpy()
+    try:
+      results = evaluator.score(images, labels)
+    except NaNSamplesError as e:
+      raise NaNSamplesError(f"{e} Checkpoint: {path}") from e
+    for name, value in results.items():
+      runs.setdefault(name, []).append(value)
+  row: dict[str, Any] = {"step": step, "checkpoint": os.path.basename(path),
+                         "feature_extractor": evaluator.extractor_name}
   for name, values in runs.items():
     row[name] = float(np.mean(values))
     row[f"{name}_std"] = float(np.std(values))
@@ -121,21 +195,27 @@ def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores
   if schedule not in SCHEDULES:
     raise ValueError(f"Unknown schedule '{schedule}'. Choose one of {SCHEDULES}.")
   model_dir = runner.model_dir
+  evaluator = None
 
   def evaluate(path: str) -> None:
+    nonlocal evaluator
     step = checkpoint_step(path)
     if step in scored_steps(model_dir, score_filename):
       return
-    row = evaluate_checkpoint(runner, path,
+    evaluator = evaluator or Evaluator(runner.dataset)
+    row = evaluate_checkpoint(runner, path, evaluator=evaluator,
                               num_averaging_runs=num_eval_averaging_runs)
     if runner.is_chief:
       write_row(model_dir, score_filename, row)
+      runner.write_scalars(step, {f"eval/{k}": v for k, v in row.items()
+                                  if isinstance(v, float)})
 
   if schedule == "train":
     runner.train()
   elif schedule == "eval_after_train":
     runner.train()
-    evaluate(tf.train.latest_checkpoint(model_dir))
+    for path in tf.train.get_checkpoint_state(model_dir).all_model_checkpoint_paths:
+      evaluate(path)  # every kept checkpoint, oldest first
   elif schedule == "train_and_eval":
     total = runner.options["training_steps"]
     runner.train(on_checkpoint=lambda step, path: (

@@ -317,7 +317,7 @@ class Runner:
         self.write_operative_config(start)
         wrote_config = True
       rate = progress.update(step, values)
-      self._scalars(step, {**values, "steps_per_sec": rate})
+      self.write_scalars(step, {**values, "steps_per_sec": rate})
       if step % cfg["save_checkpoints_steps"] == 0 or step == total or (
           checkpoint_every and step % checkpoint_every == 0):
         path = self.save()
@@ -368,9 +368,16 @@ class Runner:
       return gan.sample(z, y if gan.conditional else None)
 
     outputs = []
+    # One host: the replicas' results in replica order are the batch in
+    # order. Several hosts need an all-gather (a collective).
+    multi_host = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
     for z_batch, y_batch in self.strategy.experimental_distribute_dataset(ds):
       per_replica = self.strategy.run(sample, args=(z_batch, y_batch))
-      outputs.append(self.strategy.gather(per_replica, axis=0).numpy())
+      if multi_host:
+        outputs.append(self.strategy.gather(per_replica, axis=0).numpy())
+      else:
+        outputs += [t.numpy() for t in
+                    self.strategy.experimental_local_results(per_replica)]
     return np.concatenate(outputs)[:num]
 
   def write_samples(self) -> str | None:
@@ -395,7 +402,8 @@ class Runner:
       self._writer = tf.summary.create_file_writer(self.model_dir)
     return self._writer
 
-  def _scalars(self, step: int, values: dict[str, float]) -> None:
+  def write_scalars(self, step: int, values: dict[str, float]) -> None:
+    """TensorBoard scalars (chief only)."""
     if not self.is_chief:
       return
     with self._summary_writer().as_default():

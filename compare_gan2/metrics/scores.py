@@ -1,0 +1,100 @@
+"""Scores by name (`eval.metrics`): each turns a real and a generated
+`SampleSet` into one or more named numbers, using the functions of this
+package. A metric needing what the feature extractor does not give (logits
+for the Inception Score) says so."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Callable
+
+import numpy as np
+
+from compare_gan2.metrics import functions
+from compare_gan2.registry import Registry
+
+METRICS = Registry("metric")
+
+
+@dataclasses.dataclass
+class SampleSet:
+  """Images [N, H, W, C] in [0, 1], their features [N, D] and logits [N, K]
+  (None where the extractor has none), and their labels [N] (the classes a
+  conditional G was asked for; None when unconditional)."""
+  images: np.ndarray
+  features: np.ndarray
+  logits: np.ndarray | None = None
+  labels: np.ndarray | None = None
+
+
+MetricFn = Callable[[SampleSet, SampleSet], dict[str, float]]
+
+
+def _needs(value, what: str, metric: str):
+  if value is None:
+    raise ValueError(f"Metric '{metric}' needs {what}; the chosen feature "
+                     "extractor (eval.feature_extractor) does not provide it.")
+  return value
+
+
+@METRICS.register("fid", gin_configurable=False)
+def fid(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  return {"fid": functions.frechet_distance(real.features, fake.features)}
+
+
+@METRICS.register("kid", gin_configurable=False)
+def kid(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  mean, _ = functions.kernel_distance(real.features, fake.features)
+  return {"kid": mean}
+
+
+@METRICS.register("inception_score", gin_configurable=False)
+def inception_score(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  del real
+  return {"inception_score": functions.inception_score(
+      _needs(fake.logits, "logits", "inception_score"))}
+
+
+@METRICS.register("class_accuracy", gin_configurable=False)
+def class_accuracy(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  """How often a classifier of the real data sees the class G was asked
+  for (conditional GANs)."""
+  del real
+  logits = _needs(fake.logits, "logits of a classifier", "class_accuracy")
+  labels = _needs(fake.labels, "a conditional generator", "class_accuracy")
+  return {"class_accuracy": float(np.mean(np.argmax(logits, axis=1) == labels))}
+
+
+@METRICS.register("prd", gin_configurable=False)
+def prd(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  n = min(len(real.features), len(fake.features))
+  precision, recall = functions.prd(real.features[:n], fake.features[:n])
+  f_8, f_1_8 = functions.prd_f_beta(precision, recall, beta=8)
+  return {"prd_f8": f_8, "prd_f1_8": f_1_8}
+
+
+@METRICS.register("ms_ssim", gin_configurable=False)
+def ms_ssim(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  """Diversity: mean MS-SSIM between random pairs of *generated* images
+  (the original scored the real ones by mistake)."""
+  del real
+  return {"ms_ssim": float(functions.ms_ssim_diversity(fake.images))}
+
+
+@METRICS.register("swd", gin_configurable=False)
+def swd(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  n = min(len(real.images), len(fake.images))
+  _, average = functions.sliced_wasserstein_distance(real.images[:n], fake.images[:n])
+  return {"swd": float(average)}
+
+
+def compute(names: list[str] | tuple[str, ...], real: SampleSet,
+            fake: SampleSet) -> dict[str, float]:
+  """Every metric of `names`; NaN results are an error."""
+  results: dict[str, float] = {}
+  for name in names:
+    for key, value in METRICS.get(name)(real, fake).items():
+      if not np.isfinite(value):
+        raise FloatingPointError(f"Metric '{name}' gave {key} = {value}.")
+      results[key] = float(value)
+  return results
