@@ -194,6 +194,9 @@ def test_train_and_eval_writes_a_row_per_eval_step(tmp_path):
   with open(tmp_path / "run" / "scores.jsonl") as f:
     assert len(f.readlines()) == 2
   assert len(os.listdir(tmp_path / "cache" / "reference")) == 1  # computed once
+  from PIL import Image
+  curves = np.asarray(Image.open(tmp_path / "run" / "scores.png"))
+  assert curves.shape[1] > curves.shape[0] > 100  # three panels side by side
 
 
 def test_evaluation_same_under_mirrored(tmp_path, mirrored_strategy):

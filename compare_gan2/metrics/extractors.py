@@ -22,16 +22,19 @@ Extractor = Callable[[np.ndarray], dict[str, Any]]
 @EXTRACTORS.register("inception", gin_configurable=False)
 def inception(dataset: Any, *, resize: str = "tfgan", weights: str | None = None,
               cache_dir: str = "~/.cache/compare_gan2",
-              batch_size: int = 64) -> Extractor:
+              batch_size: int = 64, strategy: Any = None) -> Extractor:
+  """Inception features; with a (one-host) `strategy`, batches are split over
+  its replicas."""
   del dataset
   from compare_gan2.metrics import inception as inception_lib  # TF model: lazy
-  model = inception_lib.get_inception(weights=weights, cache_dir=cache_dir)
+  model = inception_lib.get_inception(weights=weights, cache_dir=cache_dir,
+                                      strategy=strategy)
 
   outputs = ("pool_3", "logits") if model.logits_loaded else ("pool_3",)
 
   def extract(images: np.ndarray) -> dict[str, Any]:
     out = inception_lib.extract(model, images, batch_size=batch_size,
-                                resize=resize, outputs=outputs)
+                                resize=resize, outputs=outputs, strategy=strategy)
     return {"features": out["pool_3"], "logits": out.get("logits")}
 
   return extract

@@ -26,6 +26,7 @@ import tensorflow as tf
 
 from compare_gan2.metrics import extractors as extractors_lib
 from compare_gan2.metrics import scores as scores_lib
+from compare_gan2.runner import images as images_lib
 from compare_gan2.runner.train import TRAIN_DONE, Runner
 
 logger = logging.getLogger("compare_gan2")
@@ -78,12 +79,17 @@ def checkpoint_step(path: str) -> int:
 class Evaluator:
   """Scores generated images against a dataset; built once per run."""
 
-  def __init__(self, dataset: Any, opts: dict[str, Any] | None = None):
+  def __init__(self, dataset: Any, opts: dict[str, Any] | None = None,
+               strategy: tf.distribute.Strategy | None = None):
     self.dataset = dataset
     self.opts = opts or eval_options()
+    options = dict(resize=self.opts["resize"], weights=self.opts["inception_weights"],
+                   cache_dir=self.opts["cache_dir"])
+    # Feature extraction splits batches over one host's replicas only.
+    if isinstance(strategy, tf.distribute.MirroredStrategy):
+      options["strategy"] = strategy
     self.extractor_name, self.extract = extractors_lib.make_extractor(
-        self.opts["feature_extractor"], dataset, resize=self.opts["resize"],
-        weights=self.opts["inception_weights"], cache_dir=self.opts["cache_dir"])
+        self.opts["feature_extractor"], dataset, **options)
     self._real: scores_lib.SampleSet | None = None
 
   def sample_set(self, images: np.ndarray, labels: np.ndarray | None = None
@@ -129,7 +135,7 @@ def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 
                         evaluator: Evaluator | None = None) -> dict[str, Any]:
   """Scores checkpoint `path`: `num_averaging_runs` independent sample sets
   from the (EMA) generator, each scored by every metric of `eval.metrics`."""
-  evaluator = evaluator or Evaluator(runner.dataset)
+  evaluator = evaluator or Evaluator(runner.dataset, strategy=runner.strategy)
   opts = evaluator.opts
   runner.restore_from(path)
   step = checkpoint_step(path)
@@ -152,6 +158,7 @@ def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 
     row[f"{name}_std"] = float(np.std(values))
     row[f"{name}_list"] = " ".join(f"{v:.6g}" for v in values)
   row.update({f"options.{k}": v for k, v in runner.options.items()})
+  row["options.gan_class"] = runner.info["gan_class"]  # the name, not the class
   row["dataset"] = runner.dataset.name
   logger.info("Scores at step %d: %s", step, ", ".join(
       f"{k} {row[k]:.4f}" for k in runs))
@@ -170,6 +177,7 @@ def write_row(model_dir: str, score_filename: str, row: dict[str, Any]) -> None:
   """Appends `row` to the CSV (rewritten atomically, so columns may grow and
   a kill never leaves a broken file) and to the JSON-lines file beside it."""
   path = os.path.join(model_dir, score_filename)
+  line = json.dumps(row, sort_keys=True, default=str)  # fails before any write
   rows = []
   if os.path.exists(path):
     with open(path, newline="") as f:
@@ -185,7 +193,11 @@ def write_row(model_dir: str, score_filename: str, row: dict[str, Any]) -> None:
     writer.writerows(rows)
   os.replace(tmp, path)
   with open(os.path.splitext(path)[0] + ".jsonl", "a") as f:
-    f.write(json.dumps(row, sort_keys=True) + "\n")
+    f.write(line + "\n")
+  names = [k for k in rows[-1] if f"{k}_std" in rows[-1]]
+  if names:  # scores.png beside scores.csv: the curves at a glance
+    images_lib.save_png(images_lib.metric_curves(rows, names),
+                        os.path.splitext(path)[0] + ".png")
 
 
 def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores.csv",
@@ -202,7 +214,7 @@ def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores
     step = checkpoint_step(path)
     if step in scored_steps(model_dir, score_filename):
       return
-    evaluator = evaluator or Evaluator(runner.dataset)
+    evaluator = evaluator or Evaluator(runner.dataset, strategy=runner.strategy)
     row = evaluate_checkpoint(runner, path, evaluator=evaluator,
                               num_averaging_runs=num_eval_averaging_runs)
     if runner.is_chief:

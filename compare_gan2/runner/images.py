@@ -67,3 +67,27 @@ def sample_picture(samples: np.ndarray, real: np.ndarray | None = None,
   scale = max(1, -(-min_size // samples.shape[1]))
   samples = samples.repeat(scale, axis=1).repeat(scale, axis=2)
   return image_grid(samples)
+
+
+def metric_curves(rows: list[dict[str, object]], names: list[str]) -> np.ndarray:
+  """One panel per score: mean over the averaging runs vs step, +- std."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  rows = sorted(rows, key=lambda r: int(r["step"]))
+  steps = [int(r["step"]) for r in rows]
+  fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), dpi=100,
+                           squeeze=False)
+  for ax, name in zip(axes[0], names):
+    mean = np.array([float(r[name]) for r in rows])
+    std = np.array([float(r.get(f"{name}_std") or 0.0) for r in rows])
+    ax.plot(steps, mean, marker="o", ms=3)
+    ax.fill_between(steps, mean - std, mean + std, alpha=0.3)
+    ax.set_title(name, fontsize=9)
+    ax.set_xlabel("step", fontsize=8)
+    ax.tick_params(labelsize=7)
+  fig.tight_layout()
+  fig.canvas.draw()
+  rgba = np.asarray(fig.canvas.buffer_rgba())
+  plt.close(fig)
+  return rgba[..., :3].copy()
