@@ -6,6 +6,7 @@ can write `from compare_gan2.metrics import functions`.
 
 from compare_gan2.metrics.discriminator_accuracy import discriminator_accuracy
 from compare_gan2.metrics.fid import frechet_distance
+from compare_gan2.metrics.fractal_dimension import fractal_dimension
 from compare_gan2.metrics.fid import frechet_distance_from_stats
 from compare_gan2.metrics.inception_score import inception_score
 from compare_gan2.metrics.kid import kernel_distance
@@ -17,6 +18,7 @@ from compare_gan2.metrics.swd import sliced_wasserstein_distance
 
 __all__ = [
     "discriminator_accuracy",
+    "fractal_dimension",
     "frechet_distance",
     "frechet_distance_from_stats",
     "inception_score",

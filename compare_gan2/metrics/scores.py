@@ -88,6 +88,13 @@ def swd(real: SampleSet, fake: SampleSet) -> dict[str, float]:
   return {"swd": float(average)}
 
 
+@METRICS.register("fractal_dimension", gin_configurable=False)
+def fractal_dimension(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  """Correlation dimension of the generated images (pixels), as compare_gan."""
+  del real
+  return {"fractal_dimension": functions.fractal_dimension(fake.images)}
+
+
 def compute(names: list[str] | tuple[str, ...], real: SampleSet,
             fake: SampleSet) -> dict[str, float]:
   """Every metric of `names`; NaN results are an error."""

@@ -30,6 +30,7 @@ import tensorflow as tf
 from compare_gan2 import architectures, config
 from compare_gan2 import data as data_lib
 from compare_gan2.gans import make_step_inputs
+from compare_gan2.ops import normalization
 from compare_gan2.registry import GANS
 from compare_gan2.runner import images as images_lib
 from compare_gan2.runner import strategy as strategy_lib
@@ -40,6 +41,7 @@ TRAIN_DONE = "TRAIN_DONE"
 RUN_INFO = "run.json"
 CHECKPOINT_PREFIX = "model.ckpt"
 # Keys of run.json that a resumed run must share with the checkpoint.
+STANDING_STATISTICS = ("accu_mean", "accu_variance", "accu_counter")
 MODEL_KEYS = ("architecture", "gan_class", "resolution", "colors", "z_dim",
               "num_classes", "conditional")
 
@@ -55,8 +57,8 @@ class IncompatibleCheckpointError(ValueError):
 @gin.configurable("run_config")
 def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 1000,
                save_checkpoints_steps: int = 5000, keep_checkpoint_max: int = 10,
-               num_sample_images: int = 64, deterministic_ops: bool = False
-               ) -> dict[str, Any]:
+               num_sample_images: int = 64, deterministic_ops: bool = False,
+               num_standing_batches: int = 16) -> dict[str, Any]:
   """Run-level settings of the original (`run_config.*`).
 
   Args:
@@ -68,11 +70,15 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
     num_sample_images: int. Images in each sample grid.
     deterministic_ops: bool. `tf.config.experimental.enable_op_determinism()`
       (bitwise reruns on GPUs too, at some speed cost).
+    num_standing_batches: int. With `standardize_batch.use_moving_averages =
+      False` (BigGAN), G's inference statistics are averaged over this many
+      batches before sampling or evaluating a checkpoint.
   """
   for key, value in (("iterations_per_loop", iterations_per_loop),
                      ("save_checkpoints_steps", save_checkpoints_steps),
                      ("keep_checkpoint_max", keep_checkpoint_max),
-                     ("num_sample_images", num_sample_images)):
+                     ("num_sample_images", num_sample_images),
+                     ("num_standing_batches", num_standing_batches)):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
       raise ValueError(f"`run_config.{key}` must be a positive integer. "
                        f"Received: {key}={value!r}")
@@ -84,7 +90,8 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
               save_checkpoints_steps=save_checkpoints_steps,
               keep_checkpoint_max=keep_checkpoint_max,
               num_sample_images=num_sample_images,
-              deterministic_ops=deterministic_ops)
+              deterministic_ops=deterministic_ops,
+              num_standing_batches=num_standing_batches)
 
 
 def _gan_is_conditional(gan_class: str) -> bool:
@@ -179,6 +186,7 @@ class Runner:
         max_to_keep=self.run_config["keep_checkpoint_max"])
     self._train_loop_fn = None
     self._writer = None
+    self._standing_step = -1
 
   # --- Run directory ---------------------------------------------------------------
 
@@ -222,6 +230,7 @@ class Runner:
     return self.step
 
   def restore_from(self, path: str) -> None:
+    self._standing_step = -1  # the restored weights need their own statistics
     try:
       self.checkpoint.restore(path).assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as e:
@@ -353,10 +362,35 @@ class Runner:
       labels = tf.range(num, dtype=tf.int32) % self.gan.num_classes
     return z, labels
 
+  def accumulate_standing_statistics(self) -> bool:
+    """BigGAN's standing statistics: the sampling generator's batch-norm
+    moments in inference mode, averaged over `num_standing_batches` batches
+    of latents; once per step. Returns whether G uses them."""
+    accumulators = [w for w in self.gan.sampling_generator.weights
+                    if w.path.rsplit("/", 1)[-1] in STANDING_STATISTICS]
+    if not accumulators or self._standing_step == self.step:
+      return bool(accumulators)
+    for w in accumulators:
+      w.assign(tf.zeros_like(w))
+    batch = self.options["batch_size"]
+    with normalization.accumulate_standing_statistics():
+      for i in range(self.run_config["num_standing_batches"]):
+        z = config.sample_z([batch, self.gan.z_dim],
+                            seed=tf.constant([self.seed, 2_000_003 + i]))
+        labels = None
+        if self.gan.conditional:
+          labels = tf.random.stateless_uniform(
+              [batch], [self.seed, 3_000_017 + i], maxval=self.gan.num_classes,
+              dtype=tf.int32)
+        self.gan.sample(z, labels)  # eager: each call adds its moments
+    self._standing_step = self.step
+    return True
+
   def generate(self, num: int, batch_size: int | None = None,
                seed_offset: int = 0) -> np.ndarray:
     """`num` samples of the sampling (EMA) generator, computed on every
     replica; numpy [num, H, W, C]."""
+    self.accumulate_standing_statistics()
     z, labels = self.sample_inputs(num, seed_offset)
     batch = batch_size or self.options["batch_size"]
     if labels is None:
