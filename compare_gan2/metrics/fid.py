@@ -31,8 +31,15 @@ def frechet_distance_from_stats(mu1, sigma1, mu2, sigma2) -> float:
   # Tr(sqrt(C1 C2)) = Tr(sqrt(sqrt(C1) C2 sqrt(C1))): the latter matrix is
   # symmetric PSD, so eigvalsh gives real eigenvalues, unlike scipy's sqrtm
   # of the non-symmetric product, which can return complex noise.
-  sqrt1 = _sqrt_psd(sigma1)
-  inner = sqrt1 @ sigma2 @ sqrt1
+  # With C1 = L L^T (Cholesky), L^T C2 L has the same eigenvalues and costs
+  # no eigenvectors; a singular C1 (fewer samples than dims) falls back to
+  # the symmetric square root.
+  try:
+    lower = np.linalg.cholesky(sigma1)
+    inner = lower.T @ sigma2 @ lower
+  except np.linalg.LinAlgError:
+    sqrt1 = _sqrt_psd(sigma1)
+    inner = sqrt1 @ sigma2 @ sqrt1
   inner = 0.5 * (inner + inner.T)
   eigvals = np.clip(np.linalg.eigvalsh(inner), 0.0, None)
   tr_covmean = np.sum(np.sqrt(eigvals))
