@@ -256,14 +256,16 @@ def _train_once(strategy, arch, features, bindings):
 
 
 # Compiling BigGAN's step for two replicas takes minutes: SNDCGAN runs by default.
-@pytest.mark.parametrize("arch,penalty", [
-    ("sndcgan_arch", "no_penalty"), ("sndcgan_arch", "wgangp_penalty"),
-    pytest.param("resnet_biggan_arch", "wgangp_penalty", marks=pytest.mark.slow)])
-def test_mirrored_equals_default(mirrored_strategy, arch, penalty):
+@pytest.mark.parametrize("arch,penalty,policy", [
+    ("sndcgan_arch", "no_penalty", ""), ("sndcgan_arch", "wgangp_penalty", ""),
+    ("sndcgan_arch", "no_penalty", "color,translation,cutout"),
+    pytest.param("resnet_biggan_arch", "wgangp_penalty", "", marks=pytest.mark.slow)])
+def test_mirrored_equals_default(mirrored_strategy, arch, penalty, policy):
   """Same global batch and noise: two replicas with synchronised batch norm in
-  G give the weights of one replica (SGD, so no Adam sign noise)."""
+  G give the weights of one replica (SGD, so no Adam sign noise); DiffAugment
+  draws per example, so it splits over replicas too."""
   bindings = ["G.spectral_norm = True", "D.spectral_norm = True",
-              f"penalty.fn = @{penalty}",
+              f"penalty.fn = @{penalty}", f"DiffAugment.policy = '{policy}'",
               "ModularGAN.g_optimizer_fn = @tf.train.GradientDescentOptimizer",
               "ModularGAN.d_optimizer_fn = @tf.train.GradientDescentOptimizer",
               "ModularGAN.g_lr = 0.01"]

@@ -14,8 +14,10 @@ Step inputs, per replica (B = per-replica batch, n = disc_iters):
 Slot i < n feeds D step i; slot n feeds the G step (with the reals of slot
 n - 1). `make_step_inputs` builds these from images and labels.
 
-Subclasses (SSGAN, S3GAN, augmentation) override the hooks, not the loop:
-`preprocess`, `run_discriminator`, `discriminator_loss`, `generator_loss`.
+Subclasses (SSGAN, S3GAN, ProGAN) override the hooks, not the loop:
+`prepare_reals`, `preprocess`, `run_discriminator`, `discriminator_loss`,
+`generator_loss`. Augmentation (`DiffAugment.policy` in gin) is `preprocess`:
+every image D sees, real or fake, in the D and the G step, is augmented.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import augment as augment_lib
 from compare_gan2 import config
 from compare_gan2 import losses as loss_lib
 from compare_gan2 import penalties as penalty_lib
@@ -35,6 +38,10 @@ from compare_gan2.registry import GANS
 
 Metrics = dict[str, tf.Tensor]
 DOutputs = tuple[tf.Tensor, tf.Tensor, tf.Tensor]
+
+# Salts of the real and the fake batch's random draws (augmentation): the two
+# batches of one step share seeds but must not share augmentations.
+REAL_SALT, FAKE_SALT = 1, 2
 
 
 def _num_replicas() -> int:
@@ -66,6 +73,8 @@ class ModularGAN:
     ema_decay: float. EMA decay. Defaults to `0.9999`.
     ema_start_step: int. Before this G step the EMA equals the weights.
       Defaults to `40000`.
+    augmentation: `augment.DiffAugment`; default: the one gin configures
+      (`DiffAugment.policy`, none unless set).
   """
 
   def __init__(self, *, generator: keras.Model, discriminator: keras.Model,
@@ -75,7 +84,8 @@ class ModularGAN:
                g_optimizer_fn: Callable[..., Any] | None = None,
                d_optimizer_fn: Callable[..., Any] | None = None,
                g_use_ema: bool = False, ema_decay: float = 0.9999,
-               ema_start_step: int = 40000):
+               ema_start_step: int = 40000,
+               augmentation: augment_lib.DiffAugment | None = None):
     if conditional and num_classes < 1:
       raise ValueError("A conditional GAN needs a dataset with labels. "
                        f"Received: conditional=True, num_classes={num_classes}")
@@ -99,6 +109,7 @@ class ModularGAN:
     self.ema_decay = ema_decay
     self.ema_start_step = ema_start_step
     self.z_dim = generator.z_dim
+    self.augmentation = augmentation or augment_lib.DiffAugment()
     self.g_optimizer = config.optimizer_from(g_optimizer_fn, self.g_lr)
     self.d_optimizer = config.optimizer_from(d_optimizer_fn, self.d_lr)
     self.g_optimizer.build(generator.trainable_variables)
@@ -145,10 +156,15 @@ class ModularGAN:
 
   # --- Hooks for variants ------------------------------------------------------
 
-  def preprocess(self, images: tf.Tensor, seeds: tf.Tensor) -> tf.Tensor:
-    """Applied to real and fake images before D (augmentation plugs in here)."""
-    del seeds
+  def prepare_reals(self, images: tf.Tensor) -> tf.Tensor:
+    """Applied to the real images of every step (ProGAN fades them here)."""
     return images
+
+  def preprocess(self, images: tf.Tensor, seeds: tf.Tensor, salt: int) -> tf.Tensor:
+    """Applied to real and fake images before D: the augmentation."""
+    if not self.augmentation:
+      return images
+    return self.augmentation(images, seeds, salt)
 
   def run_discriminator(self, real: tf.Tensor, y_real: Any, fake: tf.Tensor,
                         y_fake: Any) -> tuple[DOutputs, DOutputs]:
@@ -166,16 +182,23 @@ class ModularGAN:
     return self.discriminator(x, y, training=True)[1]
 
   def discriminator_loss(self, real: tf.Tensor, y_real: Any, fake: tf.Tensor,
-                         y_fake: Any, seeds: tf.Tensor) -> Metrics:
-    """The D loss ("d_loss") and its parts: loss + lamba * penalty."""
+                         y_fake: Any, seeds: tf.Tensor,
+                         penalty_images: tuple[tf.Tensor, tf.Tensor] | None = None
+                         ) -> Metrics:
+    """The D loss ("d_loss") and its parts: loss + lamba * penalty.
+
+    `penalty_images` (real, fake) are what the penalty sees; default the
+    images D saw (`DiffAugment.penalty_on_augmented=False` passes the
+    un-augmented ones)."""
     (d_real, d_real_logits, _), (d_fake, d_fake_logits, _) = self.run_discriminator(
         real, y_real, fake, y_fake)
     d_loss, d_loss_real, d_loss_fake, _ = loss_lib.get_losses(
         d_real=d_real, d_fake=d_fake, d_real_logits=d_real_logits,
         d_fake_logits=d_fake_logits)
+    x, x_fake = penalty_images or (real, fake)
     penalty = penalty_lib.get_penalty_loss(
         discriminator=self.discriminator_fn, discriminator_model=self.discriminator,
-        x=real, x_fake=fake, y=y_real, seeds=seeds)
+        x=x, x_fake=x_fake, y=y_real, seeds=seeds)
     return {"d_loss": d_loss + self.lamba * penalty, "d_loss_real": d_loss_real,
             "d_loss_fake": d_loss_fake, "penalty": penalty}
 
@@ -212,12 +235,17 @@ class ModularGAN:
   def d_step(self, inputs: dict[str, tf.Tensor]) -> Metrics:
     """One discriminator update on a real batch and fresh fakes."""
     y_real, y_fake = self._labels(inputs)
-    fake = tf.stop_gradient(self.generator(inputs["z"], y_fake, training=True))
-    real = self.preprocess(inputs["images"], inputs["seeds"])
-    fake = self.preprocess(fake, inputs["seeds"])
+    seeds = inputs["seeds"]
+    raw_fake = tf.stop_gradient(self.generator(inputs["z"], y_fake, training=True))
+    raw_real = self.prepare_reals(inputs["images"])
+    real = self.preprocess(raw_real, seeds, REAL_SALT)
+    fake = self.preprocess(raw_fake, seeds, FAKE_SALT)
+    penalty_images = (None if self.augmentation.penalty_on_augmented
+                      else (raw_real, raw_fake))
     variables = self.discriminator.trainable_variables
     with tf.GradientTape() as tape:
-      metrics = self.discriminator_loss(real, y_real, fake, y_fake, inputs["seeds"])
+      metrics = self.discriminator_loss(real, y_real, fake, y_fake, seeds,
+                                        penalty_images=penalty_images)
       scaled = metrics["d_loss"] / _num_replicas()
     grads = tape.gradient(scaled, variables)
     self.d_optimizer.apply_gradients(zip(grads, variables))
@@ -226,11 +254,12 @@ class ModularGAN:
   def g_step(self, inputs: dict[str, tf.Tensor]) -> Metrics:
     """One generator update."""
     y_real, y_fake = self._labels(inputs)
-    real = self.preprocess(inputs["images"], inputs["seeds"])
+    seeds = inputs["seeds"]
+    real = self.preprocess(self.prepare_reals(inputs["images"]), seeds, REAL_SALT)
     variables = self.generator.trainable_variables
     with tf.GradientTape() as tape:
       fake = self.generator(inputs["z"], y_fake, training=True)
-      fake = self.preprocess(fake, inputs["seeds"])
+      fake = self.preprocess(fake, seeds, FAKE_SALT)
       metrics = self.generator_loss(real, y_real, fake, y_fake, inputs["seeds"])
       scaled = metrics["g_loss"] / _num_replicas()
     grads = tape.gradient(scaled, variables)

@@ -1,0 +1,185 @@
+"""Differentiable augmentation (DiffAugment; Zhao et al., 2020,
+arXiv:2006.10738), applied to real and fake images before D in both the D and
+the G step so that D never sees un-augmented images and G's gradient flows
+through the augmentation.
+
+A policy is a comma-separated list of registered augmentations, applied in the
+written order: "color,translation,cutout". Every draw is per example and comes
+from the example's seed pair (`random_ops`), so a global batch is augmented the
+same way on one device or split over replicas, and under XLA.
+
+The ops are defined on images in [-1, 1], the range of the paper's code
+(brightness shifts by U[-0.5, 0.5), vacated pixels are 0). Images in another
+range [lo, hi] are mapped to [-1, 1] and back, which scales the magnitudes to
+the range: in this library's [0, 1] images a brightness shift is U[-0.25,
+0.25) and a zero-filled pixel reads 0.5.
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import gin
+import tensorflow as tf
+
+from compare_gan2.random_ops import per_example_uniform
+from compare_gan2.registry import AUGMENTATIONS
+
+# An augmentation maps (images [B, H, W, C] in [-1, 1], seeds [B, 2], salt)
+# to images of the same shape.
+Augmentation = Callable[[tf.Tensor, tf.Tensor, int], tf.Tensor]
+
+
+@AUGMENTATIONS.register("brightness")
+def brightness(x: tf.Tensor, seeds: tf.Tensor, salt: int) -> tf.Tensor:
+  """x + (u - 0.5), u ~ U[0, 1) per example."""
+  u = per_example_uniform(seeds, [1, 1, 1], salt)
+  return x + (u - 0.5)
+
+
+@AUGMENTATIONS.register("saturation")
+def saturation(x: tf.Tensor, seeds: tf.Tensor, salt: int) -> tf.Tensor:
+  """(x - m) * 2u + m, m the per-pixel mean over channels."""
+  u = per_example_uniform(seeds, [1, 1, 1], salt)
+  m = tf.reduce_mean(x, axis=3, keepdims=True)
+  return (x - m) * (2.0 * u) + m
+
+
+@AUGMENTATIONS.register("contrast")
+def contrast(x: tf.Tensor, seeds: tf.Tensor, salt: int) -> tf.Tensor:
+  """(x - m) * (u + 0.5) + m, m the per-image mean over H, W, C."""
+  u = per_example_uniform(seeds, [1, 1, 1], salt)
+  m = tf.reduce_mean(x, axis=[1, 2, 3], keepdims=True)
+  return (x - m) * (u + 0.5) + m
+
+
+@AUGMENTATIONS.register("color")
+def color(x: tf.Tensor, seeds: tf.Tensor, salt: int) -> tf.Tensor:
+  """Brightness, saturation, contrast, each with its own draw."""
+  x = brightness(x, seeds, salt)
+  x = saturation(x, seeds, salt + 1)
+  return contrast(x, seeds, salt + 2)
+
+
+def _random_ints(seeds: tf.Tensor, salt: int, low: int, high: int) -> tf.Tensor:
+  """Two integers per example, uniform in [low, high): int32 [B, 2]."""
+  u = per_example_uniform(seeds, [2], salt)
+  return tf.minimum(low + tf.cast(tf.floor(u * (high - low)), tf.int32), high - 1)
+
+
+def _side(size: int, ratio: float) -> int:
+  return int(size * ratio + 0.5)
+
+
+def shift_images(x: tf.Tensor, offsets: tf.Tensor) -> tf.Tensor:
+  """Moves image b by offsets[b] = (dy, dx) whole pixels; vacated pixels are 0.
+
+  out[b, i, j] = x[b, i - dy, j - dx], or 0 outside the image. Built from
+  gathers, so it is differentiable with respect to x.
+  """
+  h, w = x.shape[1], x.shape[2]
+  pad = max(h, w)
+  padded = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
+  rows = tf.range(h)[None, :] + pad - offsets[:, :1]
+  cols = tf.range(w)[None, :] + pad - offsets[:, 1:]
+  padded = tf.gather(padded, rows, axis=1, batch_dims=1)
+  return tf.gather(padded, cols, axis=2, batch_dims=1)
+
+
+@AUGMENTATIONS.register("translation")
+def translation(x: tf.Tensor, seeds: tf.Tensor, salt: int,
+                ratio: float = 0.125) -> tf.Tensor:
+  """Shifts each image by integers in [-s, s] per axis, s = int(size * ratio
+  + 0.5), zero fill."""
+  s = _side(x.shape[1], ratio)
+  return shift_images(x, _random_ints(seeds, salt, -s, s + 1))
+
+
+
+def cutout_mask(size: tuple[int, int], centres: tf.Tensor, side: int) -> tf.Tensor:
+  """1 outside, 0 inside a side x side square per example: rows
+  [cy - side // 2, cy - side // 2 + side), clipped to the image. float [B, H, W, 1]."""
+  start = centres - side // 2
+  rows = tf.range(size[0])[None, :]
+  cols = tf.range(size[1])[None, :]
+  in_rows = (rows >= start[:, :1]) & (rows < start[:, :1] + side)
+  in_cols = (cols >= start[:, 1:]) & (cols < start[:, 1:] + side)
+  inside = in_rows[:, :, None] & in_cols[:, None, :]
+  return 1.0 - tf.cast(inside, tf.float32)[..., None]
+
+
+@AUGMENTATIONS.register("cutout")
+def cutout(x: tf.Tensor, seeds: tf.Tensor, salt: int,
+           ratio: float = 0.5) -> tf.Tensor:
+  """Zeroes a square of side int(size * ratio + 0.5) at a random centre
+  (as in the paper: centre in [0, size + 1 - side % 2))."""
+  h, w = x.shape[1], x.shape[2]
+  side = _side(h, ratio)
+  centres = _random_ints(seeds, salt, 0, min(h, w) + 1 - side % 2)
+  return x * cutout_mask((h, w), centres, side)
+
+
+
+def parse_policy(policy: str | Sequence[str]) -> list[str]:
+  """Names of a policy string; unknown names raise with the close matches."""
+  names = policy.split(",") if isinstance(policy, str) else list(policy)
+  names = [n.strip() for n in names if n.strip()]
+  for name in names:
+    AUGMENTATIONS.get(name)
+  return names
+
+
+def diff_augment(images: tf.Tensor, policy: str | Sequence[str], seeds: tf.Tensor,
+                 salt: int = 0, data_range: tuple[float, float] = (-1.0, 1.0)
+                 ) -> tf.Tensor:
+  """Applies a DiffAugment policy to a batch.
+
+  Args:
+    images: float [B, H, W, C] in `data_range`.
+    policy: "color,translation,cutout" or a list of registered names.
+    seeds: int32 [B, 2] per-example seeds.
+    salt: int. Makes independent draws for different uses of the same seeds
+      (the real and the fake batch of one step).
+    data_range: (lo, hi) of the images.
+  Returns images of the same shape and range convention.
+  """
+  names = parse_policy(policy)
+  if not names:
+    return images
+  images = tf.convert_to_tensor(images, tf.float32)
+  if images.shape.rank != 4:
+    raise ValueError(f"diff_augment expects [B, H, W, C] images. Received shape {images.shape}")
+  lo, hi = data_range
+  x = (images - lo) * (2.0 / (hi - lo)) - 1.0
+  for i, name in enumerate(names):
+    x = AUGMENTATIONS.get(name)(x, seeds, salt * 1000 + i * 10)
+  return (x + 1.0) * ((hi - lo) / 2.0) + lo
+
+
+@gin.configurable("DiffAugment")
+class DiffAugment:
+  """The augmentation of a GAN's D inputs, set from gin.
+
+  Args:
+    policy: comma-separated augmentations, "" for none (the default).
+    penalty_on_augmented: bool. The penalty (R1, WGAN-GP, ...) sees the
+      augmented reals and fakes (True, the paper's default) or the
+      un-augmented ones (False).
+    data_range: the range of the GAN's images; this library's are [0, 1].
+  """
+
+  def __init__(self, policy: str = "", penalty_on_augmented: bool = True,
+               data_range: tuple[float, float] = (0.0, 1.0)):
+    self.names = parse_policy(policy)
+    self.penalty_on_augmented = penalty_on_augmented
+    self.data_range = tuple(data_range)
+
+  @property
+  def policy(self) -> str:
+    return ",".join(self.names)
+
+  def __bool__(self) -> bool:
+    return bool(self.names)
+
+  def __call__(self, images: tf.Tensor, seeds: tf.Tensor, salt: int) -> tf.Tensor:
+    return diff_augment(images, self.names, seeds, salt, self.data_range)

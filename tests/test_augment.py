@@ -1,0 +1,226 @@
+"""DiffAugment: each op against its formula, and the GAN steps feeding D
+augmented images."""
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_gan2 import augment
+from compare_gan2.gans import ModularGAN, make_step_inputs
+from compare_gan2.random_ops import per_example_uniform
+from compare_gan2.registry import UnknownNameError
+from test_modular_gan import make_gan, step_inputs
+
+B, H, W, C = 6, 8, 8, 3
+
+
+def _images(seed=0, lo=-1.0, hi=1.0):
+  rng = np.random.RandomState(seed)
+  return tf.constant(rng.uniform(lo, hi, [B, H, W, C]).astype(np.float32))
+
+
+def _seeds(seed=0):
+  rng = np.random.RandomState(seed)
+  return tf.constant(rng.randint(0, 2**30, [B, 2]).astype(np.int32))
+
+
+def _u(seeds, salt):
+  return per_example_uniform(seeds, [1, 1, 1], salt).numpy()
+
+
+def _shift_np(x, dy, dx):
+  out = np.zeros_like(x)
+  h, w = x.shape[:2]
+  for i in range(h):
+    for j in range(w):
+      if 0 <= i - dy < h and 0 <= j - dx < w:
+        out[i, j] = x[i - dy, j - dx]
+  return out
+
+
+def test_brightness_saturation_contrast_match_formulas():
+  x, seeds = _images(), _seeds()
+  xn = x.numpy()
+  u = _u(seeds, 5)
+  np.testing.assert_allclose(augment.brightness(x, seeds, 5), xn + u - 0.5, atol=1e-6)
+  m = xn.mean(axis=3, keepdims=True)
+  np.testing.assert_allclose(augment.saturation(x, seeds, 5), (xn - m) * 2 * u + m,
+                             atol=1e-6)
+  m = xn.mean(axis=(1, 2, 3), keepdims=True)
+  np.testing.assert_allclose(augment.contrast(x, seeds, 5), (xn - m) * (u + 0.5) + m,
+                             atol=1e-6)
+
+
+def test_color_is_the_three_ops_with_their_own_draws():
+  x, seeds = _images(), _seeds()
+  expected = augment.contrast(augment.saturation(
+      augment.brightness(x, seeds, 7), seeds, 8), seeds, 9)
+  np.testing.assert_allclose(augment.color(x, seeds, 7), expected, atol=1e-6)
+  # The three draws differ (else the ops would be correlated).
+  assert len({float(_u(seeds, s)[0].squeeze()) for s in (7, 8, 9)}) == 3
+
+
+def test_translation_moves_whole_pixels_with_zero_fill():
+  x, seeds = _images(), _seeds()
+  s = int(H * 0.125 + 0.5)
+  out = augment.translation(x, seeds, 3).numpy()
+  offsets = []
+  for b in range(B):
+    matches = [(dy, dx) for dy in range(-s, s + 1) for dx in range(-s, s + 1)
+               if np.array_equal(out[b], _shift_np(x.numpy()[b], dy, dx))]
+    assert len(matches) == 1, f"example {b} is not a shift within {s} pixels"
+    offsets.append(matches[0])
+  assert len(set(offsets)) > 1, "every example got the same shift"
+
+
+def test_shift_images_exact():
+  x = _images()
+  offsets = tf.constant([[1, -2], [0, 0], [-3, 3], [7, 0], [0, -7], [2, 2]], tf.int32)
+  out = augment.shift_images(x, offsets).numpy()
+  for b, (dy, dx) in enumerate(offsets.numpy()):
+    np.testing.assert_array_equal(out[b], _shift_np(x.numpy()[b], dy, dx))
+
+
+def test_cutout_zeroes_one_square_of_the_documented_side():
+  x = tf.ones([64, 16, 16, 1]) * 0.5
+  seeds = tf.stack([tf.range(64), tf.range(64) * 3], axis=1)
+  out = augment.cutout(x, seeds, 0, ratio=0.25).numpy()[..., 0]
+  side = int(16 * 0.25 + 0.5)
+  full = 0
+  for img in out:
+    assert set(np.unique(img)) <= {0.0, 0.5}
+    rows, cols = np.nonzero(img == 0)
+    assert len(rows) > 0
+    # One axis-aligned rectangle, at most side x side (clipped at the border).
+    h, w = rows.max() - rows.min() + 1, cols.max() - cols.min() + 1
+    assert h <= side and w <= side and len(rows) == h * w
+    full += (h == side and w == side)
+  assert full > 0
+
+
+def test_cutout_mask_clips_at_the_border():
+  mask = augment.cutout_mask((8, 8), tf.constant([[0, 7]]), 4).numpy()[0, ..., 0]
+  expected = np.ones([8, 8], np.float32)
+  expected[0:2, 5:8] = 0
+  np.testing.assert_array_equal(mask, expected)
+
+
+def test_gradients_flow_to_the_input():
+  x, seeds = _images(), _seeds()
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    y = augment.diff_augment(x, "color,translation,cutout", seeds, 1)
+    loss = tf.reduce_sum(y)
+  grad = tape.gradient(loss, x)
+  assert grad is not None and np.abs(grad.numpy()).sum() > 0
+  # Translation alone: the gradient is 1 where a pixel survives the shift.
+  with tf.GradientTape() as tape:
+    tape.watch(x)
+    y = augment.translation(x, seeds, 1)
+  grad = tape.gradient(y, x, output_gradients=tf.ones_like(y)).numpy()
+  assert set(np.unique(grad)) <= {0.0, 1.0}
+  np.testing.assert_array_equal(grad.sum(axis=(1, 2, 3)),
+                                (y.numpy() != 0).sum(axis=(1, 2, 3)))
+
+
+def test_zero_one_range_scales_magnitudes():
+  x01 = (_images() + 1) / 2
+  seeds = _seeds()
+  u = _u(seeds, 1000)  # op 0 of salt 1 draws with salt 1 * 1000 + 0
+  out = augment.diff_augment(x01, "brightness", seeds, 1, data_range=(0.0, 1.0))
+  np.testing.assert_allclose(out, x01.numpy() + (u - 0.5) / 2, atol=1e-6)
+  # A vacated pixel reads the middle of the range, as 0 does in [-1, 1].
+  out = augment.diff_augment(tf.ones([1, 8, 8, 1]), "cutout", seeds[:1], 1,
+                             data_range=(0.0, 1.0)).numpy()
+  assert set(np.unique(out)) == {0.5, 1.0}
+
+
+def test_independent_of_batch_split_and_same_under_xla():
+  x, seeds = _images(), _seeds()
+  policy = "color,translation,cutout"
+  whole = augment.diff_augment(x, policy, seeds, 2).numpy()
+  halves = np.concatenate([augment.diff_augment(x[:3], policy, seeds[:3], 2),
+                           augment.diff_augment(x[3:], policy, seeds[3:], 2)])
+  np.testing.assert_array_equal(whole, halves)
+  xla = tf.function(lambda a, s: augment.diff_augment(a, policy, s, 2),
+                    jit_compile=True)(x, seeds)
+  np.testing.assert_allclose(xla, whole, atol=1e-5)
+  other = augment.diff_augment(x, policy, seeds, 3).numpy()
+  assert not np.allclose(other, whole), "the salt must change the draws"
+
+
+def test_policy_errors_and_empty_policy():
+  with pytest.raises(UnknownNameError, match="translation"):
+    augment.parse_policy("color,translaton")
+  x = _images()
+  assert augment.diff_augment(x, "", _seeds()) is x
+  with pytest.raises(ValueError, match="shape"):
+    augment.diff_augment(x[0], "color", _seeds())
+
+
+def test_gin_policy_and_options():
+  gin.parse_config(["DiffAugment.policy = 'translation, cutout'",
+                    "cutout.ratio = 0.25"])
+  aug = augment.DiffAugment()
+  assert aug.policy == "translation,cutout" and bool(aug)
+  assert not augment.DiffAugment(policy="")
+  x = tf.ones([1, 16, 16, 1])
+  out = aug(x, tf.constant([[1, 2]]), 0).numpy()
+  assert (out == 0.5).sum() <= 16 + 4 * 16 * 2  # a 4x4 cutout plus shifted rows/cols
+
+
+class _Recording(ModularGAN):
+  """Records what the losses receive (eager steps)."""
+
+  def __init__(self, **kwargs):
+    super().__init__(**kwargs)
+    self.seen = {}
+
+  def discriminator_loss(self, real, y_real, fake, y_fake, seeds, penalty_images=None):
+    self.seen["d"] = (real.numpy(), fake.numpy(), penalty_images)
+    return super().discriminator_loss(real, y_real, fake, y_fake, seeds,
+                                      penalty_images=penalty_images)
+
+  def generator_loss(self, real, y_real, fake, y_fake, seeds):
+    self.seen["g"] = (real.numpy(), fake.numpy())
+    return super().generator_loss(real, y_real, fake, y_fake, seeds)
+
+
+@pytest.mark.parametrize("on_augmented", [True, False])
+def test_d_and_g_steps_see_augmented_images(on_augmented):
+  policy = "color,translation,cutout"
+  base = make_gan("sndcgan_arch", bindings=[
+      f"DiffAugment.policy = '{policy}'",
+      f"DiffAugment.penalty_on_augmented = {on_augmented}",
+      "penalty.fn = @dragan_penalty"])
+  gan = _Recording(generator=base.generator, discriminator=base.discriminator)
+  assert gan.augmentation.policy == policy
+  features = step_inputs(gan)
+  g_before = gan.generator(features["z"][:, 1], None, training=True).numpy()
+  gan.train_step(features)
+
+  def aug(images, slot, salt):
+    return augment.diff_augment(images, policy, features["seeds"][:, slot], salt,
+                                data_range=(0.0, 1.0)).numpy()
+
+  reals = features["images"][:, 0]
+  d_real, d_fake, penalty_images = gan.seen["d"]
+  np.testing.assert_allclose(d_real, aug(reals, 0, 1), atol=1e-6)
+  fake0 = gan.generator(features["z"][:, 0], None, training=True)
+  assert not np.allclose(d_fake, fake0.numpy(), atol=1e-3)
+  if on_augmented:
+    assert penalty_images is None
+  else:
+    np.testing.assert_allclose(penalty_images[0], reals, atol=1e-6)
+  g_real, g_fake = gan.seen["g"]
+  np.testing.assert_allclose(g_real, aug(reals, 1, 1), atol=1e-6)
+  np.testing.assert_allclose(g_fake, aug(g_before, 1, 2), atol=1e-5)
+
+
+def test_no_policy_leaves_images_alone():
+  base = make_gan("sndcgan_arch")
+  gan = _Recording(generator=base.generator, discriminator=base.discriminator)
+  features = step_inputs(gan)
+  gan.train_step(features)
+  np.testing.assert_array_equal(gan.seen["d"][0], features["images"][:, 0].numpy())
