@@ -4,6 +4,8 @@ and parsing of gin files and bindings."""
 
 from __future__ import annotations
 
+import os
+
 from typing import Any, Callable, Sequence
 
 import gin
@@ -100,8 +102,12 @@ def sample_eval_z(shape: Sequence[int], seed: tf.Tensor,
 
 def parse(gin_configs: Sequence[str] = (), gin_bindings: Sequence[str] = (),
           skip_unknown: bool = False) -> None:
-  """Parses gin files and bindings after registering every component."""
+  """Parses gin files and bindings after registering every component.
+  `include "name.gin"` in a file finds the shipped configs."""
   import compare_gan2  # noqa: F401  (registers all components)
+  shipped = os.path.join(os.path.dirname(__file__), "configs")
+  if shipped not in gin.config._LOCATION_PREFIXES:  # noqa: SLF001  (no public getter)
+    gin.add_config_file_search_path(shipped)
   gin.parse_config_files_and_bindings(list(gin_configs), list(gin_bindings),
                                       skip_unknown=skip_unknown)
 

@@ -85,6 +85,31 @@ def test_shipped_configs_parse(name):
   assert opts["architecture"] in ARCHITECTURES
 
 
+@pytest.mark.parametrize("name,policy,fraction", [
+    ("diffaugment_biggan_cifar10", "translation,cutout", None),
+    ("diffaugment_biggan_cifar10_20pct", "translation,cutout", 0.2),
+    ("diffaugment_biggan_cifar10_10pct", "translation,cutout", 0.1),
+    ("diffaugment_biggan_imagenet128", "translation", None),
+    ("diffaugment_biggan_imagenet128_50pct", "translation", 0.5),
+    ("diffaugment_biggan_imagenet128_25pct", "translation", 0.25),
+    ("diffaugment_biggan_imagenet128_20pct", "translation", 0.2),
+    ("diffaugment_biggan_imagenet128_10pct", "translation", 0.1),
+    ("diffaugment_lowshot", "color,translation,cutout", None),
+    ("diffaugment_digits", "translation,cutout", 0.1),
+    ("diffaugment_shapes", "color,translation,cutout", 0.1)])
+def test_data_efficient_configs(name, policy, fraction):
+  """The included base config plus the policy and the data fraction."""
+  from compare_gan2.augment import DiffAugment
+  from compare_gan2.data.factory import get_dataset
+  config.parse([cli.resolve_config(name)], [])
+  assert DiffAugment().policy == policy
+  assert gin.query_parameter("dataset.train_fraction") == fraction if fraction else True
+  if "imagenet" in name:  # the BigGAN settings came through the include
+    assert gin.query_parameter("options.batch_size") == 2048
+  if name in ("diffaugment_digits", "diffaugment_shapes"):
+    assert get_dataset().num_train_examples == (150 if "digits" in name else 1000)
+
+
 def test_the_five_original_example_configs_ship():
   assert set(EXAMPLES) <= set(SHIPPED) and "quickstart" in SHIPPED
 
@@ -103,6 +128,26 @@ def test_example_config_trains_one_step_on_fake_data(tmp_path, name):
   assert runner.gan.disc_iters == (2 if name == "biggan_imagenet128" else disc_iters)
   assert runner.train() == 1
   assert tf.train.latest_checkpoint(str(tmp_path)).endswith("model.ckpt-1")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["diffaugment_biggan_cifar10_10pct", "diffaugment_lowshot"])
+def test_diffaugment_config_trains_one_step(tmp_path, name):
+  from PIL import Image
+  folder = tmp_path / "images"
+  folder.mkdir()
+  for i in range(4):
+    Image.fromarray(np.full([70, 80, 3], 60 * i, np.uint8)).save(folder / f"{i}.png")
+  gin.clear_config()
+  config.parse([cli.resolve_config(name)],
+               ["options.batch_size = 2", "options.training_steps = 1",
+                "run_config.num_sample_images = 4", f"image_folder.path = '{folder}'",
+                # Narrow and small: the configs' wiring is under test, not their size.
+                "resnet_biggan.Generator.ch = 8", "resnet_biggan.Discriminator.ch = 8",
+                "image_folder.resolution = 32"])
+  runner = Runner(str(tmp_path / "run"), fake_data="cifar" in name)
+  assert runner.gan.augmentation.policy
+  assert runner.train() == 1
 
 
 @pytest.mark.slow

@@ -161,6 +161,8 @@ def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 
   row.update({f"options.{k}": v for k, v in runner.options.items()})
   row["options.gan_class"] = runner.info["gan_class"]  # the name, not the class
   row["dataset"] = runner.dataset.name
+  row["dataset.train_fraction"] = runner.dataset.train_subset["train_fraction"]
+  row["DiffAugment.policy"] = runner.gan.augmentation.policy
   logger.info("Scores at step %d: %s", step, ", ".join(
       f"{k} {row[k]:.4f}" for k in runs))
   return row
