@@ -102,7 +102,7 @@ def main() -> None:
   parser.add_argument("--policy", default="translation,cutout",
                       help="the DiffAugment policy compared with none")
   parser.add_argument("--seeds", default="0,1,2")
-  parser.add_argument("--steps", type=int, default=600)
+  parser.add_argument("--steps", type=int, default=1000)
   parser.add_argument("--metric", default="fid")
   parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(),
                                                      "compare_gan2_data_efficiency"))

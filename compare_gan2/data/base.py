@@ -3,14 +3,17 @@ tf.data pipeline every dataset shares.
 
 A dataset yields `(images, labels)`: images float32 [B, H, W, C] in [0, 1]
 (the original's convention; 2-D toy points are the exception, see
-`mixtures.py`), labels int32 [B] (zeros for unlabelled data). Subclasses say
+`mixtures.py`), labels int32 [B] (zeros for unlabelled data; -1 for an
+example whose label a label source withheld, see compare_gan2/labels). Subclasses say
 only where raw examples come from (`_source`), how one is decoded
 (`_decode`) and how a decoded image becomes a model input (`_transform`); the
 order of operations, seeding and batching live here, once.
 
 Pipeline of `input_fn` (training):
-  source (fixed order) -> first-N subset (train split, `dataset.train_*`)
-  -> seeded shuffle -> repeat -> enumerate -> [skip] -> decode -> filter
+  source (fixed order) -> [enumerate: example index, for a label source]
+  -> first-N subset (train split, `dataset.train_*`)
+  -> seeded shuffle -> repeat -> enumerate -> [skip]
+  -> decode (+ label source, train split) -> filter
   -> transform (train-time crops) -> random flip -> batch -> prefetch.
 Every random operation after the shuffle is stateless and keyed by
 (seed, position in the stream), so a given seed gives the same batches on
@@ -68,6 +71,8 @@ class ImageDataset:
       against; every dataset has "train", most also "test".
     random_flip: bool. Random horizontal flips of training images.
     shuffle_buffer_size: int. Shuffle buffer of streamed (non in-memory) data.
+    label_source: str. Label source of the training split (`labels.source`).
+    label_fraction: float. Fraction of training examples with a label.
   """
 
   train_split = "train"
@@ -91,6 +96,7 @@ class ImageDataset:
     self.shuffle_buffer_size = DEFAULT_SHUFFLE_BUFFER_SIZE
     self._train_fraction: float | None = None
     self._train_examples: int | None = None
+    self._label_source: Any = None  # A compare_gan2.labels.LabelSource.
 
   def __repr__(self) -> str:
     return (f"{type(self).__name__}(name={self.name!r}, "
@@ -164,6 +170,31 @@ class ImageDataset:
     self._train_fraction = train_fraction
     self._train_examples = train_examples
 
+  # === Label source (`labels.*`) ===
+
+  @property
+  def label_source(self) -> str:
+    """Name of the label source of the training split ("true" by default)."""
+    return getattr(self._label_source, "name", "true")
+
+  @property
+  def label_fraction(self) -> float:
+    """Fraction of training examples whose label is not -1."""
+    if self._label_source is None:
+      return 1.0
+    return self._label_source.labelled_fraction(self)
+
+  def set_label_source(self, source: Any) -> None:
+    """Relabels the training split with `source` (a LabelSource; None: true).
+
+    Checks `source` against this dataset now (e.g. a label file's dataset
+    and size), so a bad configuration fails before training starts.
+    """
+    if source is not None:
+      source.check(self)
+      self.num_classes = source.num_classes(self)
+    self._label_source = source
+
   # === Input functions ===
 
   def input_fn(self, split: str, batch_size: int, *, seed: int | None = None,
@@ -235,11 +266,17 @@ class ImageDataset:
     # unfiltered stream can skip examples before decoding them.
     filtered = type(self)._filter_decoded is not ImageDataset._filter_decoded
     skip_examples = 0 if filtered else skip_batches * batch_size
+    # Labels of a label source are keyed by example identity: the index in
+    # the fixed-order source, before the shuffle.
+    relabel = (self._label_source.relabel_fn(self)
+               if training and self._label_source is not None else None)
     if self.in_memory:
       ds = _position_stream(size, seed, shuffle=shuffle, repeat=repeat,
                             start=skip_examples)
     else:
       ds = self._source(split)
+      if relabel is not None:
+        ds = ds.enumerate()
       if size < self.split_sizes[split]:
         ds = ds.take(size)
       if shuffle:
@@ -255,8 +292,13 @@ class ImageDataset:
 
     def decode(position, element):
       example_seed = tf.stack([base_seed, position])
+      if relabel is not None:  # In-memory elements are example indices.
+        index, element = (element, element) if self.in_memory else element
       image, label = decoder(element, _fold(example_seed, _DECODE_SEED))
-      return example_seed, image, tf.cast(label, tf.int32)
+      label = tf.cast(label, tf.int32)
+      if relabel is not None:
+        label = relabel(index, label)
+      return example_seed, image, label
 
     def transform(example_seed, image, label):
       image = self._transform(image, _fold(example_seed, _TRANSFORM_SEED),

@@ -5,6 +5,8 @@
     dataset.train_fraction = 0.1     # or dataset.train_examples = 1000
     dataset.random_flip = True       # random horizontal flips (train only)
     dataset.tfds_data_dir = "/data/tfds"
+
+The training labels come from `labels.*` (compare_gan2/labels/sources.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import gin
 
 from compare_gan2.data.base import DATASETS, DEFAULT_SEED, ImageDataset
 from compare_gan2.data.fake import FakeDataset
+from compare_gan2.labels import sources as label_sources
 
 
 def _bound(parameter: str) -> Any:
@@ -50,6 +53,8 @@ def get_dataset(name: str | None = None, seed: int | None = DEFAULT_SEED, *,
     UnknownNameError: `name` is not registered (the message lists close
       matches).
     DatasetNotFoundError: the data are not on disk (never with `fake`).
+    FileNotFoundError, ValueError: a `labels.*` label source that does not
+      fit the dataset (e.g. a label file of another dataset).
   """
   if name is None:
     raise ValueError("No dataset given: set `dataset.name` (one of "
@@ -76,4 +81,6 @@ def get_dataset(name: str | None = None, seed: int | None = DEFAULT_SEED, *,
   dataset.random_flip = random_flip
   dataset.set_train_subset(train_fraction=train_fraction,
                            train_examples=train_examples)
+  # After the subset: a label source labels the examples training sees.
+  dataset.set_label_source(label_sources.get_label_source())
   return dataset
