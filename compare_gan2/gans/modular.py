@@ -110,10 +110,11 @@ class ModularGAN:
     self.ema_start_step = ema_start_step
     self.z_dim = generator.z_dim
     self.augmentation = augmentation or augment_lib.DiffAugment()
+    self.heads = self.make_heads()
     self.g_optimizer = config.optimizer_from(g_optimizer_fn, self.g_lr)
     self.d_optimizer = config.optimizer_from(d_optimizer_fn, self.d_lr)
     self.g_optimizer.build(generator.trainable_variables)
-    self.d_optimizer.build(discriminator.trainable_variables)
+    self.d_optimizer.build(self.d_variables)
     self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False,
                                    name="global_step",
                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
@@ -132,6 +133,25 @@ class ModularGAN:
       e.assign(w)
     return ema
 
+  def make_heads(self) -> dict[str, keras.layers.Layer]:
+    """Extra layers on D's features h that the variant trains with D (SSGAN's
+    rotation head, S3GAN's class predictor). Built here, before the optimizer."""
+    return {}
+
+  def feature_dim(self) -> int:
+    """Size of D's features h (one inference pass on a blank image)."""
+    d = self.discriminator
+    x = tf.zeros([1, d.resolution, d.resolution, d.colors])
+    y = tf.zeros([1, self.num_classes]) if self.conditional else None
+    return int(d(x, y, training=False)[2].shape[-1])
+
+  @property
+  def d_variables(self) -> list[tf.Variable]:
+    """What the D step trains: D's variables and the heads'."""
+    heads = [v for name in sorted(self.heads)
+             for v in self.heads[name].trainable_variables]
+    return self.discriminator.trainable_variables + heads
+
   @property
   def sampling_generator(self) -> keras.Model:
     """The generator used for evaluation and export (EMA if enabled)."""
@@ -143,6 +163,9 @@ class ModularGAN:
                   ema_generator=self.ema_generator)
     items = {name: VariableBag(model.weights) for name, model in models.items()
              if model is not None}
+    if self.heads:
+      items["heads"] = VariableBag([w for name in sorted(self.heads)
+                                    for w in self.heads[name].weights])
     items["g_optimizer"] = VariableBag(self.g_optimizer.variables)
     items["d_optimizer"] = VariableBag(self.d_optimizer.variables)
     items["global_step"] = self.global_step
@@ -166,13 +189,20 @@ class ModularGAN:
       return images
     return self.augmentation(images, seeds, salt)
 
+  def call_discriminator(self, x: tf.Tensor, y: Any, is_real: tf.Tensor) -> DOutputs:
+    """D in training mode on a batch of reals (where `is_real`) and fakes.
+    S3GAN resolves the labels of unlabelled reals here."""
+    del is_real
+    return self.discriminator(x, y, training=True)
+
   def run_discriminator(self, real: tf.Tensor, y_real: Any, fake: tf.Tensor,
                         y_fake: Any) -> tuple[DOutputs, DOutputs]:
     """D on reals and fakes in one call (matters for batch norm in D)."""
     n = tf.shape(real)[0]
     x = tf.concat([real, fake], axis=0)
     y = None if y_real is None else tf.concat([y_real, y_fake], axis=0)
-    probs, logits, h = self.discriminator(x, y, training=True)
+    is_real = tf.concat([tf.ones([n], tf.bool), tf.zeros(tf.shape(fake)[:1], tf.bool)], 0)
+    probs, logits, h = self.call_discriminator(x, y, is_real)
     split = lambda t: (t[:n], t[n:])
     (pr, pf), (lr, lf), (hr, hf) = split(probs), split(logits), split(h)
     return (pr, lr, hr), (pf, lf, hf)
@@ -190,8 +220,16 @@ class ModularGAN:
     `penalty_images` (real, fake) are what the penalty sees; default the
     images D saw (`DiffAugment.penalty_on_augmented=False` passes the
     un-augmented ones)."""
-    (d_real, d_real_logits, _), (d_fake, d_fake_logits, _) = self.run_discriminator(
-        real, y_real, fake, y_fake)
+    d_real, d_fake = self.run_discriminator(real, y_real, fake, y_fake)
+    return self.adversarial_d_loss(d_real, d_fake, real, y_real, fake, seeds,
+                                   penalty_images)
+
+  def adversarial_d_loss(self, d_real: DOutputs, d_fake: DOutputs, real: tf.Tensor,
+                         y_real: Any, fake: tf.Tensor, seeds: tf.Tensor,
+                         penalty_images: tuple[tf.Tensor, tf.Tensor] | None
+                         ) -> Metrics:
+    """`loss.fn` on D's outputs plus lamba * `penalty.fn`."""
+    (d_real, d_real_logits, _), (d_fake, d_fake_logits, _) = d_real, d_fake
     d_loss, d_loss_real, d_loss_fake, _ = loss_lib.get_losses(
         d_real=d_real, d_fake=d_fake, d_real_logits=d_real_logits,
         d_fake_logits=d_fake_logits)
@@ -208,9 +246,14 @@ class ModularGAN:
     norm, so that its batch statistics match the D step."""
     del seeds
     if self.discriminator.batch_norm_fn is not None:
-      _, (d_fake, d_fake_logits, _) = self.run_discriminator(real, y_real, fake, y_fake)
+      _, d_fake = self.run_discriminator(real, y_real, fake, y_fake)
     else:
-      d_fake, d_fake_logits, _ = self.discriminator(fake, y_fake, training=True)
+      d_fake = self.call_discriminator(fake, y_fake, tf.zeros(tf.shape(fake)[:1], tf.bool))
+    return self.adversarial_g_loss(d_fake)
+
+  def adversarial_g_loss(self, d_fake: DOutputs) -> Metrics:
+    """G's side of `loss.fn`."""
+    d_fake, d_fake_logits, _ = d_fake
     *_, g_loss = loss_lib.get_losses(
         d_real=tf.ones_like(d_fake), d_fake=d_fake,
         d_real_logits=tf.zeros_like(d_fake_logits), d_fake_logits=d_fake_logits)
@@ -242,7 +285,7 @@ class ModularGAN:
     fake = self.preprocess(raw_fake, seeds, FAKE_SALT)
     penalty_images = (None if self.augmentation.penalty_on_augmented
                       else (raw_real, raw_fake))
-    variables = self.discriminator.trainable_variables
+    variables = self.d_variables
     with tf.GradientTape() as tape:
       metrics = self.discriminator_loss(real, y_real, fake, y_fake, seeds,
                                         penalty_images=penalty_images)

@@ -13,6 +13,7 @@ A run directory holds everything about the run:
 
 from __future__ import annotations
 
+import inspect
 import json
 import logging
 import math
@@ -97,8 +98,9 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
 def _gan_is_conditional(gan_class: str) -> bool:
   try:
     return bool(gin.query_parameter(f"{gan_class}.conditional"))
-  except ValueError:  # not bound: the class default
-    return False
+  except ValueError:  # not bound: the class default (S3GAN's is True)
+    default = inspect.signature(GANS.get(gan_class)).parameters.get("conditional")
+    return bool(default.default) if default is not None else False
 
 
 class Progress:
