@@ -5,6 +5,7 @@ from compare_gan2.architectures import resnet_biggan_deep  # noqa: F401
 from compare_gan2.architectures import dcgan  # noqa: F401
 from compare_gan2.architectures import infogan  # noqa: F401
 from compare_gan2.architectures import mlp  # noqa: F401
+from compare_gan2.architectures import progan  # noqa: F401
 from compare_gan2.architectures import resnet30  # noqa: F401
 from compare_gan2.architectures import resnet5  # noqa: F401
 from compare_gan2.architectures import resnet_cifar  # noqa: F401

@@ -1,0 +1,259 @@
+"""ProgressiveGAN: progressive growing of GANs (Karras et al., 2018,
+arXiv:1710.10196) on top of ModularGAN's training step.
+
+The growth follows the count of real images shown to D (`images_seen`,
+checkpointed, so a run resumed mid-transition continues exactly):
+phases of `training_kimg` at a level, then `transition_kimg` during which the
+level of detail (lod) falls linearly to the next level, one phase per
+doubling from 4x4 (lod = log2(res) - 2) to full size (lod = 0), where it
+stays. Each step, before the updates:
+  * lod is computed from `images_seen` and assigned to G, D and the EMA G
+    (their `lod` variables, see architectures/progan.py);
+  * Adam's state (moments and iteration count) is reset when floor(lod) or
+    ceil(lod) changes, i.e. when a transition starts and when it ends, as the
+    original's `reset_opt_for_new_lod`;
+  * the step uses the first b(res) / replicas examples of each replica's
+    batch, b the resolution-dependent global batch (`batch_sizes`; the
+    resolution is 2^(log2(res) - floor(lod)), the one being faded in).
+Reals are faded like G's output (`prepare_reals`): box-downscaled to the
+level, blended with their 2x box down/up version by frac(lod) and
+nearest-upscaled to full size. D's loss gets the drift term
+drift * mean(D(real)^2) (`adversarial_d_loss`). Loss and penalty come from
+gin as usual (the ProGAN configs use `loss.fn = @wasserstein`,
+`penalty.fn = @wgangp_penalty`, `options.lamba = 10`).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import keras
+import tensorflow as tf
+
+from compare_gan2.gans.modular import Metrics, ModularGAN
+from compare_gan2.ops.progan import block_average
+from compare_gan2.registry import GANS
+
+
+def progan_adam(learning_rate: float) -> keras.optimizers.Optimizer:
+  """The paper's optimizer: Adam, beta1 0, beta2 0.99, epsilon 1e-8."""
+  return keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.0,
+                               beta_2=0.99, epsilon=1e-8)
+
+
+def lod_at(images_seen: Any, *, resolution: int, training_kimg: float,
+           transition_kimg: float) -> tf.Tensor:
+  """The level of detail (float64 tensor) after `images_seen` real images.
+
+  lod = L - 2 - phase - clip(pos - train, 0) / transition, at least 0, with
+  L = log2(resolution), phase = seen // (train + transition), pos = seen mod
+  (train + transition), train and transition in images (kimg * 1000,
+  rounded): integer arithmetic up to the last division, so phase boundaries
+  are exact.
+  """
+  max_lod = int(resolution).bit_length() - 3
+  train = int(round(training_kimg * 1000))
+  transition = int(round(transition_kimg * 1000))
+  seen = tf.cast(images_seen, tf.int64)
+  duration = train + transition
+  if duration <= 0:
+    return tf.constant(0.0, tf.float64)
+  phase = seen // duration
+  pos = seen - phase * duration
+  lod = tf.cast(max_lod - phase, tf.float64)
+  if transition > 0:
+    lod -= tf.cast(tf.maximum(pos - train, 0), tf.float64) / transition
+  return tf.maximum(lod, 0.0)
+
+
+def level_resolution(lod: tf.Tensor, resolution: int) -> tf.Tensor:
+  """2^(log2(resolution) - floor(lod)): the resolution being trained or faded in."""
+  level = tf.cast(tf.floor(lod), tf.int32)
+  return tf.bitwise.right_shift(tf.constant(resolution, tf.int32), level)
+
+
+def schedule(images_seen: Any, *, resolution: int, training_kimg: float,
+             transition_kimg: float) -> tuple[tf.Tensor, tf.Tensor]:
+  """(resolution of the level, alpha = 1 - frac(lod)) after `images_seen`."""
+  lod = lod_at(images_seen, resolution=resolution, training_kimg=training_kimg,
+               transition_kimg=transition_kimg)
+  alpha = 1.0 - (lod - tf.floor(lod))
+  return level_resolution(lod, resolution), alpha
+
+
+def _grew(old: tf.Tensor, new: tf.Tensor) -> tf.Tensor:
+  """The original's reset rule: floor or ceil of the lod changed."""
+  return tf.logical_or(tf.not_equal(tf.floor(old), tf.floor(new)),
+                       tf.not_equal(tf.math.ceil(old), tf.math.ceil(new)))
+
+
+@GANS.register("ProgressiveGAN")
+class ProgressiveGAN(ModularGAN):
+  """ProGAN's growing schedule, fade-in of reals, drift term and optimizer
+  resets; the networks must be `progan_arch` (they hold the `lod`).
+
+  Args:
+    generator, discriminator: `progan_arch` networks.
+    training_kimg: float. Thousands of real images per level before its
+      transition. Defaults to `600`.
+    transition_kimg: float. Thousands of real images of each fade-in.
+      Defaults to `600`.
+    drift: float. Weight of mean(D(real)^2) in D's loss. Defaults to `0.001`.
+    batch_sizes: dict resolution -> global batch size; resolutions not in it
+      use the whole `options.batch_size` (the largest). Each must divide over
+      the replicas. Defaults to `None` (the full batch at every resolution).
+    reset_optimizer_on_growth: bool. Reset G's and D's Adam state when a
+      transition starts or ends. Defaults to `True`.
+    g_lr, d_lr, g_optimizer_fn, d_optimizer_fn, g_use_ema, ema_decay,
+      ema_start_step: ModularGAN's, with ProGAN's defaults (1e-3, same,
+      Adam(0, 0.99, 1e-8), True, 0.999, 0).
+    **kwargs: the other ModularGAN arguments.
+  """
+
+  def __init__(self, *, generator: keras.Model, discriminator: keras.Model,
+               training_kimg: float = 600.0, transition_kimg: float = 600.0,
+               drift: float = 0.001, batch_sizes: dict[int, int] | None = None,
+               reset_optimizer_on_growth: bool = True, g_lr: float = 1e-3,
+               d_lr: float | None = None,
+               g_optimizer_fn: Callable[..., Any] | None = None,
+               d_optimizer_fn: Callable[..., Any] | None = None,
+               g_use_ema: bool = True, ema_decay: float = 0.999,
+               ema_start_step: int = 0, **kwargs: Any):
+    for name, net in (("generator", generator), ("discriminator", discriminator)):
+      if not hasattr(net, "lod"):
+        raise ValueError(f"ProgressiveGAN needs the progan_arch networks (with a "
+                         f"`lod` variable). Received {name}: {type(net).__module__}."
+                         f"{type(net).__name__}")
+    if training_kimg < 0 or transition_kimg < 0:
+      raise ValueError("training_kimg and transition_kimg must be >= 0. Received: "
+                       f"{training_kimg}, {transition_kimg}")
+    super().__init__(generator=generator, discriminator=discriminator, g_lr=g_lr,
+                     d_lr=d_lr, g_optimizer_fn=g_optimizer_fn or progan_adam,
+                     d_optimizer_fn=d_optimizer_fn or progan_adam,
+                     g_use_ema=g_use_ema, ema_decay=ema_decay,
+                     ema_start_step=ema_start_step, **kwargs)
+    self.resolution = generator.resolution
+    self.max_lod = generator.max_lod
+    self.training_kimg = training_kimg
+    self.transition_kimg = transition_kimg
+    self.drift = drift
+    self.batch_sizes = self._check_batch_sizes(batch_sizes)
+    self.reset_optimizer_on_growth = reset_optimizer_on_growth
+    self.images_seen = tf.Variable(
+        0, dtype=tf.int64, trainable=False, name="images_seen",
+        aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
+    self.assign_lod(self.scheduled_lod())
+
+  def _check_batch_sizes(self, batch_sizes: dict[int, int] | None) -> dict[int, int]:
+    batch_sizes = {int(k): int(v) for k, v in (batch_sizes or {}).items()}
+    levels = [self.resolution >> k for k in range(self.max_lod + 1)]
+    for res, batch in batch_sizes.items():
+      if res not in levels or batch < 1:
+        raise ValueError(f"ProgressiveGAN.batch_sizes maps resolutions {levels} to "
+                         f"positive batch sizes. Received: {res}: {batch}")
+    return batch_sizes
+
+  # --- Schedule ------------------------------------------------------------------
+
+  def scheduled_lod(self) -> tf.Tensor:
+    """The lod of the current `images_seen`, float32."""
+    return tf.cast(lod_at(self.images_seen, resolution=self.resolution,
+                          training_kimg=self.training_kimg,
+                          transition_kimg=self.transition_kimg), tf.float32)
+
+  def assign_lod(self, lod: tf.Tensor) -> None:
+    nets = [self.generator, self.discriminator, self.ema_generator]
+    for net in nets:
+      if net is not None:
+        net.lod.assign(lod)
+
+  def reset_optimizers(self) -> None:
+    """Zeros the optimizers' state (moments and iteration counts, so Adam's
+    bias correction restarts too); the learning rates stay."""
+    for optimizer in (self.g_optimizer, self.d_optimizer):
+      for v in optimizer.variables:
+        if not v.path.endswith("learning_rate"):
+          v.assign(tf.zeros_like(v))
+
+  def _begin_step(self, strategy: tf.distribute.Strategy) -> None:
+    """Cross-replica context (a merge_call): optimizer variables are mirrored
+    and can only be reset here, on every replica at once."""
+    del strategy
+    new = self.scheduled_lod()
+    if self.reset_optimizer_on_growth:
+      old = tf.convert_to_tensor(self.generator.lod)
+
+      def reset():
+        self.reset_optimizers()
+        return tf.constant(True)
+
+      tf.cond(_grew(old, new), reset, lambda: tf.constant(False))
+    self.assign_lod(new)
+
+  def step_batch_size(self, lod: tf.Tensor, per_replica: int, replicas: int
+                      ) -> tf.Tensor | None:
+    """Examples per replica at level `lod`, or None for all of them."""
+    table = []
+    for k in range(self.max_lod + 1):
+      res = self.resolution >> k
+      batch = self.batch_sizes.get(res, per_replica * replicas)
+      if batch % replicas or batch // replicas > per_replica:
+        raise ValueError(
+            f"ProgressiveGAN.batch_sizes[{res}] = {batch} must divide over the "
+            f"{replicas} replica(s) and be at most the global batch "
+            f"{per_replica * replicas} (options.batch_size).")
+      table.append(batch // replicas)
+    if all(b == per_replica for b in table):
+      return None
+    return tf.gather(tf.constant(table, tf.int32), tf.cast(tf.floor(lod), tf.int32))
+
+  # --- Hooks ---------------------------------------------------------------------
+
+  def prepare_reals(self, images: tf.Tensor) -> tf.Tensor:
+    """ProGAN's process_reals on full-size reals: at level f = 2^floor(lod),
+    lerp(B_f(x), B_2f(x), frac(lod)), B_k = k x k box down then nearest up."""
+    lod = tf.convert_to_tensor(self.generator.lod)
+    level = tf.cast(tf.floor(lod), tf.int32)
+    t = lod - tf.floor(lod)
+
+    def fade(k):
+      def branch():
+        a = block_average(images, 2 ** k)
+        b = block_average(images, 2 ** (k + 1))
+        return a + (b - a) * t
+      return branch
+
+    return tf.switch_case(level, [fade(k) for k in range(self.max_lod + 1)])
+
+  def adversarial_d_loss(self, d_real, d_fake, *args: Any, **kwargs: Any) -> Metrics:
+    """ModularGAN's D loss + drift * mean(D(real)^2) (keeps D's output near 0)."""
+    metrics = super().adversarial_d_loss(d_real, d_fake, *args, **kwargs)
+    drift = tf.reduce_mean(tf.square(d_real[1]))
+    metrics["d_loss"] += self.drift * drift
+    metrics["drift"] = drift
+    return metrics
+
+  # --- The training step -----------------------------------------------------------
+
+  def train_step(self, features: dict[str, tf.Tensor]) -> Metrics:
+    """Level update (and optimizer reset), ModularGAN's step on the level's
+    batch, then images_seen += disc_iters * global batch. Replica context."""
+    ctx = tf.distribute.get_replica_context()
+    replicas = ctx.num_replicas_in_sync
+    ctx.merge_call(self._begin_step)
+    lod = tf.convert_to_tensor(self.generator.lod)
+    per_replica = features["images"].shape[0]
+    if per_replica is None:
+      raise ValueError("ProgressiveGAN needs a static batch size (batches with "
+                       "drop_remainder=True).")
+    batch = self.step_batch_size(lod, per_replica, replicas)
+    if batch is not None:
+      features = {k: v[:batch] for k, v in features.items()}
+    metrics = super().train_step(features)
+    shown = tf.shape(features["images"])[0] * replicas * self.disc_iters
+    self.images_seen.assign_add(tf.cast(shown, tf.int64))
+    metrics["lod"] = lod
+    return metrics
+
+  def checkpoint_items(self) -> dict[str, Any]:
+    return {**super().checkpoint_items(), "images_seen": self.images_seen}

@@ -1,0 +1,190 @@
+"""ProGAN layers (Karras et al., 2018, arXiv:1710.10196): equalized learning
+rate dense and convolution, pixelwise feature normalization, minibatch
+standard deviation, and the 2x box downscale / nearest upscale of the
+progressive growing.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import keras
+import tensorflow as tf
+
+SQRT2 = math.sqrt(2.0)
+
+
+class _EqualizedLayer(keras.layers.Layer):
+  """Base of the equalized learning rate layers.
+
+  The kernel is stored ~ N(0, 1) and multiplied at run time by
+  gain / sqrt(fan_in) (He's constant), so that Adam's per-weight step sizes
+  act on every layer alike (paper, section 4.1).
+
+  Args:
+    gain: float. Defaults to `sqrt(2)` (ReLU-like activations).
+    use_bias: bool. Add a bias (initialised at 0, not scaled).
+  """
+
+  def __init__(self, *, gain: float = SQRT2, use_bias: bool = True, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.gain = float(gain)
+    self.use_bias = use_bias
+
+  def _build_kernel(self, shape: tuple[int, ...]) -> None:
+    fan_in = math.prod(shape[:-1])
+    self.scale = self.gain / math.sqrt(fan_in)
+    self.kernel = self.add_weight(
+        name="kernel", shape=shape,
+        initializer=keras.initializers.RandomNormal(stddev=1.0))
+    self.bias = None
+    if self.use_bias:
+      self.bias = self.add_weight(name="bias", shape=(shape[-1],),
+                                  initializer="zeros")
+
+  def scaled_kernel(self) -> tf.Tensor:
+    """The kernel as the forward pass uses it: kernel * gain / sqrt(fan_in)."""
+    return tf.convert_to_tensor(self.kernel) * self.scale
+
+  def _add_bias(self, x: tf.Tensor) -> tf.Tensor:
+    return x if self.bias is None else x + self.bias
+
+  def get_config(self) -> dict[str, Any]:
+    return {**super().get_config(), "gain": self.gain, "use_bias": self.use_bias}
+
+
+class EqualizedDense(_EqualizedLayer):
+  """Dense layer with equalized learning rate: x @ (W * gain / sqrt(fan_in)) + b.
+
+  Args:
+    units: int. Output features.
+  """
+
+  def __init__(self, units: int, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.units = units
+
+  def build(self, input_shape):
+    self._build_kernel((int(input_shape[-1]), self.units))
+
+  def call(self, x):
+    return self._add_bias(tf.matmul(x, self.scaled_kernel()))
+
+  def get_config(self) -> dict[str, Any]:
+    return {**super().get_config(), "units": self.units}
+
+
+class EqualizedConv2D(_EqualizedLayer):
+  """Stride-1 "same" convolution with equalized learning rate
+  (fan_in = k * k * C_in).
+
+  Args:
+    filters: int. Output channels.
+    kernel_size: int. Square kernel side. Defaults to `3`.
+  """
+
+  def __init__(self, filters: int, kernel_size: int = 3, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.filters = filters
+    self.kernel_size = kernel_size
+
+  def build(self, input_shape):
+    k = self.kernel_size
+    self._build_kernel((k, k, int(input_shape[-1]), self.filters))
+
+  def call(self, x):
+    y = tf.nn.conv2d(x, self.scaled_kernel(), strides=1, padding="SAME")
+    return self._add_bias(y)
+
+  def get_config(self) -> dict[str, Any]:
+    return {**super().get_config(), "filters": self.filters,
+            "kernel_size": self.kernel_size}
+
+
+class PixelNorm(keras.layers.Layer):
+  """Pixelwise feature vector normalization: x * rsqrt(mean_c(x^2) + eps),
+  over the last (channel) axis.
+
+  Args:
+    epsilon: float. Defaults to `1e-8`.
+  """
+
+  def __init__(self, epsilon: float = 1e-8, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.epsilon = epsilon
+
+  def call(self, x):
+    return x * tf.math.rsqrt(
+        tf.reduce_mean(tf.square(x), axis=-1, keepdims=True) + self.epsilon)
+
+  def get_config(self) -> dict[str, Any]:
+    return {**super().get_config(), "epsilon": self.epsilon}
+
+
+def group_size_for(batch: tf.Tensor | int, group_size: int) -> tf.Tensor:
+  """The largest divisor of `batch` that is <= `group_size` (a tensor, so
+  that a batch cut to a size known only at run time works too)."""
+  candidates = tf.range(1, group_size + 1)
+  divides = tf.equal(tf.math.floormod(tf.cast(batch, tf.int32), candidates), 0)
+  return tf.reduce_max(tf.where(divides, candidates, 1))
+
+
+class MinibatchStddev(keras.layers.Layer):
+  """Minibatch standard deviation (paper, section 3): appends one feature map
+  holding, for the example's group, the standard deviation of each feature
+  over the group averaged over C, H, W.
+
+  Groups are consecutive examples [g * G, (g + 1) * G). The original strided
+  them (example n in group n mod (B / G)); consecutive groups give the same
+  statistic on every replica count when each replica's real and fake halves
+  are multiples of G, so a multi-replica step equals a one-replica step.
+  G is the largest divisor of the batch that is <= `group_size`.
+
+  Args:
+    group_size: int. Defaults to `4`.
+    epsilon: float. Added to the variance. Defaults to `1e-8`.
+  """
+
+  def __init__(self, group_size: int = 4, epsilon: float = 1e-8, **kwargs: Any):
+    super().__init__(**kwargs)
+    self.group_size = group_size
+    self.epsilon = epsilon
+
+  def call(self, x):
+    shape = tf.shape(x)
+    g = group_size_for(shape[0], self.group_size)
+    y = tf.reshape(x, [-1, g, shape[1], shape[2], shape[3]])  # [B/G, G, H, W, C]
+    y -= tf.reduce_mean(y, axis=1, keepdims=True)
+    y = tf.sqrt(tf.reduce_mean(tf.square(y), axis=1) + self.epsilon)
+    y = tf.reduce_mean(y, axis=[1, 2, 3])  # [B/G]: one scalar per group
+    y = tf.repeat(y, g)[:, None, None, None]
+    y = tf.tile(y, [1, shape[1], shape[2], 1])
+    return tf.concat([x, tf.cast(y, x.dtype)], axis=-1)
+
+  def compute_output_shape(self, input_shape):
+    return (*input_shape[:-1], input_shape[-1] + 1)
+
+  def get_config(self) -> dict[str, Any]:
+    return {**super().get_config(), "group_size": self.group_size,
+            "epsilon": self.epsilon}
+
+
+def downscale2d(x: tf.Tensor, factor: int = 2) -> tf.Tensor:
+  """Box filter: the mean of each factor x factor block (NHWC)."""
+  if factor == 1:
+    return x
+  return tf.nn.avg_pool2d(x, factor, factor, "VALID")
+
+
+def upscale2d(x: tf.Tensor, factor: int = 2) -> tf.Tensor:
+  """Nearest-neighbour upscaling by an integer factor (NHWC)."""
+  if factor == 1:
+    return x
+  x = tf.repeat(x, factor, axis=1)
+  return tf.repeat(x, factor, axis=2)
+
+
+def block_average(x: tf.Tensor, factor: int) -> tf.Tensor:
+  """upscale2d(downscale2d(x)): x at 1/factor of its resolution, same shape."""
+  return upscale2d(downscale2d(x, factor), factor)
