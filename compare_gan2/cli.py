@@ -28,10 +28,12 @@ def resolve_config(path: str) -> str:
   if os.path.exists(path):
     return path
   name = path if path.endswith(".gin") else path + ".gin"
-  shipped = os.path.join(CONFIG_DIR, os.path.basename(name))
+  shipped = os.path.join(CONFIG_DIR, os.path.normpath(name))
   if os.path.exists(shipped):
     return shipped
-  available = sorted(f[:-4] for f in os.listdir(CONFIG_DIR) if f.endswith(".gin"))
+  available = sorted(os.path.relpath(os.path.join(d, f), CONFIG_DIR)[:-4]
+                     for d, _, files in os.walk(CONFIG_DIR) for f in files
+                     if f.endswith(".gin") and not f.endswith("_base.gin"))
   raise FileNotFoundError(f"No gin config '{path}': not a file, and not one of "
                           f"the shipped configs: {', '.join(available)}.")
 

@@ -96,11 +96,20 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
 
 
 def _gan_is_conditional(gan_class: str) -> bool:
-  try:
-    return bool(gin.query_parameter(f"{gan_class}.conditional"))
-  except ValueError:  # not bound: the class default (S3GAN's is True)
-    default = inspect.signature(GANS.get(gan_class)).parameters.get("conditional")
-    return bool(default.default) if default is not None else False
+  """`<class>.conditional` from gin, looked up along the class hierarchy (an
+  SSGAN takes `ModularGAN.conditional`), else the nearest signature default."""
+  for klass in GANS.get(gan_class).__mro__:
+    name = klass.__dict__.get("registry_name")
+    if name:
+      try:
+        return bool(gin.query_parameter(f"{name}.conditional"))
+      except ValueError:  # not bound
+        pass
+    if "__init__" in klass.__dict__:
+      param = inspect.signature(klass.__init__).parameters.get("conditional")
+      if param is not None and param.default is not inspect.Parameter.empty:
+        return bool(param.default)
+  return False
 
 
 class Progress:

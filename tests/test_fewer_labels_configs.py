@@ -1,0 +1,79 @@
+"""The "Fewer Labels" variant configs: each names the paper's GAN class and
+label source, and the small digits versions train under two replicas."""
+
+import os
+import re
+
+import gin
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from compare_gan2 import cli, config
+from compare_gan2.labels.sources import write_label_file
+from compare_gan2.registry import GANS
+from compare_gan2.runner import Runner
+
+FRACTIONS = {"2_5": 0.025, "5": 0.05, "10": 0.1, "20": 0.2}
+# variant -> (GAN class, S3GAN.self_supervision, use_predictor, label source)
+VARIANTS = {
+    "biggan_100pct": ("ModularGAN", None, None, "true"),
+    "single_label": ("ModularGAN", None, None, "single"),
+    "random_label": ("ModularGAN", None, None, "random"),
+    "clustering": ("ModularGAN", None, None, "file"),
+    "clustering_ss": ("S3GAN", "rotation", None, "file"),
+    **{f"s2gan_{p}pct": ("ModularGAN", None, None, "file") for p in FRACTIONS},
+    **{f"s2gan_co_{p}pct": ("S3GAN", "none", True, "partial") for p in FRACTIONS},
+    **{f"s3gan_{p}pct": ("S3GAN", "rotation", None, "file") for p in FRACTIONS},
+    **{f"s3gan_co_{p}pct": ("S3GAN", "rotation", True, "partial") for p in FRACTIONS},
+}
+
+
+def _query(name, default=None):
+  try:
+    return gin.query_parameter(name)
+  except ValueError:
+    return default
+
+
+@pytest.mark.parametrize("dataset", ["imagenet128", "digits"])
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_variant_config(dataset, variant):
+  config.parse([cli.resolve_config(f"fewer_labels/{dataset}_{variant}")], [])
+  gan_class, ss, predictor, source = VARIANTS[variant]
+  assert GANS.name_of(config.options()["gan_class"]) == gan_class
+  assert _query("labels.source") == source
+  if ss is not None:
+    assert _query("S3GAN.self_supervision") == ss
+  assert bool(_query("S3GAN.use_predictor", False)) == bool(predictor)
+  match = re.search(r"_(2_5|5|10|20)pct$", variant)
+  pct = match.group(1) if match else None
+  if source == "partial":
+    assert _query("labels.fraction") == FRACTIONS[pct]
+  if source == "file" and pct:
+    assert f"_{pct}pct.npz" in _query("labels.path")
+  # Conditional whatever the class: S3GAN by default, the others by gin.
+  from compare_gan2.runner.train import _gan_is_conditional
+  assert _gan_is_conditional(gan_class)
+  if dataset == "imagenet128":
+    assert _query("options.batch_size") == 2048
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("variant", ["single_label", "clustering_ss", "s2gan_co_10pct",
+                                     "s3gan_co_10pct"])
+def test_digits_variant_trains_under_mirrored(tmp_path, mirrored_strategy, variant):
+  gin.clear_config()
+  label_file = str(tmp_path / "labels.npz")
+  write_label_file(label_file, np.random.RandomState(0).randint(0, 10, 1500), "digits",
+                   num_classes=10, method="test")
+  config.parse([cli.resolve_config(f"fewer_labels/digits_{variant}")],
+               ["options.training_steps = 2", "options.batch_size = 8",
+                "run_config.num_sample_images = 4", f"labels.path = '{label_file}'"])
+  runner = Runner(str(tmp_path / "run"), strategy=mirrored_strategy)
+  assert runner.strategy.num_replicas_in_sync == 2
+  assert runner.train() == 2
+  path = tf.train.latest_checkpoint(str(tmp_path / "run"))
+  assert path.endswith("model.ckpt-2") and os.path.exists(path + ".index")
+  if "co" in variant:
+    assert runner.dataset.label_fraction == pytest.approx(0.1)
