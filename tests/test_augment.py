@@ -7,7 +7,8 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2 import augment
-from compare_gan2.gans import ModularGAN, make_step_inputs
+from compare_gan2 import architectures
+from compare_gan2.gans import ModularGAN, ProgressiveGAN, SSGAN, make_step_inputs
 from compare_gan2.random_ops import per_example_uniform
 from compare_gan2.registry import UnknownNameError
 from test_modular_gan import make_gan, step_inputs
@@ -170,12 +171,8 @@ def test_gin_policy_and_options():
   assert (out == 0.5).sum() <= 16 + 4 * 16 * 2  # a 4x4 cutout plus shifted rows/cols
 
 
-class _Recording(ModularGAN):
-  """Records what the losses receive (eager steps)."""
-
-  def __init__(self, **kwargs):
-    super().__init__(**kwargs)
-    self.seen = {}
+class _Recording:
+  """Mixin: records what the losses receive (eager steps)."""
 
   def discriminator_loss(self, real, y_real, fake, y_fake, seeds, penalty_images=None):
     self.seen["d"] = (real.numpy(), fake.numpy(), penalty_images)
@@ -187,14 +184,28 @@ class _Recording(ModularGAN):
     return super().generator_loss(real, y_real, fake, y_fake, seeds)
 
 
-@pytest.mark.parametrize("on_augmented", [True, False])
-def test_d_and_g_steps_see_augmented_images(on_augmented):
+def _recording_gan(gan_class, bindings=()):
+  if gan_class is ProgressiveGAN:
+    gin.parse_config(list(bindings))
+    g, d = architectures.build("progan_arch", resolution=16, colors=3, z_dim=16,
+                               num_classes=0)
+  else:
+    base = make_gan("sndcgan_arch", bindings=bindings)
+    g, d = base.generator, base.discriminator
+  gan = type("Recording" + gan_class.__name__, (_Recording, gan_class), {})(
+      generator=g, discriminator=d)
+  gan.seen = {}
+  return gan
+
+
+@pytest.mark.parametrize("gan_class,on_augmented", [
+    (ModularGAN, True), (ModularGAN, False), (SSGAN, True), (ProgressiveGAN, True)])
+def test_d_and_g_steps_see_augmented_images(gan_class, on_augmented):
   policy = "color,translation,cutout"
-  base = make_gan("sndcgan_arch", bindings=[
+  gan = _recording_gan(gan_class, [
       f"DiffAugment.policy = '{policy}'",
       f"DiffAugment.penalty_on_augmented = {on_augmented}",
       "penalty.fn = @dragan_penalty"])
-  gan = _Recording(generator=base.generator, discriminator=base.discriminator)
   assert gan.augmentation.policy == policy
   features = step_inputs(gan)
   g_before = gan.generator(features["z"][:, 1], None, training=True).numpy()
@@ -204,9 +215,10 @@ def test_d_and_g_steps_see_augmented_images(on_augmented):
     return augment.diff_augment(images, policy, features["seeds"][:, slot], salt,
                                 data_range=(0.0, 1.0)).numpy()
 
-  reals = features["images"][:, 0]
+  # ProGAN fades the reals to the current level first (prepare_reals).
+  reals = gan.prepare_reals(features["images"][:, 0])
   d_real, d_fake, penalty_images = gan.seen["d"]
-  np.testing.assert_allclose(d_real, aug(reals, 0, 1), atol=1e-6)
+  np.testing.assert_allclose(d_real, aug(reals, 0, 1), atol=1e-5)
   fake0 = gan.generator(features["z"][:, 0], None, training=True)
   assert not np.allclose(d_fake, fake0.numpy(), atol=1e-3)
   if on_augmented:
@@ -214,13 +226,12 @@ def test_d_and_g_steps_see_augmented_images(on_augmented):
   else:
     np.testing.assert_allclose(penalty_images[0], reals, atol=1e-6)
   g_real, g_fake = gan.seen["g"]
-  np.testing.assert_allclose(g_real, aug(reals, 1, 1), atol=1e-6)
+  np.testing.assert_allclose(g_real, aug(reals, 1, 1), atol=1e-5)
   np.testing.assert_allclose(g_fake, aug(g_before, 1, 2), atol=1e-5)
 
 
 def test_no_policy_leaves_images_alone():
-  base = make_gan("sndcgan_arch")
-  gan = _Recording(generator=base.generator, discriminator=base.discriminator)
+  gan = _recording_gan(ModularGAN)
   features = step_inputs(gan)
   gan.train_step(features)
   np.testing.assert_array_equal(gan.seen["d"][0], features["images"][:, 0].numpy())
