@@ -5,6 +5,8 @@ the original compare_gan main.py, plus --strategy and --num_cpu_devices.
   compare_gan2 --model_dir DIR --gin_config resnet_cifar10.gin \
       --gin_bindings "options.training_steps = 1000" --schedule train_and_eval
   compare_gan2 score --real digits --fake DIR_OF_PNGS     # see score.py
+  compare_gan2 export --model_dir DIR --out GENERATOR      # see sample.py
+  compare_gan2 sample --generator GENERATOR --num 16 --out SAMPLES/
 """
 
 from __future__ import annotations
@@ -83,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
   _log_to_stdout()
   if argv[:1] == ["score"]:
     return _score(argv[1:])
+  if argv[:1] in (["export"], ["sample"]):
+    return _generator_command(argv[0], argv[1:])
   args = parse_args(argv)
   from compare_gan2.runner import strategy as strategy_lib
   if args.num_cpu_devices:
@@ -120,6 +124,21 @@ def _score(argv: Sequence[str]) -> int:
     if os.environ.get("COMPARE_GAN2_TRACEBACK"):
       raise
     logging.getLogger("compare_gan2").error("compare_gan2 score: error: %s: %s",
+                                            type(e).__name__, e)
+    return 1
+  return 0
+
+
+def _generator_command(name: str, argv: Sequence[str]) -> int:
+  """`export` and `sample` (compare_gan2/sample.py)."""
+  from compare_gan2 import sample
+  try:
+    (sample.export_main if name == "export" else sample.sample_main)(argv)
+  except (ValueError, KeyError, FileNotFoundError, FileExistsError,
+          ImportError) as e:
+    if os.environ.get("COMPARE_GAN2_TRACEBACK"):
+      raise
+    logging.getLogger("compare_gan2").error("compare_gan2 %s: error: %s: %s", name,
                                             type(e).__name__, e)
     return 1
   return 0

@@ -1,0 +1,553 @@
+"""Export and load pretrained generators.
+
+Export (ours): a TF2 SavedModel whose signatures match the original
+compare_gan TF-Hub modules, so code written for those runs on ours:
+
+  "default", "generator": {"z": float32 [None, z_dim],
+                           "labels": int32 [None] (conditional only)}
+                          -> {"generated": float32 [None, H, W, C] in [0, 1]}
+  "discriminator":        {"images": float32 [None, H, W, C] in [0, 1],
+                           "labels": int32 [None] (conditional only)}
+                          -> {"logits": [None, 1], "probs": [None, 1]}
+
+The generator is the sampling (EMA) generator in inference mode. Metadata are
+variables of the loaded object: z_dim, num_classes (0: unconditional),
+resolution, colors, step, gin_config (the operative config text),
+z_distribution (JSON: the `eval_z` distribution) and format_version.
+
+Load: `load_generator(handle)` takes a local directory of our export, a local
+TF1-format SavedModel / TF-Hub module (the released compare_gan generators),
+or a URL / tfhub.dev handle resolved through tensorflow_hub's cache.
+
+  gen = load_generator("/tmp/exported")
+  images = gen.sample(16, labels=[1, 2], truncation=1.5, seed=0)
+  strip = gen.interpolate(8, kind="spherical", seed=0)
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import logging
+import os
+import re
+from typing import Any, Sequence
+
+import numpy as np
+import tensorflow as tf
+
+logger = logging.getLogger("compare_gan2")
+
+FORMAT_VERSION = 1
+GENERATOR_SIGNATURES = ("generator", "default")  # the original's names, in order
+OUTPUT_KEY = "generated"
+DEFAULT_Z = {"distribution": "normal", "stddev": 1.0}  # the released modules'
+SAMPLE_BATCH = 64  # images per generator call when sampling many
+
+
+class GeneratorLoadError(ValueError):
+  """The handle is not a generator this module can load."""
+
+
+# --- Export --------------------------------------------------------------------
+
+
+def _checkpoint_steps(model_dir: str) -> dict[int, str]:
+  """{step: checkpoint prefix} of the run directory's checkpoints."""
+  steps = {}
+  for index in glob.glob(os.path.join(model_dir, "model.ckpt-*.index")):
+    match = re.search(r"model\.ckpt-(\d+)\.index$", index)
+    if match:
+      steps[int(match.group(1))] = index[:-len(".index")]
+  return steps
+
+
+def _pick_checkpoint(model_dir: str, step: int | None) -> tuple[int, str]:
+  steps = _checkpoint_steps(model_dir)
+  if not steps:
+    raise FileNotFoundError(f"No checkpoints (model.ckpt-*) in {model_dir}; "
+                            "train first or pass the run directory.")
+  if step is None:
+    latest = tf.train.latest_checkpoint(model_dir)
+    step = int(latest.rsplit("-", 1)[1]) if latest else max(steps)
+    step = step if step in steps else max(steps)
+  if step not in steps:
+    raise FileNotFoundError(f"No checkpoint of step {step} in {model_dir}. "
+                            f"Available steps: {sorted(steps)}")
+  return step, steps[step]
+
+
+def _operative_config(model_dir: str, step: int) -> str | None:
+  """The operative_config-<N>.gin of the run segment that reached `step`."""
+  found = {}
+  for path in glob.glob(os.path.join(model_dir, "operative_config-*.gin")):
+    match = re.search(r"operative_config-(\d+)\.gin$", path)
+    if match:
+      found[int(match.group(1))] = path
+  usable = [n for n in found if n <= step] or list(found)
+  if not usable:
+    return None
+  with open(found[max(usable)]) as f:
+    return f.read()
+
+
+def _runner_from_dir(model_dir: str) -> Any:
+  """A Runner rebuilt from the run's operative config, on fake data (export
+  reads no data), leaving run.json as it was."""
+  import gin  # pylint: disable=g-import-not-at-top
+  from compare_gan2 import config  # pylint: disable=g-import-not-at-top
+  from compare_gan2.runner import Runner  # pylint: disable=g-import-not-at-top
+  if not os.path.isdir(model_dir):
+    raise FileNotFoundError(f"No run directory {model_dir}.")
+  configs = sorted(glob.glob(os.path.join(model_dir, "operative_config-*.gin")),
+                   key=lambda p: int(re.findall(r"(\d+)\.gin$", p)[0]))
+  if not configs:
+    raise FileNotFoundError(f"{model_dir} has no operative_config-*.gin: not a "
+                            "compare_gan2 run directory, or training never ran.")
+  run_json = os.path.join(model_dir, "run.json")
+  saved = None
+  if os.path.exists(run_json):
+    with open(run_json, "rb") as f:
+      saved = f.read()
+  gin.clear_config()  # export owns the global gin config from here on
+  config.parse([configs[-1]], skip_unknown=True)
+  try:
+    runner = Runner(model_dir, fake_data=True)
+  finally:
+    if saved is not None:  # Runner rewrites run.json; keep the original bytes
+      with open(run_json, "wb") as f:
+        f.write(saved)
+  return runner
+
+
+def _z_distribution() -> dict[str, Any]:
+  """The `eval_z` distribution from gin (what the run sampled with)."""
+  import gin  # pylint: disable=g-import-not-at-top
+
+  def query(name, default):
+    try:
+      return gin.query_parameter(f"eval_z.{name}")
+    except ValueError:
+      return default
+
+  fn = query("distribution_fn", "uniform")
+  name = fn if isinstance(fn, str) else getattr(fn, "selector", None) or getattr(
+      fn, "__name__", str(fn))
+  name = str(name).rsplit(".", 1)[-1].lstrip("@")
+  if "normal" in name:
+    return {"distribution": "truncated_normal" if "truncated" in name else "normal",
+            "stddev": float(query("stddev", 1.0))}
+  return {"distribution": "uniform", "minval": float(query("minval", -1.0)),
+          "maxval": float(query("maxval", 1.0))}
+
+
+class _ExportModule(tf.Module):
+  """What the SavedModel holds: both networks, metadata and the signatures."""
+
+  def __init__(self, gan: Any, info: dict[str, Any], step: int, gin_text: str,
+               z_distribution: dict[str, Any]):
+    super().__init__(name="compare_gan2_generator")
+    gen, disc = gan.sampling_generator, gan.discriminator
+    # The networks' variables, not the Keras models: saving a tracked Keras
+    # model also traces its default serving signature, which a conditional
+    # generator (two inputs) cannot make.
+    self.generator_variables = list(gen.variables)
+    self.discriminator_variables = list(disc.variables)
+    # Plain variables: readable after load without compare_gan2 or Keras.
+    self.z_dim = tf.Variable(int(info["z_dim"]), trainable=False, name="z_dim")
+    self.num_classes = tf.Variable(int(info["num_classes"]), trainable=False,
+                                   name="num_classes")
+    self.resolution = tf.Variable(int(info["resolution"]), trainable=False,
+                                  name="resolution")
+    self.colors = tf.Variable(int(info["colors"]), trainable=False, name="colors")
+    self.step = tf.Variable(int(step), trainable=False, dtype=tf.int64, name="step")
+    self.gin_config = tf.Variable(gin_text, trainable=False, name="gin_config")
+    self.z_distribution = tf.Variable(json.dumps(z_distribution), trainable=False,
+                                      name="z_distribution")
+    self.format_version = tf.Variable(FORMAT_VERSION, trainable=False,
+                                      name="format_version")
+    z_dim, res, colors = int(info["z_dim"]), int(info["resolution"]), int(info["colors"])
+    num_classes = int(info["num_classes"])
+    z_spec = tf.TensorSpec([None, z_dim], tf.float32, name="z")
+    label_spec = tf.TensorSpec([None], tf.int32, name="labels")
+    image_spec = tf.TensorSpec([None, res, res, colors], tf.float32, name="images")
+
+    def one_hot(labels):
+      return tf.one_hot(labels, num_classes)
+
+    if num_classes:
+      @tf.function(input_signature=[z_spec, label_spec])
+      def generator(z, labels):
+        return {OUTPUT_KEY: gen(z, one_hot(labels), training=False)}
+
+      @tf.function(input_signature=[image_spec, label_spec])
+      def discriminator(images, labels):
+        probs, logits, _ = disc(images, one_hot(labels), training=False)
+        return {"logits": logits, "probs": probs}
+    else:
+      @tf.function(input_signature=[z_spec])
+      def generator(z):
+        return {OUTPUT_KEY: gen(z, None, training=False)}
+
+      @tf.function(input_signature=[image_spec])
+      def discriminator(images):
+        probs, logits, _ = disc(images, None, training=False)
+        return {"logits": logits, "probs": probs}
+
+    self.generator = generator
+    self.discriminator = discriminator
+
+
+def export_generator(runner_or_model_dir: Any, out_path: str,
+                     step: int | None = None) -> str:
+  """Writes the sampling (EMA) generator and D as a TF2 SavedModel.
+
+  Args:
+    runner_or_model_dir: a `Runner`, or a run directory (its operative config
+      rebuilds the model; the global gin config is replaced).
+    out_path: str. Directory to write (must not exist or be empty).
+    step: int. Checkpoint to export. Default: the latest checkpoint for a run
+      directory, the Runner's current weights for a Runner.
+  Returns out_path.
+  """
+  out_path = os.fspath(out_path)
+  if os.path.isdir(out_path) and os.listdir(out_path) or os.path.isfile(out_path):
+    raise FileExistsError(f"{out_path} exists and is not empty; choose a new --out.")
+  if isinstance(runner_or_model_dir, (str, os.PathLike)):
+    model_dir = os.fspath(runner_or_model_dir)
+    step, ckpt = _pick_checkpoint(model_dir, step)  # fail before building
+    runner = _runner_from_dir(model_dir)
+    runner.restore_from(ckpt)
+  else:
+    runner = runner_or_model_dir
+    model_dir = runner.model_dir
+    if step is not None:
+      step, ckpt = _pick_checkpoint(model_dir, step)
+      runner.restore_from(ckpt)
+    else:
+      step = runner.step
+  import gin  # pylint: disable=g-import-not-at-top
+  # BigGAN's standing statistics are part of the sampling generator's weights.
+  runner.accumulate_standing_statistics()
+  gin_text = _operative_config(model_dir, step) or gin.operative_config_str()
+  module = _ExportModule(runner.gan, runner.info, step, gin_text, _z_distribution())
+  signatures = {"default": module.generator, "generator": module.generator,
+                "discriminator": module.discriminator}
+  tmp = out_path.rstrip("/") + ".tmp"
+  if os.path.exists(tmp):
+    import shutil  # pylint: disable=g-import-not-at-top
+    shutil.rmtree(tmp)
+  tf.saved_model.save(module, tmp, signatures=signatures)
+  if os.path.isdir(out_path):
+    os.rmdir(out_path)  # empty: checked above
+  os.replace(tmp, out_path)  # never leave a half-written export at out_path
+  logger.info("Exported the generator of step %d to %s", step, out_path)
+  return out_path
+
+
+# --- Load ----------------------------------------------------------------------
+
+
+def _is_remote(handle: str) -> bool:
+  return bool(re.match(r"^[a-z][a-z0-9+.-]*://", handle)) or handle.startswith(
+      ("tfhub.dev/", "www.kaggle.com/", "kaggle.com/"))
+
+
+def _resolve(handle: str) -> str:
+  """A local directory for `handle` (downloaded into tensorflow_hub's cache,
+  TFHUB_CACHE_DIR, for URLs)."""
+  handle = os.fspath(handle)
+  if not _is_remote(handle):
+    if not os.path.exists(handle):
+      raise FileNotFoundError(f"No generator at {handle}: no such file or directory.")
+    return handle
+  try:
+    import tensorflow_hub as hub  # pylint: disable=g-import-not-at-top
+  except Exception as e:  # ImportError, or pkg_resources missing inside it
+    raise ImportError(
+        f"Loading {handle} needs tensorflow_hub, which failed to import ({e}). "
+        "`pip install tensorflow-hub setuptools`, or download the module "
+        "(append ?tf-hub-format=compressed to the tfhub.dev URL), extract the "
+        "tar.gz and pass the directory.") from e
+  if handle.startswith("tfhub.dev/"):
+    handle = "https://" + handle
+  return hub.resolve(handle)
+
+
+def _meta_graph_tags(path: str) -> list[list[str]]:
+  """Tag sets of the MetaGraphs of a SavedModel (empty for a TF2 one's [])."""
+  from tensorflow.core.protobuf import saved_model_pb2  # pylint: disable=g-import-not-at-top
+  pb = os.path.join(path, "saved_model.pb")
+  if not os.path.exists(pb):
+    raise GeneratorLoadError(
+        f"{path} is not a SavedModel or TF-Hub module (no saved_model.pb).")
+  proto = saved_model_pb2.SavedModel()
+  with open(pb, "rb") as f:
+    proto.ParseFromString(f.read())
+  return [list(m.meta_info_def.tags) for m in proto.meta_graphs]
+
+
+def _load_saved_model(path: str) -> Any:
+  """tf.saved_model.load, choosing the inference MetaGraph of a TF1 module
+  (TF-Hub modules hold one with no tags and one tagged "train")."""
+  tags = _meta_graph_tags(path)
+  if len(tags) <= 1:
+    return tf.saved_model.load(path)
+  for wanted in ([], ["serve"]):
+    for t in tags:
+      if sorted(t) == wanted:
+        return tf.saved_model.load(path, tags=t)
+  inference = [t for t in tags if "train" not in t]
+  return tf.saved_model.load(path, tags=(inference or tags)[0])
+
+
+def _num_classes_from_graph(fn: Any) -> int | None:
+  """A TF1 module's classes: the depth of the OneHot op on its labels."""
+  try:
+    ops = fn.graph.get_operations()
+  except Exception:  # pylint: disable=broad-except
+    return None
+  for op in ops:
+    if op.type == "OneHot":
+      depth = tf.get_static_value(op.inputs[1])
+      if depth is not None:
+        return int(depth)
+  return None
+
+
+class LoadedGenerator:
+  """A generator loaded by `load_generator`.
+
+  Attributes:
+    z_dim, num_classes (0: unconditional, None: conditional with an unknown
+    number of classes), resolution, colors, step (None if unknown),
+    gin_config (str, "" if unknown), z_distribution (dict), signatures (the
+    loaded SavedModel's), handle.
+  """
+
+  def __init__(self, loaded: Any, handle: str):
+    self.handle = handle
+    self._loaded = loaded
+    sigs = getattr(loaded, "signatures", {}) or {}
+    name = next((n for n in GENERATOR_SIGNATURES if n in sigs), None)
+    if name is None:
+      raise GeneratorLoadError(
+          f"{handle} is not a generator: it has no signature "
+          f"{' or '.join(map(repr, GENERATOR_SIGNATURES))} (signatures: "
+          f"{sorted(sigs) or 'none'}).")
+    fn = sigs[name]
+    inputs = fn.structured_input_signature[1]
+    outputs = fn.structured_outputs
+    if "z" not in inputs or not isinstance(outputs, dict) or (
+        OUTPUT_KEY not in outputs and len(outputs) != 1):
+      raise GeneratorLoadError(
+          f"{handle} is not a generator: signature {name!r} takes "
+          f"{sorted(inputs)} and returns {sorted(outputs) if isinstance(outputs, dict) else outputs}; "
+          f"expected 'z' (and 'labels') -> '{OUTPUT_KEY}'.")
+    self._fn = fn
+    self._output_key = OUTPUT_KEY if OUTPUT_KEY in outputs else next(iter(outputs))
+    self.signatures = sigs
+    self.conditional = "labels" in inputs
+    z_dim = inputs["z"].shape[-1]
+    meta = self._variable_metadata(loaded)
+    self.z_dim = int(meta.get("z_dim") or z_dim or 0)
+    if not self.z_dim:
+      raise GeneratorLoadError(f"{handle}: the latent size of 'z' is not known.")
+    if self.conditional:
+      self.num_classes = meta.get("num_classes") or _num_classes_from_graph(fn)
+    else:
+      self.num_classes = 0
+    shape = outputs[self._output_key].shape
+    if meta.get("resolution"):
+      self.resolution, self.colors = meta["resolution"], meta["colors"]
+    elif shape.rank == 4 and shape[1] is not None and shape[3] is not None:
+      self.resolution, self.colors = int(shape[1]), int(shape[3])
+    else:  # one small call tells
+      probe = self(np.zeros([1, self.z_dim], np.float32),
+                   np.zeros([1], np.int32) if self.conditional else None)
+      self.resolution, self.colors = int(probe.shape[1]), int(probe.shape[3])
+    self.step = meta.get("step")
+    self.gin_config = meta.get("gin_config", "")
+    self.z_distribution = meta.get("z_distribution", dict(DEFAULT_Z))
+
+  @staticmethod
+  def _variable_metadata(loaded: Any) -> dict[str, Any]:
+    """Our export's metadata variables (a TF1 module has none)."""
+    meta = {}
+    for key in ("z_dim", "num_classes", "resolution", "colors", "step"):
+      var = getattr(loaded, key, None)
+      if isinstance(var, tf.Variable):
+        meta[key] = int(var.numpy())
+    for key in ("gin_config", "z_distribution"):
+      var = getattr(loaded, key, None)
+      if isinstance(var, tf.Variable):
+        meta[key] = var.numpy().decode("utf-8")
+    if "z_distribution" in meta:
+      meta["z_distribution"] = json.loads(meta["z_distribution"])
+    return meta
+
+  def __repr__(self) -> str:
+    return (f"LoadedGenerator({self.handle!r}, z_dim={self.z_dim}, "
+            f"num_classes={self.num_classes}, resolution={self.resolution}, "
+            f"colors={self.colors}, step={self.step})")
+
+  # --- Inputs --------------------------------------------------------------------
+
+  def _check_labels(self, labels: Any, num: int) -> np.ndarray | None:
+    if not self.conditional:
+      if labels is not None:
+        raise ValueError(f"{self.handle} is unconditional; pass no labels.")
+      return None
+    if labels is None:
+      raise ValueError(f"{self.handle} is conditional (num_classes="
+                       f"{self.num_classes}); pass labels.")
+    labels = np.asarray(labels)
+    if labels.dtype.kind not in "iu":
+      raise ValueError(f"labels must be integers. Received dtype {labels.dtype}")
+    labels = np.resize(labels.astype(np.int32).reshape(-1), [num])  # in turn
+    if self.num_classes and ((labels < 0) | (labels >= self.num_classes)).any():
+      raise ValueError(f"labels must be in [0, {self.num_classes}). Received: "
+                       f"{sorted(set(labels.tolist()))[:10]}")
+    return labels
+
+  def sample_z(self, num: int, truncation: float | None = None,
+               seed: int | np.random.Generator | None = None) -> np.ndarray:
+    """Latents [num, z_dim] from the generator's z distribution.
+
+    Truncation: for a normal z, entries with |z| > truncation are redrawn
+    (BigGAN's truncation trick); for a uniform z they are clipped to
+    [-truncation, truncation].
+    """
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    dist = self.z_distribution
+    shape = (num, self.z_dim)
+    if truncation is not None and truncation <= 0:
+      raise ValueError(f"truncation must be > 0. Received: {truncation}")
+    if dist["distribution"] == "uniform":
+      z = rng.uniform(dist.get("minval", -1.0), dist.get("maxval", 1.0), shape)
+      if truncation is not None:
+        z = np.clip(z, -truncation, truncation)
+      return z.astype(np.float32)
+    stddev = float(dist.get("stddev", 1.0))
+    z = rng.standard_normal(shape)
+    limit = 2.0 if dist["distribution"] == "truncated_normal" else None
+    if truncation is not None:
+      limit = truncation / stddev if limit is None else min(limit, truncation / stddev)
+    if limit is not None:
+      bad = np.abs(z) > limit
+      while bad.any():
+        z[bad] = rng.standard_normal(int(bad.sum()))
+        bad = np.abs(z) > limit
+    return (z * stddev).astype(np.float32)
+
+  # --- Generation -----------------------------------------------------------------
+
+  def __call__(self, z: Any, labels: Any = None) -> np.ndarray:
+    """Images [N, H, W, C] in [0, 1] for latents z [N, z_dim] (and labels [N])."""
+    z = np.asarray(z, np.float32)
+    if z.ndim != 2 or z.shape[1] != self.z_dim:
+      raise ValueError(f"z must have shape [N, {self.z_dim}] (z_dim of "
+                       f"{self.handle}). Received: {list(z.shape)}")
+    labels = self._check_labels(labels, len(z))
+    outputs = []
+    for start in range(0, len(z), SAMPLE_BATCH):
+      kwargs = {"z": tf.constant(z[start:start + SAMPLE_BATCH])}
+      if labels is not None:
+        kwargs["labels"] = tf.constant(labels[start:start + SAMPLE_BATCH])
+      outputs.append(self._fn(**kwargs)[self._output_key].numpy())
+    if not outputs:
+      return np.zeros([0, self.resolution, self.resolution, self.colors], np.float32)
+    return np.concatenate(outputs).astype(np.float32)
+
+  def _default_labels(self, num: int, labels: Any, rng: np.random.Generator) -> Any:
+    """Random labels for a conditional generator when none are given."""
+    if labels is not None or not self.conditional:
+      return labels
+    if not self.num_classes:
+      raise ValueError(f"{self.handle}: the number of classes is unknown; pass labels.")
+    return rng.integers(0, self.num_classes, num)
+
+  def sample(self, num: int, labels: Any = None, truncation: float | None = None,
+             seed: int | None = None, return_inputs: bool = False) -> Any:
+    """`num` images [num, H, W, C] in [0, 1].
+
+    Args:
+      num: int. Number of images.
+      labels: int or sequence of ints, repeated in turn to `num`; default
+        uniform random classes for a conditional generator.
+      truncation: float. See `sample_z`.
+      seed: int. Seeds z and the random labels.
+      return_inputs: bool. Also return the z and labels used.
+    """
+    rng = np.random.default_rng(seed)
+    z = self.sample_z(num, truncation, rng)
+    labels = self._default_labels(num, labels, rng)
+    labels = self._check_labels(labels, num)
+    images = self(z, labels)
+    return (images, z, labels) if return_inputs else images
+
+  def interpolate(self, num_steps: int, z0: Any = None, z1: Any = None,
+                  labels: Any = None, kind: str = "linear",
+                  seed: int | None = None, truncation: float | None = None,
+                  return_inputs: bool = False) -> Any:
+    """Images [num_steps, H, W, C] along a path from z0 to z1 (both ends
+    included), one label for the whole path.
+
+    kind: "linear" (straight line), or "spherical": slerp of the directions
+      with the norm interpolated linearly, so the latents keep the norm of
+      the ends (typical-set norms of a Gaussian z) instead of shrinking
+      through the middle.
+    """
+    if num_steps < 2:
+      raise ValueError(f"num_steps must be >= 2. Received: {num_steps}")
+    if kind not in ("linear", "spherical"):
+      raise ValueError(f"kind must be 'linear' or 'spherical'. Received: {kind!r}")
+    rng = np.random.default_rng(seed)
+    ends = []
+    for z in (z0, z1):
+      if z is None:
+        z = self.sample_z(1, truncation, rng)[0]
+      z = np.asarray(z, np.float64).reshape(-1)
+      if z.shape != (self.z_dim,):
+        raise ValueError(f"z0 and z1 must have shape [{self.z_dim}]. Received: "
+                         f"{list(z.shape)}")
+      ends.append(z)
+    z0, z1 = ends
+    t = np.linspace(0.0, 1.0, num_steps)[:, None]
+    if kind == "linear":
+      z = (1 - t) * z0 + t * z1
+    else:
+      n0, n1 = np.linalg.norm(z0), np.linalg.norm(z1)
+      u0, u1 = z0 / max(n0, 1e-12), z1 / max(n1, 1e-12)
+      omega = np.arccos(np.clip(np.dot(u0, u1), -1.0, 1.0))
+      if omega < 1e-6:  # (anti)parallel ends: the line is the arc
+        u = (1 - t) * u0 + t * u1
+      else:
+        u = (np.sin((1 - t) * omega) * u0 + np.sin(t * omega) * u1) / np.sin(omega)
+      z = u * ((1 - t) * n0 + t * n1)
+      z[0], z[-1] = z0, z1  # exact ends
+    z = z.astype(np.float32)
+    labels = self._default_labels(1, labels, rng)
+    if labels is not None:
+      labels = np.asarray(labels).reshape(-1)[:1]
+    labels = self._check_labels(labels, num_steps)
+    images = self(z, labels)
+    return (images, z, labels) if return_inputs else images
+
+
+def load_generator(handle: str) -> LoadedGenerator:
+  """Loads a generator: a directory of `export_generator`, a TF1-format
+  SavedModel / TF-Hub module (the released compare_gan generators: signature
+  "generator" or "default", {"z", "labels"} -> "generated"), or a URL /
+  tfhub.dev handle (needs tensorflow_hub and network, or its cache)."""
+  path = _resolve(handle)
+  if not os.path.isdir(path):
+    raise GeneratorLoadError(f"{handle} is not a SavedModel directory.")
+  try:
+    loaded = _load_saved_model(path)
+  except GeneratorLoadError:
+    raise
+  except Exception as e:  # pylint: disable=broad-except
+    raise GeneratorLoadError(f"Could not load {handle} as a SavedModel: "
+                             f"{str(e).splitlines()[0][:300]}") from e
+  return LoadedGenerator(loaded, str(handle))
