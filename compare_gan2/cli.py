@@ -85,6 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
   _log_to_stdout()
   if argv[:1] == ["score"]:
     return _score(argv[1:])
+  if argv[:1] in (["pretrain"], ["infer-labels"]):
+    return _label_command(argv[0], argv[1:])
   if argv[:1] in (["export"], ["sample"]):
     return _generator_command(argv[0], argv[1:])
   args = parse_args(argv)
@@ -140,6 +142,23 @@ def _generator_command(name: str, argv: Sequence[str]) -> int:
       raise
     logging.getLogger("compare_gan2").error("compare_gan2 %s: error: %s: %s", name,
                                             type(e).__name__, e)
+    return 1
+  return 0
+
+
+def _label_command(name: str, argv: Sequence[str]) -> int:
+  """`pretrain` and `infer-labels`: the label-inference pipeline."""
+  if name == "pretrain":
+    from compare_gan2.labels import pretrain as command
+  else:
+    from compare_gan2.labels import infer as command
+  try:
+    command.main(argv)
+  except (ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
+    if os.environ.get("COMPARE_GAN2_TRACEBACK"):
+      raise
+    logging.getLogger("compare_gan2").error("compare_gan2 %s: error: %s: %s",
+                                            name, type(e).__name__, e)
     return 1
   return 0
 
