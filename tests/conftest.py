@@ -1,5 +1,6 @@
 """Test setup: two logical CPU devices, so multi-replica strategies really run."""
 
+import logging
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -20,6 +21,18 @@ def clear_gin():
   gin.clear_config()
   yield
   gin.clear_config()
+
+
+@pytest.fixture(autouse=True)
+def reset_cli_logging():
+  """`cli.main` run in-process points the compare_gan2 logger at the test's
+  captured stdout and stops propagation; undo that so later tests (caplog)
+  see the records and no handler writes to a closed stream."""
+  logger = logging.getLogger("compare_gan2")
+  handlers, propagate, level = list(logger.handlers), logger.propagate, logger.level
+  yield
+  logger.handlers[:] = handlers
+  logger.propagate, logger.level = propagate, level
 
 
 @pytest.fixture(scope="session")
