@@ -144,7 +144,7 @@ def test_diffaugment_config_trains_one_step(tmp_path, name):
                 "run_config.num_sample_images = 4", f"image_folder.path = '{folder}'",
                 # Narrow and small: the configs' wiring is under test, not their size.
                 "resnet_biggan.Generator.ch = 8", "resnet_biggan.Discriminator.ch = 8",
-                "image_folder.resolution = 32"])
+                "image_folder.resolution = 32", "options.disc_iters = 1"])
   runner = Runner(str(tmp_path / "run"), fake_data="cifar" in name)
   assert runner.gan.augmentation.policy
   assert runner.train() == 1
