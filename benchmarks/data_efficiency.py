@@ -22,6 +22,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 
 import numpy as np
@@ -89,7 +90,7 @@ def plot(results: dict, fractions: list[float], policies: list[str], metric: str
   ax.set_xticks(x, [f"{int(round(f * 100))}%" for f in fractions])
   ax.set_xlabel("training data")
   ax.set_ylabel(f"{metric} (lower is better)")
-  ax.set_title(title, fontsize=9)
+  ax.set_title("\n".join(textwrap.wrap(title, 60)), fontsize=8)
   ax.legend(fontsize=8)
   fig.tight_layout()
   fig.savefig(path)
