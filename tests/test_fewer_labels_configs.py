@@ -68,9 +68,11 @@ def test_digits_variant_trains_under_mirrored(tmp_path, mirrored_strategy, varia
   label_file = str(tmp_path / "labels.npz")
   write_label_file(label_file, np.random.RandomState(0).randint(0, 10, 1500), "digits",
                    num_classes=10, method="test")
-  config.parse([cli.resolve_config(f"fewer_labels/digits_{variant}")],
-               ["options.training_steps = 2", "options.batch_size = 8",
-                "run_config.num_sample_images = 4", f"labels.path = '{label_file}'"])
+  bindings = ["options.training_steps = 2", "options.batch_size = 8",
+              "run_config.num_sample_images = 4"]
+  if VARIANTS[variant][3] == "file":
+    bindings.append(f"labels.path = '{label_file}'")
+  config.parse([cli.resolve_config(f"fewer_labels/digits_{variant}")], bindings)
   runner = Runner(str(tmp_path / "run"), strategy=mirrored_strategy)
   assert runner.strategy.num_replicas_in_sync == 2
   assert runner.train() == 2
