@@ -15,7 +15,7 @@ import argparse
 import logging
 import os
 import sys
-from typing import Sequence
+from typing import Any, Callable, Sequence
 
 # Before TensorFlow loads: its C++ start-up chatter hides the progress lines.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -118,26 +118,13 @@ def main(argv: Sequence[str] | None = None) -> int:
   return 0
 
 
-def _score(argv: Sequence[str]) -> int:
-  from compare_gan2 import score
+def _run_subcommand(name: str, command: Callable[[Sequence[str]], Any],
+                    argv: Sequence[str], errors: tuple[type[Exception], ...]) -> int:
+  """Runs `compare_gan2 <name>`; the user errors `errors` become one log line
+  and exit code 1 (the traceback with COMPARE_GAN2_TRACEBACK set)."""
   try:
-    score.main(argv)
-  except (ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
-    if os.environ.get("COMPARE_GAN2_TRACEBACK"):
-      raise
-    logging.getLogger("compare_gan2").error("compare_gan2 score: error: %s: %s",
-                                            type(e).__name__, e)
-    return 1
-  return 0
-
-
-def _generator_command(name: str, argv: Sequence[str]) -> int:
-  """`export` and `sample` (compare_gan2/sample.py)."""
-  from compare_gan2 import sample
-  try:
-    (sample.export_main if name == "export" else sample.sample_main)(argv)
-  except (ValueError, KeyError, FileNotFoundError, FileExistsError,
-          ImportError) as e:
+    command(argv)
+  except errors as e:
     if os.environ.get("COMPARE_GAN2_TRACEBACK"):
       raise
     logging.getLogger("compare_gan2").error("compare_gan2 %s: error: %s: %s", name,
@@ -146,21 +133,29 @@ def _generator_command(name: str, argv: Sequence[str]) -> int:
   return 0
 
 
+_USER_ERRORS = (ValueError, KeyError, FileNotFoundError)
+
+
+def _score(argv: Sequence[str]) -> int:
+  from compare_gan2 import score
+  return _run_subcommand("score", score.main, argv, _USER_ERRORS + (FloatingPointError,))
+
+
+def _generator_command(name: str, argv: Sequence[str]) -> int:
+  """`export` and `sample` (compare_gan2/sample.py)."""
+  from compare_gan2 import sample
+  command = sample.export_main if name == "export" else sample.sample_main
+  return _run_subcommand(name, command, argv,
+                         _USER_ERRORS + (FileExistsError, ImportError))
+
+
 def _label_command(name: str, argv: Sequence[str]) -> int:
   """`pretrain` and `infer-labels`: the label-inference pipeline."""
   if name == "pretrain":
     from compare_gan2.labels import pretrain as command
   else:
     from compare_gan2.labels import infer as command
-  try:
-    command.main(argv)
-  except (ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
-    if os.environ.get("COMPARE_GAN2_TRACEBACK"):
-      raise
-    logging.getLogger("compare_gan2").error("compare_gan2 %s: error: %s: %s",
-                                            name, type(e).__name__, e)
-    return 1
-  return 0
+  return _run_subcommand(name, command.main, argv, _USER_ERRORS + (FloatingPointError,))
 
 
 if __name__ == "__main__":
