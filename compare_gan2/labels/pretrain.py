@@ -32,6 +32,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import files
 from compare_gan2.gans.variables import VariableBag
 
 logger = logging.getLogger("compare_gan2")
@@ -250,14 +251,6 @@ def read_config(out_dir: str) -> dict[str, Any]:
     return json.load(f)
 
 
-def _write_json(path: str, obj: Any) -> None:
-  tmp = f"{path}.tmp{os.getpid()}"
-  with open(tmp, "w") as f:
-    json.dump(obj, f, indent=2, sort_keys=True)
-    f.write("\n")
-  os.replace(tmp, path)
-
-
 def pretrain(out_dir: str, dataset: Any, *, steps: int = 600,
              batch_size: int = 32, width: int | None = None, arch: str = "auto",
              learning_rate: float = 1e-3, seed: int = 0,
@@ -377,7 +370,7 @@ def pretrain(out_dir: str, dataset: Any, *, steps: int = 600,
   os.replace(os.path.join(out_dir, WEIGHTS_FILE + ".tmp.weights.h5"),
              os.path.join(out_dir, WEIGHTS_FILE))
   info.update(step=int(step_var.numpy()), **metrics, steps_per_sec=rate)
-  _write_json(config_path, info)
+  files.write_json(config_path, info)
   return info
 
 

@@ -95,6 +95,38 @@ def fractal_dimension(real: SampleSet, fake: SampleSet) -> dict[str, float]:
   return {"fractal_dimension": functions.fractal_dimension(fake.images)}
 
 
+@METRICS.register("mode_coverage", gin_configurable=False)
+def mode_coverage(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  """2-D mixtures (mog_ring, mog_grid): the modes covered and the share of
+  high-quality samples. A sample is high quality within 3 standard deviations
+  of its nearest mode; a mode is covered when it holds at least a tenth of
+  the N/K high-quality samples an exact generator would put there. Modes and
+  their spread are read off the labelled real points."""
+  labels = _needs(real.labels, "labelled real points", "mode_coverage")
+  points = real.images.reshape(len(real.images), -1)
+  fake_points = fake.images.reshape(len(fake.images), -1)
+  if points.shape[1] != 2 or fake_points.shape[1] != 2:
+    raise ValueError("Metric 'mode_coverage' is for 2-D points (mog_ring, "
+                     f"mog_grid); got examples of {points.shape[1]} values.")
+  modes = np.unique(labels)
+  means = np.stack([points[labels == k].mean(axis=0) for k in modes])
+  stddev = float(np.sqrt(np.mean(np.concatenate(
+      [(points[labels == k] - m) ** 2 for k, m in zip(modes, means)]))))
+  from compare_gan2.data.mixtures import assign_modes  # pylint: disable=g-import-not-at-top
+  nearest = assign_modes(fake_points, means, 3 * stddev)
+  counts = np.bincount(nearest[nearest >= 0], minlength=len(modes))
+  return {"modes_covered": float(np.sum(counts >= 0.1 * len(fake_points) / len(modes))),
+          "high_quality_fraction": float(np.mean(nearest >= 0))}
+
+
+# How each score compares: +1 higher is better, -1 lower is better, 0 neither
+# (diversity and dimension scores are read against the real data's value).
+DIRECTIONS = {"fid": -1, "kid": -1, "swd": -1, "inception_score": 1,
+              "class_accuracy": 1, "prd_f8": 1, "prd_f1_8": 1,
+              "modes_covered": 1, "high_quality_fraction": 1,
+              "ms_ssim": 0, "fractal_dimension": 0}
+
+
 def compute(names: list[str] | tuple[str, ...], real: SampleSet,
             fake: SampleSet) -> dict[str, float]:
   """Every metric of `names`; NaN results are an error."""

@@ -24,6 +24,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import files
 from compare_gan2.metrics import extractors as extractors_lib
 from compare_gan2.metrics import scores as scores_lib
 from compare_gan2.runner import images as images_lib
@@ -186,15 +187,7 @@ def write_row(model_dir: str, score_filename: str, row: dict[str, Any]) -> None:
     with open(path, newline="") as f:
       rows = list(csv.DictReader(f))
   rows.append(row)
-  fields: list[str] = []
-  for r in rows:
-    fields += [k for k in r if k not in fields]
-  tmp = path + ".tmp"
-  with open(tmp, "w", newline="") as f:
-    writer = csv.DictWriter(f, fieldnames=fields)
-    writer.writeheader()
-    writer.writerows(rows)
-  os.replace(tmp, path)
+  files.write_csv(path, rows)
   with open(os.path.splitext(path)[0] + ".jsonl", "a") as f:
     f.write(line + "\n")
   names = [k for k in rows[-1] if f"{k}_std" in rows[-1]]

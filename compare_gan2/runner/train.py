@@ -28,7 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2 import architectures, config
+from compare_gan2 import architectures, config, files
 from compare_gan2 import data as data_lib
 from compare_gan2.gans import make_step_inputs
 from compare_gan2.ops import normalization
@@ -223,7 +223,7 @@ class Runner:
                          " so that every worker draws the same latents.")
       seed = random.SystemRandom().randrange(2**31)
     if self.is_chief:
-      _write_json(path, {**self.info, "seed": seed,
+      files.write_json(path, {**self.info, "seed": seed,
                          "num_replicas": self.strategy.num_replicas_in_sync})
     return int(seed)
 
@@ -256,7 +256,7 @@ class Runner:
     used; written once the first loop has traced everything."""
     path = os.path.join(self.model_dir, f"operative_config-{step}.gin")
     if self.is_chief:
-      _write_text(path, gin.operative_config_str())
+      files.write_text(path, gin.operative_config_str())
     return path
 
   # --- Data --------------------------------------------------------------------------
@@ -356,7 +356,7 @@ class Runner:
 
   def _finish(self) -> None:
     if self.is_chief:
-      _write_text(os.path.join(self.model_dir, TRAIN_DONE),
+      files.write_text(os.path.join(self.model_dir, TRAIN_DONE),
                   f"step {self.step}\n")
     if self._writer is not None:
       self._writer.flush()
@@ -456,12 +456,3 @@ class Runner:
         tf.summary.scalar(name, value, step=step)
 
 
-def _write_text(path: str, text: str) -> None:
-  tmp = f"{path}.tmp"
-  with open(tmp, "w") as f:
-    f.write(text)
-  os.replace(tmp, path)
-
-
-def _write_json(path: str, obj: Any) -> None:
-  _write_text(path, json.dumps(obj, indent=2, sort_keys=True) + "\n")

@@ -1,0 +1,243 @@
+"""Tests of `compare_gan2 sweep`: spec expansion, trial commands, the
+aggregation against numpy, the mode-coverage score, and (slow) a real sweep
+killed and resumed."""
+
+import csv
+import os
+import shlex
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from compare_gan2 import cli, sweep
+from compare_gan2.data import mixtures
+from compare_gan2.metrics import scores
+from compare_gan2.runner import evaluate
+
+SPEC = """
+configs = ["mog_ring"]
+bindings = ["options.training_steps = 30"]
+seeds = [0, 1]
+[grid]
+"loss.fn" = ["@non_saturating", "@hinge"]
+"ModularGAN.g_lr" = [0.001]
+"""
+
+
+def write(path, text):
+  with open(path, "w") as f:
+    f.write(text)
+  return str(path)
+
+
+def test_expand_crosses_grid_and_seeds(tmp_path):
+  trials = sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path / "o"))
+  assert [(t.config, t.seed) for t in trials] == [
+      ("loss=non_saturating,ModularGAN.g_lr=0.001", 0), ("loss=hinge,ModularGAN.g_lr=0.001", 0),
+      ("loss=non_saturating,ModularGAN.g_lr=0.001", 1), ("loss=hinge,ModularGAN.g_lr=0.001", 1)]
+  hinge = trials[3]
+  assert hinge.bindings == ("options.training_steps = 30", "loss.fn = @hinge",
+                            "ModularGAN.g_lr = 0.001")
+  assert hinge.model_dir == str(tmp_path / "o" / "trials" / hinge.config / "seed1")
+  assert hinge.workdir == str(tmp_path / "o")
+  command = hinge.command()
+  assert command[command.index("--gin_config") + 1] == cli.resolve_config("mog_ring")
+  bindings = [command[i + 1] for i, a in enumerate(command) if a == "--gin_bindings"]
+  assert bindings[-1] == "run_config.tf_random_seed = 1"
+  assert "loss.fn = @hinge" in bindings
+
+
+def test_variants_and_several_configs(tmp_path):
+  spec = sweep.load_spec(write(tmp_path / "s.toml", """
+configs = ["mog_ring", "mog_grid"]
+seeds = [3]
+[[variants]]
+name = "plain"
+[[variants]]
+name = "sn"
+bindings = ["D.spectral_norm = True"]
+"""))
+  trials = sweep.expand(spec, str(tmp_path))
+  assert [t.config for t in trials] == ["mog_ring,plain", "mog_ring,sn",
+                                        "mog_grid,plain", "mog_grid,sn"]
+  assert trials[1].bindings == ("D.spectral_norm = True",)
+  assert trials[2].gin_configs == (cli.resolve_config("mog_grid"),)
+
+
+def test_shipped_specs_expand(tmp_path):
+  sizes = {"mog_study": 2 * 4 * 3 * 2 * 3, "mog_study_small": 2 * 4 * 3 * 2,
+           "fewer_labels_digits": 9 * 2}
+  for name, size in sizes.items():
+    trials = sweep.expand(sweep.load_spec(name), str(tmp_path))
+    assert len(trials) == size
+    assert len({t.model_dir for t in trials}) == size
+
+
+@pytest.mark.parametrize("text, message", [
+    ("configs = ['mog_ring']\nseed = [1]", "unknown key"),
+    ("seeds = [1]", "names no `configs`"),
+    ("configs = ['mog_ring']\n[grid]\n'loss.fn' = []", "non-empty list"),
+    ("configs = ['mog_ring']\n[[variants]]\nname = 'a'\n[[variants]]\nname = 'a'",
+     "distinct `name`s"),
+    ("configs = ['mog_ring'\n", "not valid TOML"),
+])
+def test_bad_specs(tmp_path, text, message):
+  with pytest.raises(ValueError, match=message):
+    sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", text)), str(tmp_path))
+
+
+def test_unknown_spec_and_config(tmp_path):
+  with pytest.raises(FileNotFoundError, match="mog_study_small"):
+    sweep.load_spec("no_such_spec")
+  spec = sweep.load_spec(write(tmp_path / "s.toml", "configs = ['no_such_config']"))
+  with pytest.raises(FileNotFoundError, match="no_such_config"):
+    sweep.expand(spec, str(tmp_path))
+
+
+def fake_run(trial, fids, accuracies, done=True):
+  """scores.csv rows as the evaluator writes them, one per step."""
+  os.makedirs(trial.model_dir, exist_ok=True)
+  for step, (fid, acc) in enumerate(zip(fids, accuracies), 1):
+    evaluate.write_row(trial.model_dir, "scores.csv", {
+        "step": step * 100, "checkpoint": f"model.ckpt-{step * 100}",
+        "fid": fid, "fid_std": 0.0, "class_accuracy": acc, "class_accuracy_std": 0.0,
+        "dataset": "digits"})
+  if done:
+    open(os.path.join(trial.model_dir, sweep.DONE), "w").close()
+
+
+def test_report_matches_numpy(tmp_path):
+  trials = sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))
+  rng = np.random.default_rng(0)
+  finals = {}
+  for trial in trials[:3]:
+    fids, accs = rng.uniform(10, 50, 3), rng.uniform(0, 1, 3)
+    fake_run(trial, fids, accs)
+    finals[(trial.config, trial.seed)] = (fids[-1], accs[-1])
+  table = sweep.report(trials, str(tmp_path))
+  with open(tmp_path / "summary.csv", newline="") as f:
+    rows = {(r["config"], r["score"]): r for r in csv.DictReader(f)}
+  ns = "loss=non_saturating,ModularGAN.g_lr=0.001"
+  fid = [finals[(ns, s)][0] for s in (0, 1)]
+  acc = [finals[(ns, s)][1] for s in (0, 1)]
+  assert float(rows[(ns, "fid")]["median"]) == pytest.approx(np.median(fid))
+  assert float(rows[(ns, "fid")]["std"]) == pytest.approx(np.std(fid))
+  assert float(rows[(ns, "fid")]["best"]) == pytest.approx(min(fid))  # lower is better
+  assert float(rows[(ns, "class_accuracy")]["best"]) == pytest.approx(max(acc))
+  hinge = "loss=hinge,ModularGAN.g_lr=0.001"
+  assert rows[(hinge, "fid")]["seeds"] == "1"  # seed 1 never ran
+  with open(tmp_path / "results.csv", newline="") as f:
+    statuses = [r["status"] for r in csv.DictReader(f)]
+  assert statuses == ["done", "done", "done", "new"]
+  assert f"| {ns} | 2 | {np.median(fid):.4g} ± {np.std(fid):.4g}" in table
+  for name in ("curves.png", "boxplot.png"):
+    with open(tmp_path / name, "rb") as f:
+      assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_print_commands_skips_finished(tmp_path, capsys):
+  spec = write(tmp_path / "s.toml", SPEC)
+  out = str(tmp_path / "o")
+  trials = sweep.expand(sweep.load_spec(spec), out)
+  fake_run(trials[0], [1.0], [0.5])
+  assert cli.main(["sweep", "--spec", spec, "--out", out, "--print_commands"]) == 0
+  lines = capsys.readouterr().out.strip().splitlines()
+  assert len(lines) == 3
+  for line, trial in zip(lines, trials[1:]):
+    cd, command = line.split(" && ")
+    assert shlex.split(cd) == ["cd", out]
+    assert shlex.split(command) == trial.command()
+
+
+def test_sweep_cli_errors(tmp_path, capsys):
+  assert cli.main(["sweep", "--spec", str(tmp_path / "missing.toml"),
+                   "--out", str(tmp_path)]) == 1
+  assert "No sweep spec" in capsys.readouterr().out
+  assert cli.main(["sweep", "--spec", "mog_study", "--out", str(tmp_path),
+                   "--parallel", "0"]) == 1
+  assert "--parallel must be at least 1" in capsys.readouterr().out
+
+
+def test_mode_coverage_counts_modes():
+  means, stddev = mixtures.RING_MEANS, mixtures.RING_STDDEV
+  real_points, labels = mixtures.sample_mixture(means, stddev, 4000, seed=1)
+  real = scores.SampleSet(real_points.reshape(-1, 1, 1, 2), None, labels=labels)
+  rng = np.random.default_rng(2)
+  # 5 modes hit (one of them only by a few points), plus far-away points.
+  hits = np.repeat([0, 1, 2, 3, 4], [300, 300, 300, 300, 2])
+  near = means[hits] + rng.normal(0, stddev, (len(hits), 2))
+  far = rng.uniform(-0.5, 0.5, (400, 2))  # the ring's empty middle
+  fake_points = np.concatenate([near, far]).astype(np.float32)
+  fake = scores.SampleSet(fake_points.reshape(-1, 1, 1, 2), None)
+  out = scores.METRICS.get("mode_coverage")(real, fake)
+  # Independently: within 3 std of the true means; covered with >= N/K/10.
+  d = np.linalg.norm(fake_points[:, None] - means[None], axis=-1)
+  high = d.min(1) <= 3 * stddev
+  counts = np.bincount(d.argmin(1)[high], minlength=8)
+  assert out["high_quality_fraction"] == pytest.approx(high.mean(), abs=2e-3)
+  assert out["modes_covered"] == np.sum(counts >= 0.1 * len(fake_points) / 8) == 4
+
+
+def test_mode_coverage_needs_points():
+  real = scores.SampleSet(np.zeros((4, 2, 2, 1)), None, labels=np.zeros(4, int))
+  with pytest.raises(ValueError, match="2-D points"):
+    scores.METRICS.get("mode_coverage")(real, real)
+
+
+@pytest.mark.slow
+def test_sweep_runs_resumes_after_kill_and_reports(tmp_path):
+  """2 configs x 2 seeds of a real sweep: killed while trials run, resumed,
+  finished trials not rerun, table and plots written."""
+  spec = write(tmp_path / "s.toml", """
+configs = ["mog_ring"]
+bindings = ["options.training_steps = 60", "run_config.save_checkpoints_steps = 20",
+            "run_config.iterations_per_loop = 20", "eval.num_samples = 200"]
+seeds = [0, 1]
+options = ["--num_eval_averaging_runs", "1"]
+[grid]
+"loss.fn" = ["@non_saturating", "@hinge"]
+""")
+  out = str(tmp_path / "out")
+  command = [sys.executable, "-m", "compare_gan2", "sweep", "--spec", spec, "--out", out,
+             "--parallel", "2"]
+  trials = sweep.expand(sweep.load_spec(spec), out)
+  first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  # Kill the sweep (SIGKILL: no clean-up) once the first pair has finished
+  # and the next pair has a checkpoint.
+  deadline = time.time() + 600
+  while time.time() < deadline and not (
+      sum(t.done for t in trials) >= 1 and any(
+          os.path.exists(os.path.join(t.model_dir, "checkpoint")) for t in trials[2:])):
+    time.sleep(0.5)
+  first.send_signal(signal.SIGKILL)
+  first.wait()
+  finished = [t for t in trials if t.done]
+  assert finished, "no trial finished before the kill"
+  marks = {t.model_dir: os.path.getmtime(os.path.join(t.model_dir, sweep.DONE))
+           for t in finished}
+  time.sleep(2)  # the children die with the sweep (PR_SET_PDEATHSIG)
+  result = subprocess.run(command, capture_output=True, text=True, timeout=900)
+  assert result.returncode == 0, result.stderr[-3000:]
+  assert all(t.done for t in trials)
+  for path, mtime in marks.items():  # finished trials were skipped
+    assert os.path.getmtime(os.path.join(path, sweep.DONE)) == mtime
+    with open(os.path.join(path, "sweep.log")) as f:
+      assert f.read().count("$ ") == 1
+  resumed = [t for t in trials if t not in finished]
+  with open(os.path.join(resumed[0].model_dir, "sweep.log")) as f:
+    assert f.read().count("$ ") == 2
+  with open(os.path.join(out, "summary.csv"), newline="") as f:
+    rows = list(csv.DictReader(f))
+  assert {(r["config"], r["score"]) for r in rows} == {
+      (c, s) for c in ("loss=non_saturating", "loss=hinge")
+      for s in ("modes_covered", "high_quality_fraction")}
+  assert all(r["seeds"] == "2" for r in rows)
+  for trial in trials:
+    steps = [r["step"] for r in sweep.read_scores(trial)]
+    assert steps == [20.0, 40.0, 60.0]  # every checkpoint scored once
+  for name in ("curves.png", "boxplot.png", "summary.md", "results.csv"):
+    assert os.path.getsize(os.path.join(out, name)) > 0
