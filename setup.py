@@ -7,9 +7,10 @@ setup(
     version="0.1.0",
     description="Train and compare GANs in TensorFlow 2 / Keras 3, configured by gin.",
     packages=find_packages(include=["compare_gan2", "compare_gan2.*"]),
-    package_data={"compare_gan2": ["configs/*.gin", "metrics/weights/*.weights.h5",
+    package_data={"compare_gan2": ["configs/*.gin", "configs/*/*.gin", "configs/sweeps/*.toml",
+                                   "metrics/weights/*.weights.h5",
                                    "metrics/weights/accuracies.json"]},
-    python_requires=">=3.10",
+    python_requires=">=3.11",
     install_requires=[
         "tensorflow>=2.18",
         "keras>=3.0",

@@ -8,9 +8,8 @@ shipped classifier (`eval.feature_extractor = "auto"`).
   python benchmarks/data_efficiency.py                      # digits, 3 seeds
   python benchmarks/data_efficiency.py --seeds 0,1 --steps 300   # quicker
 
-Each trial is a normal run directory under --work (finished trials are
-skipped, so a killed benchmark resumes). Writes benchmarks/results/
-data_efficiency.{csv,md,png}.
+The trials are the sweep `configs/sweeps/data_efficiency_digits.toml` under
+--work (rerun to resume). Writes benchmarks/results/data_efficiency.{csv,md,png}.
 """
 
 from __future__ import annotations
@@ -19,7 +18,6 @@ import argparse
 import csv
 import json
 import os
-import subprocess
 import sys
 import tempfile
 import textwrap
@@ -29,47 +27,34 @@ import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
+sys.path.insert(0, os.path.dirname(HERE))
+
+from compare_gan2 import sweep  # noqa: E402  pylint: disable=g-import-not-at-top
 
 
-def trial_dir(work: str, fraction: float, policy: str, seed: int) -> str:
-  name = policy.replace(",", "+") if policy else "none"
-  return os.path.join(work, f"data{int(round(fraction * 100))}_{name}_seed{seed}")
-
-
-def final_score(model_dir: str, steps: int, metric: str) -> float | None:
-  path = os.path.join(model_dir, "scores.csv")
-  if not os.path.exists(path):
-    return None
-  with open(path, newline="") as f:
-    rows = [r for r in csv.DictReader(f) if int(r["step"]) == steps]
-  return float(rows[-1][metric]) if rows else None
-
-
-def run_trial(args: argparse.Namespace, fraction: float, policy: str, seed: int) -> float:
-  model_dir = trial_dir(args.work, fraction, policy, seed)
-  score = final_score(model_dir, args.steps, args.metric)
-  if score is not None:
-    return score
-  bindings = [f"dataset.train_fraction = {fraction}",
-              f"DiffAugment.policy = '{policy}'",
-              f"run_config.tf_random_seed = {seed}",
-              f"options.training_steps = {args.steps}",
-              f"run_config.save_checkpoints_steps = {args.steps}",
-              f"run_config.iterations_per_loop = {min(100, args.steps)}",
-              f"eval.metrics = ['{args.metric}']"]
-  command = [sys.executable, "-m", "compare_gan2", "--model_dir", model_dir,
-             "--gin_config", args.config, "--schedule", "eval_after_train"]
-  for b in bindings:
-    command += ["--gin_bindings", b]
-  start = time.time()
-  result = subprocess.run(command, capture_output=True, text=True,
-                          env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
-  if result.returncode:
-    sys.exit(f"Trial {model_dir} failed:\n{result.stderr[-3000:]}")
-  score = final_score(model_dir, args.steps, args.metric)
-  print(f"  {os.path.basename(model_dir)}: {args.metric} {score:.2f} "
-        f"({time.time() - start:.0f} s)", flush=True)
-  return score
+def run_trials(args: argparse.Namespace, fractions: list[float], policies: list[str],
+               seeds: list[int]) -> dict[tuple[float, str], list[float]]:
+  """Final `args.metric` of every (fraction, policy), over seeds."""
+  spec = sweep.load_spec("data_efficiency_digits")
+  spec.update(configs=[args.config], seeds=seeds, metrics=[args.metric],
+              grid={"dataset.train_fraction": fractions,
+                    "DiffAugment.policy": [repr(p) for p in policies]})
+  spec["bindings"] = [f"options.training_steps = {args.steps}",
+                      f"run_config.save_checkpoints_steps = {args.steps}",
+                      f"run_config.iterations_per_loop = {min(100, args.steps)}",
+                      f"eval.metrics = ['{args.metric}']"]
+  trials = sweep.expand(spec, args.work)
+  errors = sweep.run(trials)
+  if errors:
+    sys.exit("\n".join(errors))
+  per_trial, _ = sweep.summarize(trials, [args.metric])
+  results: dict[tuple[float, str], list[float]] = {}
+  for trial, row in zip(trials, per_trial):
+    bindings = dict(b.split(" = ", 1) for b in trial.bindings)
+    key = (float(bindings["dataset.train_fraction"]),
+           bindings["DiffAugment.policy"].strip("'"))
+    results.setdefault(key, []).append(float(row[args.metric]))
+  return results
 
 
 def plot(results: dict, fractions: list[float], policies: list[str], metric: str,
@@ -112,13 +97,8 @@ def main() -> None:
   fractions = [float(f) for f in args.fractions.split(",")]
   seeds = [int(s) for s in args.seeds.split(",")]
   policies = ["", args.policy]
-  results: dict[tuple[float, str], list[float]] = {}
   start = time.time()
-  for seed in seeds:  # seed-major: a partial run already covers every cell
-    for fraction in fractions:
-      for policy in policies:
-        results.setdefault((fraction, policy), []).append(
-            run_trial(args, fraction, policy, seed))
+  results = run_trials(args, fractions, policies, seeds)
   rows = []
   for fraction in fractions:
     base, aug = results[(fraction, "")], results[(fraction, args.policy)]

@@ -4,6 +4,7 @@ and parsing of gin files and bindings."""
 
 from __future__ import annotations
 
+import logging
 import os
 
 from typing import Any, Callable, Sequence
@@ -108,8 +109,19 @@ def parse(gin_configs: Sequence[str] = (), gin_bindings: Sequence[str] = (),
   shipped = os.path.join(os.path.dirname(__file__), "configs")
   if shipped not in gin.config._LOCATION_PREFIXES:  # noqa: SLF001  (no public getter)
     gin.add_config_file_search_path(shipped)
-  gin.parse_config_files_and_bindings(list(gin_configs), list(gin_bindings),
-                                      skip_unknown=skip_unknown)
+  # gin tries each search path in turn and logs an ERROR for every miss
+  # before it finds a shipped include; only a file found nowhere is an error.
+  root = logging.getLogger()
+  root.addFilter(_quiet_search_misses)
+  try:
+    gin.parse_config_files_and_bindings(list(gin_configs), list(gin_bindings),
+                                        skip_unknown=skip_unknown)
+  finally:
+    root.removeFilter(_quiet_search_misses)
+
+
+def _quiet_search_misses(record: logging.LogRecord) -> bool:
+  return not str(record.msg).startswith("Path not found: ")
 
 
 def optimizer_from(fn: Callable[..., Any] | None, learning_rate: float

@@ -324,18 +324,16 @@ def markdown_table(summary: list[dict[str, Any]]) -> str:
 def plot(trials: Sequence[Trial], summary: list[dict[str, Any]], out: str) -> list[str]:
   """curves.png (each score against step, a colour per config, a thin line
   per seed) and boxplot.png (the final scores per config). Returns the paths."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  from compare_gan2.runner.images import figure  # pylint: disable=g-import-not-at-top
+  from matplotlib import colormaps  # pylint: disable=g-import-not-at-top
   names = list(dict.fromkeys(r["score"] for r in summary))
   configs = list(dict.fromkeys(t.config for t in trials))
   if not names:
     return []
-  colors = plt.get_cmap("tab10")
+  colors = colormaps["tab10"]
   paths = []
-  fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4),
-                           dpi=110, squeeze=False)
-  for ax, name in zip(axes[0], names):
+  fig, axes = figure(4.2 * len(names), 3.4, len(names), dpi=110)
+  for ax, name in zip(axes, names):
     for k, config in enumerate(configs):
       for n, trial in enumerate(t for t in trials if t.config == config):
         rows = [r for r in read_scores(trial) if name in r]
@@ -343,15 +341,13 @@ def plot(trials: Sequence[Trial], summary: list[dict[str, Any]], out: str) -> li
                 lw=1, alpha=0.8, color=colors(k % 10), label=config if n == 0 else None)
     ax.set_xlabel("step")
     ax.set_title(name)
-  axes[0][-1].legend(fontsize=6, loc="best")
+  axes[-1].legend(fontsize=6, loc="best")
   fig.tight_layout()
   paths.append(os.path.join(out, "curves.png"))
   fig.savefig(paths[-1])
-  plt.close(fig)
-  fig, axes = plt.subplots(1, len(names), figsize=(max(4.0, 0.6 * len(configs) + 1.5)
-                                                   * len(names), 3.8),
-                           dpi=110, squeeze=False)
-  for ax, name in zip(axes[0], names):
+  fig, axes = figure(max(4.0, 0.6 * len(configs) + 1.5) * len(names), 3.8, len(names),
+                     dpi=110)
+  for ax, name in zip(axes, names):
     data = [[float(v) for v in r["values"].split()] for c in configs for r in summary
             if r["config"] == c and r["score"] == name]
     labels = [c for c in configs if any(r["config"] == c and r["score"] == name
@@ -362,7 +358,6 @@ def plot(trials: Sequence[Trial], summary: list[dict[str, Any]], out: str) -> li
   fig.tight_layout()
   paths.append(os.path.join(out, "boxplot.png"))
   fig.savefig(paths[-1])
-  plt.close(fig)
   return paths
 
 

@@ -85,6 +85,13 @@ def test_shipped_configs_parse(name):
   assert opts["architecture"] in ARCHITECTURES
 
 
+def test_includes_of_shipped_configs_log_no_errors(caplog):
+  """gin's misses on the way to a shipped include are not errors."""
+  config.parse([cli.resolve_config("diffaugment_digits")], [])
+  assert gin.query_parameter("dataset.name") == "digits"  # from the include
+  assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
+
+
 @pytest.mark.parametrize("name,policy,fraction", [
     ("diffaugment_biggan_cifar10", "translation,cutout", None),
     ("diffaugment_biggan_cifar10_20pct", "translation,cutout", 0.2),

@@ -241,3 +241,24 @@ options = ["--num_eval_averaging_runs", "1"]
     assert steps == [20.0, 40.0, 60.0]  # every checkpoint scored once
   for name in ("curves.png", "boxplot.png", "summary.md", "results.csv"):
     assert os.path.getsize(os.path.join(out, name)) > 0
+
+
+def test_plots_leave_pyplot_backend_alone(tmp_path):
+  """Library plots draw off-screen without choosing pyplot's backend, so a
+  notebook's inline plots keep working after an evaluation."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  from compare_gan2.runner import images  # pylint: disable=g-import-not-at-top
+  before = matplotlib.get_backend()
+  matplotlib.use("svg")
+  try:
+    rgb = images.metric_curves([{"step": "1", "fid": "2.0", "fid_std": "0.1"},
+                                {"step": "2", "fid": "1.0", "fid_std": "0.1"}], ["fid"])
+    assert rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.std() > 0
+    points = images.scatter_plot(np.zeros((5, 2)), np.ones((5, 2)))
+    assert points.shape[2] == 3
+    trials = sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))
+    fake_run(trials[0], [3.0, 2.0], [0.1, 0.2])
+    sweep.report(trials, str(tmp_path))
+    assert matplotlib.get_backend() == "svg"
+  finally:
+    matplotlib.use(before)

@@ -38,23 +38,33 @@ def save_png(array: np.ndarray, path: str) -> str:
   return path
 
 
+def figure(width: float, height: float, columns: int = 1, dpi: int = 100):
+  """(figure, row of axes) drawn off-screen by Agg, without pyplot: choosing
+  pyplot's backend here would stop a notebook's inline plots."""
+  from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=g-import-not-at-top
+  from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
+  fig = Figure(figsize=(width, height), dpi=dpi)
+  FigureCanvasAgg(fig)
+  return fig, [fig.add_subplot(1, columns, i + 1) for i in range(columns)]
+
+
+def figure_rgb(fig) -> np.ndarray:
+  """The figure as a uint8 RGB array."""
+  fig.canvas.draw()
+  return np.asarray(fig.canvas.buffer_rgba())[..., :3].copy()
+
+
 def scatter_plot(fake: np.ndarray, real: np.ndarray | None = None,
                  title: str = "") -> np.ndarray:
   """2-D points [N, 2] (fakes, and reals in grey) -> uint8 RGB image."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
-  fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
+  fig, (ax,) = figure(4, 4)
   if real is not None:
     ax.scatter(real[:, 0], real[:, 1], s=2, c="0.7", label="real")
   ax.scatter(fake[:, 0], fake[:, 1], s=2, c="tab:blue", label="generated")
   ax.set_aspect("equal")
   ax.legend(loc="upper right", fontsize=7)
   ax.set_title(title, fontsize=9)
-  fig.canvas.draw()
-  rgba = np.asarray(fig.canvas.buffer_rgba())
-  plt.close(fig)
-  return rgba[..., :3].copy()
+  return figure_rgb(fig)
 
 
 def sample_picture(samples: np.ndarray, real: np.ndarray | None = None,
@@ -71,14 +81,10 @@ def sample_picture(samples: np.ndarray, real: np.ndarray | None = None,
 
 def metric_curves(rows: list[dict[str, object]], names: list[str]) -> np.ndarray:
   """One panel per score: mean over the averaging runs vs step, +- std."""
-  import matplotlib  # pylint: disable=g-import-not-at-top
-  matplotlib.use("Agg")
-  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
   rows = sorted(rows, key=lambda r: int(r["step"]))
   steps = [int(r["step"]) for r in rows]
-  fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), dpi=100,
-                           squeeze=False)
-  for ax, name in zip(axes[0], names):
+  fig, axes = figure(3.2 * len(names), 2.8, len(names))
+  for ax, name in zip(axes, names):
     mean = np.array([float(r[name]) for r in rows])
     std = np.array([float(r.get(f"{name}_std") or 0.0) for r in rows])
     ax.plot(steps, mean, marker="o", ms=3)
@@ -87,7 +93,4 @@ def metric_curves(rows: list[dict[str, object]], names: list[str]) -> np.ndarray
     ax.set_xlabel("step", fontsize=8)
     ax.tick_params(labelsize=7)
   fig.tight_layout()
-  fig.canvas.draw()
-  rgba = np.asarray(fig.canvas.buffer_rgba())
-  plt.close(fig)
-  return rgba[..., :3].copy()
+  return figure_rgb(fig)
