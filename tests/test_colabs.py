@@ -1,0 +1,183 @@
+"""The colabs/ notebooks: each runs top to bottom offline in CI mode (the
+environment variables of its first cell make it tiny) and shows images; the
+demos load tiny generators exported here instead of the released handles.
+
+  python -m pytest -q -m slow tests/test_colabs.py
+"""
+
+import glob
+import importlib.util
+import math
+import os
+import re
+import time
+
+import pytest
+
+from compare_gan2 import hub
+from test_runner import make_runner
+
+COLABS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                      "colabs")
+NOTEBOOKS = ["quickstart.ipynb", "s3gan_demo.ipynb", "ssgan_demo.ipynb",
+             "fewer_labels.ipynb", "diffaugment_low_shot.ipynb"]
+
+# CI mode: a few steps and a few samples everywhere.
+STEPS = 10
+CI_ENV = {
+    "COMPARE_GAN2_NOTEBOOK_STEPS": str(STEPS),
+    "COMPARE_GAN2_NOTEBOOK_PRETRAIN_STEPS": "20",
+    "COMPARE_GAN2_NOTEBOOK_EVAL_SAMPLES": "100",
+    "COMPARE_GAN2_NOTEBOOK_EVAL_RUNS": "1",
+    "COMPARE_GAN2_NOTEBOOK_SAMPLES": "8",
+    "COMPARE_GAN2_NOTEBOOK_INTERPOLATION_STEPS": "5",
+    "COMPARE_GAN2_NOTEBOOK_LABEL": "3",
+    "COMPARE_GAN2_NOTEBOOK_PIXEL_BASELINE": "0",
+    "TF_CPP_MIN_LOG_LEVEL": "2",
+}
+# nbclient runs the notebooks in an ipykernel "python3" kernel.
+HAVE_JUPYTER = all(importlib.util.find_spec(m) for m in ("nbclient", "nbformat", "ipykernel"))
+needs_jupyter = pytest.mark.skipif(not HAVE_JUPYTER,
+                                   reason="needs nbclient, nbformat and ipykernel")
+
+CONDITIONAL = ['dataset.name = "digits"', "ModularGAN.conditional = True",
+               "G.batch_norm_fn = @conditional_batch_norm"]
+
+
+def _read(name):
+  import nbformat  # pylint: disable=g-import-not-at-top
+  return nbformat.read(os.path.join(COLABS, name), as_version=4)
+
+
+def _outputs(nb):
+  return [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+
+
+def _text(nb):
+  """Everything the notebook printed (streams and text results)."""
+  parts = []
+  for o in _outputs(nb):
+    if o.output_type == "stream":
+      parts.append(o.text)
+    elif "data" in o and "text/plain" in o.data and "image/png" not in o.data:
+      parts.append(o.data["text/plain"])
+  return "".join(parts)
+
+
+# --- Fast: the stored notebooks ----------------------------------------------------------
+
+
+@needs_jupyter
+def test_notebooks_are_valid_stored_without_outputs_and_all_tested():
+  import nbformat  # pylint: disable=g-import-not-at-top
+  found = sorted(os.path.basename(p) for p in glob.glob(os.path.join(COLABS, "*.ipynb")))
+  assert found == sorted(NOTEBOOKS), "every notebook in colabs/ needs a test here"
+  for name in found:
+    nb = _read(name)
+    nbformat.validate(nb)
+    assert nb.nbformat == 4, name
+    assert nb.metadata["kernelspec"]["name"] == "python3", name
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    assert code and any(c.cell_type == "markdown" for c in nb.cells), name
+    for cell in code:
+      assert cell.outputs == [] and cell.execution_count is None, (
+          f"{name}: store notebooks without outputs")
+    # The first code cell holds the size knobs that CI overrides.
+    assert "os.environ.get(\"COMPARE_GAN2_" in code[0].source, name
+    source = "\n".join(c.source for c in code)
+    assert "google.colab" in source and "%pip install" in source, name
+    # Nothing is written inside the repository.
+    assert "COMPARE_GAN2_NOTEBOOK_DIR" in source or "COMPARE_GAN2_GENERATOR" in source, name
+
+
+# --- Slow: execute them ------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def generators(tmp_path_factory):
+  """Tiny exports standing in for the released S3GAN (conditional, digits
+  32x32x1, 10 classes) and SSGAN (unconditional, shapes 16x16x3)."""
+  root = tmp_path_factory.mktemp("colab_generators")
+  out = {}
+  for name, bindings in (("uncond", []), ("cond", CONDITIONAL)):
+    runner = make_runner(root / name, 2, bindings)
+    runner.train()
+    # What `compare_gan2 export --model_dir RUN --out DIR` does.
+    path = hub.export_generator(str(root / name), str(root / f"{name}_export"))
+    gen = hub.load_generator(path)
+    out[name] = (path, (gen.resolution, gen.colors, gen.num_classes))
+  return out
+
+
+def _check_quickstart(nb, text, generators):
+  del nb, generators
+  fid = float(re.search(r"FID = (\S+)", text).group(1))
+  assert math.isfinite(fid) and fid > 0
+  assert f"step {STEPS}/{STEPS} (100%)" in text
+
+
+def _check_demo(kind):
+  def check(nb, text, generators):
+    del nb
+    res, colors, num_classes = generators[kind][1]
+    assert f"samples (8, {res}, {res}, {colors})" in text
+    for path in ("linear", "spherical"):
+      assert f"{path} (5, {res}, {res}, {colors})" in text
+    assert f"classes {num_classes}" in text
+    assert "Running on CPU" in text or "Running on GPU" in text or "Running on TPU" in text
+  return check
+
+
+def _check_fewer_labels(nb, text, generators):
+  del nb, generators
+  accuracy = float(re.search(r"accuracy = (\S+)", text).group(1))
+  assert 0.0 <= accuracy <= 1.0
+  purity = float(re.search(r"rotation features: purity (\S+),", text).group(1))
+  assert 0.0 < purity <= 1.0
+  assert f"step {STEPS}/{STEPS} (100%)" in text  # the S2GAN trained on the label file
+
+
+def _check_diffaugment(nb, text, generators):
+  del nb, generators
+  assert "color,translation,cutout: augmented batch (8, 32, 32, 1)" in text
+  assert "DiffAugment policy: color,translation,cutout" in text
+  assert "train examples: 150" in text
+  assert "samples (32, 32, 32, 1)" in text
+
+
+CHECKS = {
+    "quickstart.ipynb": _check_quickstart,
+    "s3gan_demo.ipynb": _check_demo("cond"),
+    "ssgan_demo.ipynb": _check_demo("uncond"),
+    "fewer_labels.ipynb": _check_fewer_labels,
+    "diffaugment_low_shot.ipynb": _check_diffaugment,
+}
+GENERATOR = {"s3gan_demo.ipynb": "cond", "ssgan_demo.ipynb": "uncond"}
+
+
+@pytest.mark.slow
+@needs_jupyter
+@pytest.mark.parametrize("name", NOTEBOOKS)
+def test_notebook_runs(name, generators, tmp_path, monkeypatch):
+  import nbclient  # pylint: disable=g-import-not-at-top
+  work = tmp_path / "work"
+  work.mkdir()
+  for key, value in CI_ENV.items():  # the kernel inherits the environment
+    monkeypatch.setenv(key, value)
+  monkeypatch.setenv("COMPARE_GAN2_NOTEBOOK_DIR", str(work))
+  if name in GENERATOR:
+    monkeypatch.setenv("COMPARE_GAN2_GENERATOR", generators[GENERATOR[name]][0])
+  nb = _read(name)
+  before = sorted(os.listdir(COLABS))
+  start = time.time()
+  client = nbclient.NotebookClient(nb, timeout=600, kernel_name="python3",
+                                   resources={"metadata": {"path": str(tmp_path)}})
+  client.execute()  # raises CellExecutionError when a cell fails
+  print(f"{name}: {time.time() - start:.1f} s")
+  outputs = _outputs(nb)
+  assert not [o for o in outputs if o.output_type == "error"]
+  images = [o for o in outputs if "image/png" in o.get("data", {})]
+  assert images, f"{name} showed no image"
+  text = _text(nb)
+  CHECKS[name](nb, text, generators)
+  assert sorted(os.listdir(COLABS)) == before  # nothing written inside the repository
