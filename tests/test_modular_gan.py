@@ -284,6 +284,33 @@ def test_mirrored_equals_default(mirrored_strategy, arch, penalty, policy):
   assert len(w1) == len(w2)
 
 
+def test_jit_compile_gives_the_same_step(mirrored_strategy):
+  """The XLA-compiled step computes what the plain one does; it refuses
+  several replicas (their cross-replica sums cannot sit inside XLA)."""
+  runs = []
+  for jit in (False, True):
+    gin.clear_config()
+    gan = make_gan("sndcgan_arch", conditional=True, g_use_ema=True, ema_start_step=0,
+                   bindings=["G.spectral_norm = True", "D.spectral_norm = True",
+                             "penalty.fn = @wgangp_penalty"], jit_compile=jit)
+    step = tf.function(lambda f, gan=gan: gan.distributed_train_step(
+        tf.distribute.get_strategy(), f))
+    for seed in range(2):
+      metrics = step(step_inputs(gan, seed=seed))
+    runs.append(({k: float(v) for k, v in metrics.items()},
+                 [w.numpy() for w in gan.generator.weights + gan.discriminator.weights
+                  + gan.ema_generator.weights]))
+  (m1, w1), (m2, w2) = runs
+  for key in m1:
+    assert m1[key] == pytest.approx(m2[key], rel=1e-4, abs=1e-5), key
+  for a, b in zip(w1, w2):
+    np.testing.assert_allclose(a, b, atol=1e-5)
+  with mirrored_strategy.scope():
+    gan = make_gan("sndcgan_arch", jit_compile=True)
+  with pytest.raises(ValueError, match="one replica per process"):
+    gan.distributed_train_step(mirrored_strategy, step_inputs(gan))
+
+
 # --- Checkpoints ----------------------------------------------------------------
 
 def test_checkpoint_restores_every_variable(tmp_path):

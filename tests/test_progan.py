@@ -223,6 +223,8 @@ def test_gan_rejects_other_architectures_and_bad_batch_sizes():
   g, d = build_nets(8)
   with pytest.raises(ValueError, match="batch_sizes"):
     ProgressiveGAN(generator=g, discriminator=d, batch_sizes={16: 8})
+  with pytest.raises(ValueError, match="jit_compile"):
+    ProgressiveGAN(generator=g, discriminator=d, jit_compile=True)
   gin.clear_config()
   gin.parse_config(["dcgan.Generator.ch = 4", "dcgan.Discriminator.ch = 4"])
   g2, d2 = architectures.build("dcgan_arch", resolution=16, colors=3, z_dim=Z_DIM)

@@ -124,6 +124,9 @@ class ProgressiveGAN(ModularGAN):
         raise ValueError(f"ProgressiveGAN needs the progan_arch networks (with a "
                          f"`lod` variable). Received {name}: {type(net).__module__}."
                          f"{type(net).__name__}")
+    if kwargs.get("jit_compile"):
+      raise ValueError("ProgressiveGAN cannot XLA-compile its step (jit_compile): "
+                       "the optimizer reset at growth is a cross-replica merge_call.")
     if training_kimg < 0 or transition_kimg < 0:
       raise ValueError("training_kimg and transition_kimg must be >= 0. Received: "
                        f"{training_kimg}, {transition_kimg}")
