@@ -93,7 +93,7 @@ class Trial:
 def load_spec(path: str) -> dict[str, Any]:
   """The sweep spec at `path` (a file, or a spec shipped in configs/sweeps)."""
   from compare_gan2.cli import CONFIG_DIR  # pylint: disable=g-import-not-at-top
-  if not os.path.exists(path):
+  if not os.path.isfile(path):
     name = path if path.endswith(".toml") else path + ".toml"
     shipped = os.path.join(CONFIG_DIR, "sweeps", os.path.basename(name))
     if not os.path.exists(shipped):

@@ -90,6 +90,12 @@ def test_bad_specs(tmp_path, text, message):
     sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", text)), str(tmp_path))
 
 
+def test_shipped_spec_found_beside_a_folder_of_its_name(tmp_path, monkeypatch):
+  monkeypatch.chdir(tmp_path)
+  os.mkdir("mog_study")  # e.g. the output of an earlier `--out mog_study`
+  assert sweep.load_spec("mog_study")["configs"] == ["mog_ring", "mog_grid"]
+
+
 def test_unknown_spec_and_config(tmp_path):
   with pytest.raises(FileNotFoundError, match="mog_study_small"):
     sweep.load_spec("no_such_spec")
