@@ -311,6 +311,37 @@ def test_jit_compile_gives_the_same_step(mirrored_strategy):
     gan.distributed_train_step(mirrored_strategy, step_inputs(gan))
 
 
+@pytest.mark.parametrize("arch", ["sndcgan_arch", "resnet_cifar_arch"])
+def test_mixed_precision_computes_in_bfloat16(arch):
+  """Layers compute in bfloat16 on float32 weights; outputs and losses are
+  float32; the global policy is left as it was."""
+  resolution, colors, tiny = TINY[arch]
+  gin.parse_config(list(tiny) + ["G.batch_norm_fn = @conditional_batch_norm",
+                                 "D.spectral_norm = True"])
+  keras.utils.set_random_seed(0)
+  g, d = architectures.build(arch, resolution=resolution, colors=colors, z_dim=Z_DIM,
+                             num_classes=NUM_CLASSES, mixed_precision=True)
+  assert keras.config.dtype_policy().name == "float32"
+  layers = [l for net in (g, d) for l in net._flatten_layers() if l.weights]
+  assert {l.compute_dtype for l in layers} == {"bfloat16"}
+  assert {w.dtype for w in g.weights + d.weights} == {"float32"}
+  keras.utils.set_random_seed(0)
+  g32, _ = architectures.build(arch, resolution=resolution, colors=colors, z_dim=Z_DIM,
+                               num_classes=NUM_CLASSES)
+  for a, b in zip(g32.weights, g.weights):
+    a.assign(b)
+  z = tf.random.stateless_uniform([4, Z_DIM], [0, 1], -1, 1)
+  y = tf.one_hot([0, 1, 2, 3], NUM_CLASSES)
+  low, full = g(z, y, training=False), g32(z, y, training=False)
+  assert low.dtype == tf.float32
+  difference = float(tf.reduce_max(tf.abs(low - full)))
+  assert 0 < difference < 0.05  # bfloat16 has an 8-bit mantissa
+  gan = ModularGAN(generator=g, discriminator=d, num_classes=NUM_CLASSES,
+                   conditional=True)
+  metrics = gan.train_step(step_inputs(gan))
+  assert all(v.dtype == tf.float32 and np.isfinite(float(v)) for v in metrics.values())
+
+
 # --- Checkpoints ----------------------------------------------------------------
 
 def test_checkpoint_restores_every_variable(tmp_path):

@@ -282,3 +282,12 @@ def test_standing_statistics_before_sampling(tmp_path):
       w.assign(tf.zeros_like(w))
   z, _ = runner.sample_inputs(8)
   assert not np.allclose(runner.gan.sample(z).numpy(), samples, atol=1e-3)
+
+
+def test_mixed_precision_from_run_config(tmp_path):
+  """`run_config.mixed_precision` builds bfloat16 networks; the run trains."""
+  runner = make_runner(tmp_path / "run", 2, ["run_config.mixed_precision = True"])
+  dtypes = {l.compute_dtype for l in runner.gan.discriminator._flatten_layers() if l.weights}
+  assert dtypes == {"bfloat16"}
+  assert runner.train() == 2
+  assert tf.train.latest_checkpoint(str(tmp_path / "run")).endswith("-2")

@@ -41,6 +41,14 @@ def _norm_name(fn: Any) -> str | None:
   return None if fn is None else NORMALIZATIONS.name_of(fn)
 
 
+def _float32(outputs: Any) -> Any:
+  """Network outputs in float32 whatever the compute dtype (a mixed
+  bfloat16 policy computes inside in bfloat16; losses stay float32)."""
+  return tf.nest.map_structure(
+      lambda t: tf.cast(t, tf.float32) if t is not None and t.dtype.is_floating else t,
+      outputs)
+
+
 class Generator(keras.Model):
   """Base generator.
 
@@ -68,6 +76,9 @@ class Generator(keras.Model):
   @property
   def conditional(self) -> bool:
     return self.num_classes > 0
+
+  def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    return _float32(super().__call__(*args, **kwargs))
 
   def norm(self, name: str) -> keras.layers.Layer:
     """A new instance of G's normalization."""
@@ -116,6 +127,9 @@ class Discriminator(keras.Model):
   @property
   def conditional(self) -> bool:
     return self.num_classes > 0
+
+  def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    return _float32(super().__call__(*args, **kwargs))
 
   def norm(self, name: str) -> keras.layers.Layer:
     """A new instance of D's normalization."""
@@ -222,11 +236,14 @@ def check_resolution(name: str, resolution: int,
 
 
 def build(name: str, *, resolution: int, colors: int, z_dim: int,
-          num_classes: int = 0) -> tuple[Generator, Discriminator]:
+          num_classes: int = 0, mixed_precision: bool = False
+          ) -> tuple[Generator, Discriminator]:
   """Builds (generator, discriminator) of architecture `name`, with variables.
 
   Options beyond these come from gin (`G.*`, `D.*`, `<arch module>.Generator.*`).
-  Call under `strategy.scope()` to create distributed variables.
+  Call under `strategy.scope()` to create distributed variables. With
+  `mixed_precision` the layers compute in bfloat16 on float32 weights (Keras
+  policy "mixed_bfloat16"); the networks' outputs are float32 either way.
   """
   arch = ARCHITECTURES.get(name)
   check_resolution(name, resolution, arch.resolutions)
@@ -234,13 +251,19 @@ def build(name: str, *, resolution: int, colors: int, z_dim: int,
     raise ValueError(f"num_classes must be >= 0. Received: num_classes={num_classes}")
   g_opts = generator_options()
   d_opts = discriminator_options()
-  generator = arch.generator(resolution=resolution, colors=colors, z_dim=z_dim,
-                             num_classes=num_classes, **g_opts,
-                             **arch.generator_options())
-  discriminator = arch.discriminator(resolution=resolution, colors=colors,
-                                     num_classes=num_classes, **d_opts,
-                                     **arch.discriminator_options())
-  build_variables(generator, discriminator)
+  policy = keras.config.dtype_policy()
+  # A layer takes the policy in force when it is made.
+  keras.config.set_dtype_policy("mixed_bfloat16" if mixed_precision else "float32")
+  try:
+    generator = arch.generator(resolution=resolution, colors=colors, z_dim=z_dim,
+                               num_classes=num_classes, **g_opts,
+                               **arch.generator_options())
+    discriminator = arch.discriminator(resolution=resolution, colors=colors,
+                                       num_classes=num_classes, **d_opts,
+                                       **arch.discriminator_options())
+    build_variables(generator, discriminator)
+  finally:
+    keras.config.set_dtype_policy(policy)
   return generator, discriminator
 
 

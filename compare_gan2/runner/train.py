@@ -59,7 +59,8 @@ class IncompatibleCheckpointError(ValueError):
 def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 1000,
                save_checkpoints_steps: int = 5000, keep_checkpoint_max: int = 10,
                num_sample_images: int = 64, deterministic_ops: bool = False,
-               num_standing_batches: int = 16) -> dict[str, Any]:
+               num_standing_batches: int = 16,
+               mixed_precision: bool = False) -> dict[str, Any]:
   """Run-level settings of the original (`run_config.*`).
 
   Args:
@@ -74,6 +75,8 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
     num_standing_batches: int. With `standardize_batch.use_moving_averages =
       False` (BigGAN), G's inference statistics are averaged over this many
       batches before sampling or evaluating a checkpoint.
+    mixed_precision: bool. G and D compute in bfloat16 on float32 weights
+      (for GPUs and TPUs; CPUs gain nothing); losses stay float32.
   """
   for key, value in (("iterations_per_loop", iterations_per_loop),
                      ("save_checkpoints_steps", save_checkpoints_steps),
@@ -92,7 +95,8 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
               keep_checkpoint_max=keep_checkpoint_max,
               num_sample_images=num_sample_images,
               deterministic_ops=deterministic_ops,
-              num_standing_batches=num_standing_batches)
+              num_standing_batches=num_standing_batches,
+              mixed_precision=mixed_precision)
 
 
 def _gan_is_conditional(gan_class: str) -> bool:
@@ -182,7 +186,8 @@ class Runner:
       generator, discriminator = architectures.build(
           self.info["architecture"], resolution=self.info["resolution"],
           colors=self.info["colors"], z_dim=self.info["z_dim"],
-          num_classes=self.info["num_classes"])
+          num_classes=self.info["num_classes"],
+          mixed_precision=self.run_config["mixed_precision"])
       self.gan = GANS.make(
           gan_class, generator=generator, discriminator=discriminator,
           num_classes=self.dataset.num_classes,
