@@ -120,7 +120,7 @@ class Evaluator:
         arrays = {"features": self._real.features}
         if self._real.logits is not None:
           arrays["logits"] = self._real.logits
-        tmp = path + ".tmp.npz"
+        tmp = f"{path}.tmp{os.getpid()}.npz"  # processes may share the cache
         np.savez(tmp, **arrays)
         os.replace(tmp, path)
     return self._real
