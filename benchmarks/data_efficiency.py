@@ -42,7 +42,7 @@ def run_trials(args: argparse.Namespace, fractions: list[float], policies: list[
   spec["bindings"] = [f"options.training_steps = {args.steps}",
                       f"run_config.save_checkpoints_steps = {args.steps}",
                       f"run_config.iterations_per_loop = {min(100, args.steps)}",
-                      f"eval.metrics = ['{args.metric}']"]
+                      f"eval.metrics = ['{args.metric}']", "eval.export_generator = False"]
   trials = sweep.expand(spec, args.work)
   errors = sweep.run(trials)
   if errors:

@@ -29,7 +29,7 @@ TINY_RUN = [
     "run_config.tf_random_seed = 3", "run_config.iterations_per_loop = 2",
     "run_config.save_checkpoints_steps = 4", "run_config.num_sample_images = 16",
     "eval.num_samples = 32", 'eval.feature_extractor = "pixels"',
-    'eval.metrics = ["fid", "kid", "swd"]',
+    'eval.metrics = ["fid", "kid", "swd"]', "eval.export_generator = False",
 ]
 
 
@@ -291,3 +291,19 @@ def test_mixed_precision_from_run_config(tmp_path):
   assert dtypes == {"bfloat16"}
   assert runner.train() == 2
   assert tf.train.latest_checkpoint(str(tmp_path / "run")).endswith("-2")
+
+
+def test_each_scored_checkpoint_exports_its_generator(tmp_path):
+  """eval.export_generator: generators/step_<N> per scored checkpoint, the
+  generator of that checkpoint (sampled equal to the Runner's)."""
+  from compare_gan2 import hub
+  from compare_gan2.runner import run_schedule
+  runner = make_runner(tmp_path / "run", 8, ["eval.export_generator = True",
+                                             "eval.metrics = ['swd']"])
+  run_schedule(runner, "eval_after_train", num_eval_averaging_runs=1)
+  exported = sorted(os.listdir(tmp_path / "run" / "generators"))
+  assert exported == ["step_0000004", "step_0000008"]
+  gen = hub.load_generator(str(tmp_path / "run" / "generators" / "step_0000004"))
+  runner.restore_from(str(tmp_path / "run" / "model.ckpt-4"))
+  z = tf.random.stateless_uniform([3, gen.z_dim], [0, 4], -1, 1)
+  np.testing.assert_allclose(gen(z), runner.gan.sample(z), atol=1e-5)

@@ -45,7 +45,8 @@ def eval_options(num_samples: int = 1000, batch_size: int | None = None,
                  feature_extractor: str = "auto", resize: str = "tfgan",
                  inception_weights: str | None = None,
                  cache_dir: str = "~/.cache/compare_gan2",
-                 split: str | None = None) -> dict[str, Any]:
+                 split: str | None = None,
+                 export_generator: bool = True) -> dict[str, Any]:
   """Evaluation settings (`eval.*`).
 
   Args:
@@ -60,6 +61,9 @@ def eval_options(num_samples: int = 1000, batch_size: int | None = None,
       the TF-Hub module (see README).
     cache_dir: where weights and real-data features are cached.
     split: real split to compare with; defaults to the dataset's eval split.
+    export_generator: bool. Also export each scored checkpoint's generator as
+      a SavedModel, `<model_dir>/generators/step_<N>` (see hub.py), as the
+      original exported a TF-Hub module per evaluation.
   """
   if num_samples < 2:
     raise ValueError(f"`eval.num_samples` must be >= 2. Received: {num_samples}")
@@ -68,7 +72,8 @@ def eval_options(num_samples: int = 1000, batch_size: int | None = None,
   return dict(num_samples=num_samples, batch_size=batch_size,
               metrics=tuple(metrics), feature_extractor=feature_extractor,
               resize=resize, inception_weights=inception_weights,
-              cache_dir=os.path.expanduser(cache_dir), split=split)
+              cache_dir=os.path.expanduser(cache_dir), split=split,
+              export_generator=export_generator)
 
 
 def checkpoint_step(path: str) -> int:
@@ -196,6 +201,23 @@ def write_row(model_dir: str, score_filename: str, row: dict[str, Any]) -> None:
                         os.path.splitext(path)[0] + ".png")
 
 
+def export_scored_generator(runner: Runner, step: int) -> str | None:
+  """Exports the generator of the checkpoint just scored (the Runner holds
+  its weights) to <model_dir>/generators/step_<N>, unless it is there."""
+  from compare_gan2 import hub  # pylint: disable=g-import-not-at-top
+  out = os.path.join(runner.model_dir, "generators", f"step_{step:07d}")
+  if os.path.exists(out):
+    return out
+  if not runner.is_chief or isinstance(
+      runner.strategy, tf.distribute.MultiWorkerMirroredStrategy):
+    # A SavedModel of multi-worker variables needs every worker; export
+    # after training with `compare_gan2 export` instead.
+    logger.info("Not exporting step %d under multi-worker training.", step)
+    return None
+  os.makedirs(os.path.dirname(out), exist_ok=True)
+  return hub.export_generator(runner, out)
+
+
 def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores.csv",
                  num_eval_averaging_runs: int = 3, eval_every_steps: int = 5000,
                  poll_seconds: float = 10.0) -> None:
@@ -217,6 +239,8 @@ def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores
       write_row(model_dir, score_filename, row)
       runner.write_scalars(step, {f"eval/{k}": v for k, v in row.items()
                                   if isinstance(v, float)})
+    if evaluator.opts["export_generator"]:
+      export_scored_generator(runner, step)
 
   if schedule == "train":
     runner.train()
