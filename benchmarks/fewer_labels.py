@@ -69,6 +69,21 @@ def label_line(reports: dict) -> str:
           f"{semi['accuracy_unlabelled']:.3f} of the unlabelled 90%.")
 
 
+def sample_sheet(trials: list, path: str, step: int) -> None:
+  """The last sample grid of each config's first seed, side by side."""
+  import matplotlib.image  # pylint: disable=g-import-not-at-top
+  from compare_gan2.runner.images import figure  # pylint: disable=g-import-not-at-top
+  firsts = [t for t in trials if t.seed == trials[0].seed]
+  fig, axes = figure(2.2 * len(firsts), 2.6, len(firsts), dpi=100)
+  for ax, trial in zip(axes, firsts):
+    grid = os.path.join(trial.model_dir, "samples", f"step_{step:07d}.png")
+    ax.imshow(matplotlib.image.imread(grid), cmap="gray")
+    ax.set_title(trial.config, fontsize=8)
+    ax.axis("off")
+  fig.tight_layout()
+  fig.savefig(path)
+
+
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--seeds", default="0,1")
@@ -97,6 +112,7 @@ def main() -> None:
   files.write_text(args.out + ".md", f"{setup}\n\n{table}\nPaper (ImageNet 128):\n{paper}\n")
   files.write_csv(args.out + ".csv", summary)
   shutil.copy(os.path.join(args.work, "boxplot.png"), args.out + ".png")
+  sample_sheet(trials, args.out + "_samples.png", args.steps)
   print(setup)
   print(table)
   if errors:

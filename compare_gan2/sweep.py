@@ -353,6 +353,9 @@ def plot(trials: Sequence[Trial], summary: list[dict[str, Any]], out: str) -> li
     labels = [c for c in configs if any(r["config"] == c and r["score"] == name
                                         for r in summary)]
     ax.boxplot(data)
+    values = [v for d in data for v in d]
+    if values and min(values) > 0 and max(values) > 20 * min(values):
+      ax.set_yscale("log")  # one collapsed config must not flatten the rest
     ax.set_xticks(range(1, len(labels) + 1), labels, rotation=60, ha="right", fontsize=6)
     ax.set_title(f"{name} (final, over seeds)")
   fig.tight_layout()
