@@ -345,8 +345,10 @@ def plot(trials: Sequence[Trial], summary: list[dict[str, Any]], out: str) -> li
   fig.tight_layout()
   paths.append(os.path.join(out, "curves.png"))
   fig.savefig(paths[-1])
-  fig, axes = figure(max(4.0, 0.6 * len(configs) + 1.5) * len(names), 3.8, len(names),
-                     dpi=110)
+  # One panel per score, stacked: many configs need the width.
+  label_room = 0.03 * max(len(c) for c in configs)  # inches for rotated names
+  fig, axes = figure(max(4.0, 0.35 * len(configs) + 2.0), (2.0 + label_room) * len(names),
+                     dpi=110, rows=len(names))
   for ax, name in zip(axes, names):
     data = [[float(v) for v in r["values"].split()] for c in configs for r in summary
             if r["config"] == c and r["score"] == name]

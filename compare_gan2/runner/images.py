@@ -38,14 +38,15 @@ def save_png(array: np.ndarray, path: str) -> str:
   return path
 
 
-def figure(width: float, height: float, columns: int = 1, dpi: int = 100):
-  """(figure, row of axes) drawn off-screen by Agg, without pyplot: choosing
-  pyplot's backend here would stop a notebook's inline plots."""
+def figure(width: float, height: float, columns: int = 1, dpi: int = 100,
+           rows: int = 1):
+  """(figure, axes in reading order) drawn off-screen by Agg, without pyplot:
+  choosing pyplot's backend here would stop a notebook's inline plots."""
   from matplotlib.backends.backend_agg import FigureCanvasAgg  # pylint: disable=g-import-not-at-top
   from matplotlib.figure import Figure  # pylint: disable=g-import-not-at-top
   fig = Figure(figsize=(width, height), dpi=dpi)
   FigureCanvasAgg(fig)
-  return fig, [fig.add_subplot(1, columns, i + 1) for i in range(columns)]
+  return fig, [fig.add_subplot(rows, columns, i + 1) for i in range(rows * columns)]
 
 
 def figure_rgb(fig) -> np.ndarray:
