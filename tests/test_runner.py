@@ -293,13 +293,16 @@ def test_mixed_precision_from_run_config(tmp_path):
   assert tf.train.latest_checkpoint(str(tmp_path / "run")).endswith("-2")
 
 
-def test_each_scored_checkpoint_exports_its_generator(tmp_path):
+@pytest.mark.parametrize("mirrored", [False, True])
+def test_each_scored_checkpoint_exports_its_generator(tmp_path, mirrored, mirrored_strategy):
   """eval.export_generator: generators/step_<N> per scored checkpoint, the
-  generator of that checkpoint (sampled equal to the Runner's)."""
+  generator of that checkpoint (sampled equal to the Runner's), also from a
+  mirrored run."""
   from compare_gan2 import hub
   from compare_gan2.runner import run_schedule
   runner = make_runner(tmp_path / "run", 8, ["eval.export_generator = True",
-                                             "eval.metrics = ['swd']"])
+                                             "eval.metrics = ['swd']"],
+                       strategy=mirrored_strategy if mirrored else None)
   run_schedule(runner, "eval_after_train", num_eval_averaging_runs=1)
   exported = sorted(os.listdir(tmp_path / "run" / "generators"))
   assert exported == ["step_0000004", "step_0000008"]
