@@ -102,8 +102,7 @@ def main() -> None:
       f"options.training_steps = {args.steps}"]
   trials = sweep.expand(spec, args.work)
   errors = sweep.run(trials, args.parallel)
-  table = sweep.report(trials, args.work, spec["metrics"])
-  _, summary = sweep.summarize(trials, spec["metrics"])
+  table, summary = sweep.report(trials, args.work, spec["metrics"])
   paper = "\n".join(f"- {k}: {v}" for k, v in PAPER.items())
   setup = (f"digits, 10% labels, {args.steps} steps, seeds {args.seeds}; domain FID and "
            "class accuracy of 3 x 1000 samples in the shipped classifier's space "

@@ -24,9 +24,6 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
 
-MIXTURES = {"mog_ring": 8, "mog_grid": 25}
-
-
 def pivot(summary: list[dict]) -> list[dict]:
   """Rows "loss, penalty" with columns per mixture and score."""
   rows: dict[str, dict] = {}
@@ -63,8 +60,7 @@ def main() -> None:
   trials = sweep.expand(spec, args.work)
   if not args.report_only:
     sweep.run(trials, args.parallel)
-  sweep.report(trials, args.work, spec["metrics"])
-  _, summary = sweep.summarize(trials, spec["metrics"])
+  _, summary = sweep.report(trials, args.work, spec["metrics"])
   rows = pivot(summary)
   seeds = sorted({r["seeds"] for r in summary})
   steps = [b for b in spec.get("bindings", []) if "training_steps" in b]

@@ -367,8 +367,9 @@ def plot(trials: Sequence[Trial], summary: list[dict[str, Any]], out: str) -> li
 
 
 def report(trials: Sequence[Trial], out: str, metrics: Sequence[str] | None = None
-           ) -> str:
-  """Writes results.csv, summary.csv/.md and the plots; returns the table."""
+           ) -> tuple[str, list[dict[str, Any]]]:
+  """Writes results.csv, summary.csv/.md and the plots; returns the markdown
+  table and the summary rows."""
   per_trial, summary = summarize(trials, metrics)
   os.makedirs(out, exist_ok=True)
   for name, rows in (("results.csv", per_trial), ("summary.csv", summary)):
@@ -376,11 +377,11 @@ def report(trials: Sequence[Trial], out: str, metrics: Sequence[str] | None = No
       files.write_csv(os.path.join(out, name), rows)
   table = markdown_table(summary) if summary else "No scores yet.\n"
   done = sum(t.done for t in trials)
-  with open(os.path.join(out, "summary.md"), "w") as f:
-    f.write(f"{done}/{len(trials)} trials finished; median ± std over seeds "
-            "of each config's final scores.\n\n" + table)
+  files.write_text(os.path.join(out, "summary.md"),
+                   f"{done}/{len(trials)} trials finished; median ± std over seeds "
+                   "of each config's final scores.\n\n" + table)
   plot(trials, summary, out)
-  return table
+  return table, summary
 
 
 def main(argv: Sequence[str]) -> None:
@@ -406,7 +407,7 @@ def main(argv: Sequence[str]) -> None:
   os.makedirs(args.out, exist_ok=True)
   files.write_json(os.path.join(args.out, "spec.json"), spec)
   errors = [] if args.report_only else run(trials, args.parallel)
-  table = report(trials, args.out, spec.get("metrics"))
+  table, _ = report(trials, args.out, spec.get("metrics"))
   logger.info("%s\nResults: %s", table, os.path.join(args.out, "summary.md"))
   if errors:
     raise RuntimeError(f"{len(errors)} trial(s) failed:\n" + "\n".join(errors))

@@ -124,7 +124,7 @@ def test_report_matches_numpy(tmp_path):
     fids, accs = rng.uniform(10, 50, 3), rng.uniform(0, 1, 3)
     fake_run(trial, fids, accs)
     finals[(trial.config, trial.seed)] = (fids[-1], accs[-1])
-  table = sweep.report(trials, str(tmp_path))
+  table, _ = sweep.report(trials, str(tmp_path))
   with open(tmp_path / "summary.csv", newline="") as f:
     rows = {(r["config"], r["score"]): r for r in csv.DictReader(f)}
   ns = "loss=non_saturating,ModularGAN.g_lr=0.001"
