@@ -100,20 +100,76 @@ def test_ssgan_d_sees_rotated_last_images_with_fake_labels(rotated_batch_size):
       float(base["d_loss"]) + 1.0 * float(rot_loss), rel=1e-5)
 
 
-@pytest.mark.parametrize("mode,weight", [("rotation_gan", 0.2), ("rotation_only", 0.0)])
-def test_ssgan_generator_loss(mode, weight):
-  gan = SSGAN(**_networks("dcgan_arch"), self_supervision=mode)
+def _np_rotation_ce(logits, n):
+  """The original's rotation loss written out: labels [0]*n + [1]*n + [2]*n +
+  [3]*n, -mean(log(softmax + 1e-10)) of the true class."""
+  logits = np.asarray(logits, np.float64)
+  p = np.exp(logits - logits.max(1, keepdims=True))
+  p /= p.sum(1, keepdims=True)
+  labels = np.repeat(np.arange(4), n)
+  return -np.mean(np.log(p[np.arange(4 * n), labels] + 1e-10))
+
+
+def _rotation_logits(gan, images, y, n):
+  """Head logits of the last n images and their 90/180/270 rotations (numpy
+  rotations), in label order."""
+  x = np.asarray(images)[-n:]
+  rotated = np.concatenate([np.rot90(x, k, axes=(1, 2)) for k in range(4)])
+  yy = None if y is None else tf.tile(y[-n:], [4, 1])
+  h = gan.discriminator(tf.constant(rotated), yy, training=True)[2]
+  return gan.heads["rotation"](h).numpy()
+
+
+@pytest.mark.parametrize("mode,gan_weight,rotation_weight", [
+    ("rotation_gan", 1.0, 0.2), ("rotation_d_only", 1.0, 0.0), ("rotation_only", 0.0, 0.2)])
+def test_ssgan_generator_loss(mode, gan_weight, rotation_weight):
+  """rotation_only (the original's): G minimises w_g * CE of its rotated fakes
+  alone; rotation_d_only: the GAN loss alone."""
+  gan = SSGAN(**_networks("dcgan_arch"), self_supervision=mode,
+              weight_rotation_loss_g=0.2)
   inputs = _slot(_features(gan), 1)
   fake = gan.generator(inputs["z"], None, training=True)
   metrics = gan.generator_loss(inputs["images"], None, fake, None, inputs["seeds"])
   plain = gan.adversarial_g_loss(gan.discriminator(fake, None, training=True))["g_loss"]
-  n = B // 4
-  h = gan.discriminator(tf.concat([fake[-n:], ssgan_lib.rotations(fake[-n:])], 0),
-                        None, training=True)[2]
-  rot_loss, _ = ssgan_lib.rotation_loss(gan.heads["rotation"](h),
-                                        ssgan_lib.rotation_labels(n))
+  ce = _np_rotation_ce(_rotation_logits(gan, fake, None, B // 4), B // 4)
   assert float(metrics["g_loss"]) == pytest.approx(
-      float(plain) + weight * float(rot_loss), rel=1e-4, abs=1e-6)
+      gan_weight * float(plain) + rotation_weight * ce, rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("mode", ["rotation_only", "rotation_d_only", "rotation_gan"])
+def test_ssgan_discriminator_loss_by_mode(mode):
+  """With a WGAN-GP penalty (lamba 10): rotation_only's D loss is exactly
+  w_d * CE of the rotated reals, no GAN loss and no penalty (the original's
+  d_loss *= 0 after the penalty); the others add the GAN loss and penalty."""
+  gin.parse_config(["penalty.fn = @wgangp_penalty"])
+  gan = SSGAN(**_networks("dcgan_arch"), self_supervision=mode, lamba=10.0,
+              weight_rotation_loss_d=0.7)
+  inputs = _slot(_features(gan), 0)
+  fake = gan.generator(inputs["z"], None, training=True)
+  real = inputs["images"]
+  metrics = gan.discriminator_loss(real, None, fake, None, inputs["seeds"])
+  ce = _np_rotation_ce(_rotation_logits(gan, real, None, B // 4), B // 4)
+  base = gan.adversarial_d_loss(
+      gan.discriminator(real, None, training=True),
+      gan.discriminator(fake, None, training=True), real, None, fake,
+      inputs["seeds"], None)
+  assert float(base["penalty"]) > 0.01
+  adversarial = 0.0 if mode == "rotation_only" else float(base["d_loss"])
+  assert float(metrics["d_loss"]) == pytest.approx(adversarial + 0.7 * ce, rel=1e-5)
+  if mode == "rotation_only":
+    # Only the rotation head and D get gradients, from the rotation loss.
+    variables = gan.d_variables
+    with tf.GradientTape() as tape:
+      d_loss = gan.discriminator_loss(real, None, fake, None, inputs["seeds"])["d_loss"]
+    grads = tape.gradient(d_loss, variables)
+    assert any(g is not None for g in grads)
+
+
+def test_ssgan_self_supervision_names():
+  assert SSGAN(**_networks("dcgan_arch"), self_supervision=None).self_supervision == "none"
+  with pytest.raises(ValueError, match=r"self_supervision must be one of .*rotation_d_only"
+                                       r".*Received: 'rotation_g_only'"):
+    SSGAN(**_networks("dcgan_arch"), self_supervision="rotation_g_only")
 
 
 def test_ssgan_trains_heads_and_checkpoints_them(tmp_path):
@@ -163,8 +219,17 @@ def test_projection_labels_logic():
   assert tape.gradient(out, pred) is None  # no gradient into the predictor
 
 
-def _s3gan(**kwargs):
-  return S3GAN(**_networks("resnet_biggan_arch", conditional=True), **kwargs)
+def _s3gan(bindings=(), **kwargs):
+  kwargs.setdefault("project_y", True)
+  bindings = ["resnet_biggan.Discriminator.project_y = False", *bindings]
+  return S3GAN(**_networks("resnet_biggan_arch", conditional=True, bindings=bindings),
+               **kwargs)
+
+
+def _np_softmax(logits):
+  logits = np.asarray(logits, np.float64)
+  p = np.exp(logits - logits.max(1, keepdims=True))
+  return p / p.sum(1, keepdims=True)
 
 
 def test_s3gan_class_loss_only_on_labelled_reals():
@@ -176,10 +241,9 @@ def test_s3gan_class_loss_only_on_labelled_reals():
   fake = gan.generator(inputs["z"], y_fake, training=True)
   real = inputs["images"]
   metrics = gan.discriminator_loss(real, y_real, fake, y_fake, inputs["seeds"])
-  h = gan.discriminator(real, tf.zeros_like(y_real), training=True)[2]
+  h = gan.discriminator(real, y_real, training=True)[2]
   logits = gan.heads["predictor"](h).numpy()
-  p = np.exp(logits - logits.max(1, keepdims=True))
-  p /= p.sum(1, keepdims=True)
+  p = _np_softmax(logits)
   mask = labels >= 0
   expected = -np.log(p[mask, labels[mask]]).mean()
   assert float(metrics["class_loss"]) == pytest.approx(expected, rel=1e-5)
@@ -192,35 +256,167 @@ def test_s3gan_class_loss_only_on_labelled_reals():
       real, y_real, fake, y_fake, inputs["seeds"])
 
 
-def test_s3gan_projection_uses_prediction_for_unlabelled_reals():
-  gan = _s3gan(self_supervision="none", use_predictor=True)
-  rng = np.random.RandomState(1)
+def _s3gan_inputs(seed=1):
+  rng = np.random.RandomState(seed)
   x = tf.constant(rng.rand(4, 32, 32, 3).astype(np.float32))
   y = tf.constant(np.eye(NUM_CLASSES)[[0, 1, 1, 2]] * [[1], [0], [1], [1]], tf.float32)
-  is_real = tf.constant([True, True, False, False])
+  return x, y, tf.constant([True, True, False, False])
+
+
+def _np_projection(gan, y, h):
+  """sum(y K * h) with S3GAN's own embedding K, written out in numpy."""
+  kernel = gan.heads["projection"].normalized_kernel(training=False).numpy()
+  return (np.asarray(y, np.float64) @ kernel * np.asarray(h, np.float64)).sum(1, keepdims=True)
+
+
+def test_s3gan_projection_uses_prediction_for_unlabelled_reals():
+  gan = _s3gan(self_supervision="none", use_predictor=True)
+  assert gan.discriminator.embedding_fc is None
+  x, y, is_real = _s3gan_inputs()
   _, logits, h = gan.call_discriminator(x, y, is_real)
-  base = gan.discriminator(x, tf.zeros_like(y), training=True)[1]
+  base = gan.discriminator(x, y, training=True)[1]
   guess = np.eye(NUM_CLASSES)[gan.heads["predictor"](h).numpy().argmax(1)]
   y_used = y.numpy().copy()
   y_used[1] = guess[1]
-  emb = gan.discriminator.embedding_fc(tf.constant(y_used, tf.float32)).numpy()
-  expected = base.numpy() + (emb * h.numpy()).sum(1, keepdims=True)
+  expected = base.numpy() + _np_projection(gan, y_used, h.numpy())
   np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-5)
 
 
+def test_s3gan_project_y_false_keeps_the_architecture_projection():
+  """The original: without S3GAN.project_y, D is called with the labels as
+  given and its own projection (if any) is all there is; unlabelled reals
+  (all-zero rows) get no projection term."""
+  gan = S3GAN(**_networks("resnet_biggan_arch", conditional=True),
+              self_supervision="none")
+  assert not gan.project_y and "projection" not in gan.heads
+  x, y, is_real = _s3gan_inputs()
+  probs, logits, h = gan.call_discriminator(x, y, is_real)
+  d = gan.discriminator
+  # D's own projection, recomputed: final_fc(h) + sum(embed(y) * h).
+  final = d.final_fc(h).numpy()
+  embed = d.embedding_fc.normalized_kernel(training=False).numpy()
+  expected = final + (y.numpy() @ embed * h.numpy()).sum(1, keepdims=True)
+  np.testing.assert_allclose(logits, expected, rtol=1e-5, atol=1e-5)
+  np.testing.assert_allclose(logits[1], final[1], rtol=1e-5, atol=1e-6)
+  np.testing.assert_allclose(probs, 1 / (1 + np.exp(-expected)), rtol=1e-5)
+
+
+def test_s3gan_project_y_with_the_architecture_projection_adds_both():
+  """The original's S3GAN.project_y on a D with its own projection: two terms."""
+  gan = S3GAN(**_networks("resnet_biggan_arch", conditional=True),
+              self_supervision="none", project_y=True)
+  x, y, is_real = _s3gan_inputs()
+  _, logits, h = gan.call_discriminator(x, y, is_real)
+  base = gan.discriminator(x, y, training=True)[1].numpy()
+  np.testing.assert_allclose(logits, base + _np_projection(gan, y.numpy(), h.numpy()),
+                             rtol=1e-5, atol=1e-5)
+  kernel = gan.heads["projection"].kernel
+  assert tuple(kernel.shape) == (NUM_CLASSES, int(h.shape[-1]))
+  assert not gan.heads["projection"].use_bias
+
+
+def _top_singular_value(layer, iterations=50):
+  for _ in range(iterations):  # each training call is one power iteration
+    kernel = layer.normalized_kernel(training=True)
+  return float(np.linalg.svd(kernel.numpy(), compute_uv=False)[0])
+
+
+@pytest.mark.parametrize("spectral_norm", [True, False])
+def test_s3gan_heads_are_spectrally_normalised_with_d(spectral_norm):
+  """The original builds the predictor, the projection and the rotation head
+  with use_sn = D's spectral norm."""
+  gan = _s3gan(bindings=[f"D.spectral_norm = {spectral_norm}"], use_predictor=True)
+  assert gan.discriminator.spectral_norm == spectral_norm
+  for name in ("predictor", "projection", "rotation"):
+    head = gan.heads[name]
+    assert head.use_sn == spectral_norm, name
+    sigma = _top_singular_value(head)
+    raw = float(np.linalg.svd(head.kernel.numpy(), compute_uv=False)[0])
+    if spectral_norm:
+      assert sigma == pytest.approx(1.0, abs=1e-3), name
+      assert abs(raw - 1.0) > 0.05, name  # the raw kernel is not normalised
+    else:
+      assert sigma == pytest.approx(raw, rel=1e-6), name
+  assert gan.heads["predictor"].use_bias
+
+
+def test_s3gan_penalty_only_with_use_penalty():
+  """The original S3GAN never evaluates penalty.fn; `use_penalty` adds it."""
+  gin.parse_config(["penalty.fn = @wgangp_penalty"])
+  labels = np.array([0, -1, 2, -1, 1, -1, -1, 2])
+  losses = {}
+  for use_penalty in (False, True):
+    gan = _s3gan(self_supervision="none", use_predictor=True, use_penalty=use_penalty,
+                 lamba=10.0)
+    inputs = _slot(_features(gan, labels), 0)
+    y_real, y_fake = gan._labels(inputs)
+    fake = gan.generator(inputs["z"], y_fake, training=True)
+    real = inputs["images"]
+    metrics = gan.discriminator_loss(real, y_real, fake, y_fake, inputs["seeds"])
+    d_real, d_fake = gan.run_discriminator(real, y_real, fake, y_fake)
+    # The GAN loss (non-saturating) written out, plus the class loss.
+    lr, lf = d_real[1].numpy(), d_fake[1].numpy()
+    softplus = lambda t: np.log1p(np.exp(-np.abs(t))) + np.maximum(t, 0)
+    gan_loss = np.mean(softplus(-lr)) + np.mean(softplus(lf))
+    losses[use_penalty] = (float(metrics["d_loss"]), gan_loss, float(metrics["class_loss"]),
+                           float(metrics["penalty"]))
+  d_loss, gan_loss, class_loss, penalty = losses[False]
+  assert penalty == 0.0
+  assert d_loss == pytest.approx(gan_loss + class_loss, rel=1e-5)
+  d_loss, gan_loss, class_loss, penalty = losses[True]
+  assert penalty > 0.01
+  assert d_loss == pytest.approx(gan_loss + class_loss + 10.0 * penalty, rel=1e-5)
+
+
+@pytest.mark.parametrize("batch,divisor,fraction,n", [
+    (8, 2, 0.5, 1), (16, 2, 0.5, 2), (16, 4, 0.25, 1), (64, 4, 0.25, 4), (64, 1, 1.0, 16)])
+def test_rotated_batch_fraction_divisor_and_fraction(batch, divisor, fraction, n):
+  """The original: rotated_bs = batch // k, n = rotated_bs // 4 per direction."""
+  assert (batch // divisor) // 4 == n  # the original's arithmetic
+  assert s3gan_lib.rotated_per_direction(batch, divisor) == n
+  assert s3gan_lib.rotated_per_direction(batch, fraction) == n
+  assert s3gan_lib.rotated_per_direction(batch, np.int64(divisor)) == n
+
+
+def test_rotated_batch_fraction_errors():
+  for bad in (0, -2, 1.5, 0.0, True, "2", None):
+    with pytest.raises(ValueError, match="rotated_batch_fraction must be an integer"):
+      s3gan_lib.check_rotated_batch_fraction(bad)
+  with pytest.raises(ValueError, match="must divide the per-replica batch size 8"):
+    s3gan_lib.rotated_per_direction(8, 3)
+  with pytest.raises(ValueError, match="fewer than the 4"):
+    s3gan_lib.rotated_per_direction(8, 4)
+  with pytest.raises(ValueError, match="rotated_batch_fraction"):
+    _s3gan(rotated_batch_fraction=2.0)
+
+
 def test_s3gan_step_with_rotation_and_errors():
-  gan = _s3gan(use_predictor=True, rotated_batch_fraction=0.5)
+  gan = _s3gan(use_predictor=True, rotated_batch_fraction=2)
   assert gan.rotated_per_direction(B) == 1
   metrics = gan.train_step(_features(gan, np.array([0, -1, 2, -1, 1, -1, -1, 2])))
   assert {"class_loss", "rotation_loss_real", "label_fraction"} <= set(metrics)
   assert all(np.isfinite(float(v)) for v in metrics.values())
   with pytest.raises(ValueError, match="conditional"):
     S3GAN(**_networks("resnet_biggan_arch"), conditional=False)
-  with pytest.raises(ValueError, match="projection discriminator"):
-    S3GAN(**_networks("resnet_biggan_arch", conditional=True,
-                      bindings=["resnet_biggan.Discriminator.project_y = False"]))
+  with pytest.raises(ValueError, match="use_predictor needs S3GAN.project_y"):
+    _s3gan(use_predictor=True, project_y=False)
   with pytest.raises(NotImplementedError, match="soft"):
     _s3gan(use_soft_labels=True)
+
+
+def test_s3gan_defaults_and_ssgan_bindings_do_not_leak():
+  """Original defaults (project_y False, weights 1.0 / 0.2), and `SSGAN.*`
+  bindings leave S3GAN alone (the original's S3GAN is not an SSGAN)."""
+  gin.parse_config(["SSGAN.weight_rotation_loss_d = 5.0",
+                    "SSGAN.weight_rotation_loss_g = 3.0",
+                    "SSGAN.rotated_batch_size = 12"])
+  gan = S3GAN(**_networks("resnet_biggan_arch", conditional=True))
+  assert (gan.project_y, gan.use_predictor, gan.use_penalty) == (False, False, False)
+  assert (gan.weight_rotation_loss_d, gan.weight_rotation_loss_g) == (1.0, 0.2)
+  assert gan.rotated_per_direction(B) == 1  # 0.25 of 8 -> 2 images -> max(1, 0)
+  gin.parse_config(["S3GAN.weight_rotation_loss_d = 0.5"])
+  assert S3GAN(**_networks("resnet_biggan_arch", conditional=True)
+               ).weight_rotation_loss_d == 0.5
 
 
 def _one_sgd_step(strategy, features, kwargs):
@@ -228,7 +424,8 @@ def _one_sgd_step(strategy, features, kwargs):
   with strategy.scope():
     gan = S3GAN(**_networks("resnet_biggan_arch", conditional=True, bindings=[
         "ModularGAN.g_optimizer_fn = @tf.train.GradientDescentOptimizer",
-        "ModularGAN.d_optimizer_fn = @tf.train.GradientDescentOptimizer"]),
+        "ModularGAN.d_optimizer_fn = @tf.train.GradientDescentOptimizer",
+        "resnet_biggan.Discriminator.project_y = False"]),
         g_lr=0.01, **kwargs)
   dataset = tf.data.Dataset.from_tensor_slices(features).batch(B)
   step = tf.function(lambda f: gan.distributed_train_step(strategy, f))
@@ -240,7 +437,7 @@ def _one_sgd_step(strategy, features, kwargs):
 
 def test_s3gan_mirrored_equals_default(mirrored_strategy):
   """The class loss is a mean over the labelled reals of the global batch."""
-  kwargs = dict(self_supervision="none", use_predictor=True)
+  kwargs = dict(self_supervision="none", use_predictor=True, project_y=True)
   labels = np.array([0, -1, 2, 1, 1, -1, -1, -1])  # 3 labelled on one replica, 1 on the other
   gan = _s3gan(**kwargs)
   features = _features(gan, labels)

@@ -77,6 +77,9 @@ class ModularGAN:
       (`DiffAugment.policy`, none unless set).
     jit_compile: bool. XLA-compile each replica's training step. Defaults to
       `False` (see benchmarks/train_speed.py for when it pays).
+    data_range: (lo, hi) of the real data, or `None` for unbounded data (the
+      2-D mixtures); penalties that perturb reals (DRAGAN) stay inside it. The
+      runner passes the dataset's `value_range`. Defaults to `(0.0, 1.0)`.
   """
 
   def __init__(self, *, generator: keras.Model, discriminator: keras.Model,
@@ -88,7 +91,8 @@ class ModularGAN:
                g_use_ema: bool = False, ema_decay: float = 0.9999,
                ema_start_step: int = 40000,
                augmentation: augment_lib.DiffAugment | None = None,
-               jit_compile: bool = False):
+               jit_compile: bool = False,
+               data_range: tuple[float, float] | None = (0.0, 1.0)):
     if conditional and num_classes < 1:
       raise ValueError("A conditional GAN needs a dataset with labels. "
                        f"Received: conditional=True, num_classes={num_classes}")
@@ -123,6 +127,7 @@ class ModularGAN:
                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
     self.ema_generator = self._make_ema_generator() if g_use_ema else None
     self.jit_compile = jit_compile
+    self.data_range = None if data_range is None else tuple(data_range)
     self._compiled_train_step = None
 
   # --- Parts -----------------------------------------------------------------
@@ -239,11 +244,18 @@ class ModularGAN:
         d_real=d_real, d_fake=d_fake, d_real_logits=d_real_logits,
         d_fake_logits=d_fake_logits)
     x, x_fake = penalty_images or (real, fake)
-    penalty = penalty_lib.get_penalty_loss(
-        discriminator=self.discriminator_fn, discriminator_model=self.discriminator,
-        x=x, x_fake=x_fake, y=y_real, seeds=seeds)
+    penalty = self.penalty_loss(x, x_fake, y_real, seeds)
     return {"d_loss": d_loss + self.lamba * penalty, "d_loss_real": d_loss_real,
             "d_loss_fake": d_loss_fake, "penalty": penalty}
+
+  def penalty_loss(self, x: tf.Tensor, x_fake: tf.Tensor, y_real: Any,
+                   seeds: tf.Tensor) -> tf.Tensor:
+    """`penalty.fn` (unweighted) on reals x and fakes x_fake [B, H, W, C]; a
+    scalar. S3GAN skips it unless `S3GAN.use_penalty`."""
+    return penalty_lib.get_penalty_loss(
+        discriminator=self.discriminator_fn, discriminator_model=self.discriminator,
+        discriminator_variables=self.d_variables, x=x, x_fake=x_fake, y=y_real,
+        seeds=seeds, data_range=self.data_range)
 
   def generator_loss(self, real: tf.Tensor, y_real: Any, fake: tf.Tensor,
                      y_fake: Any, seeds: tf.Tensor) -> Metrics:

@@ -7,6 +7,16 @@ rotated by 90, 180 and 270 degrees: D sees [real, real_rot, fake, fake_rot].
 A linear head on D's features h classifies the rotation of the last n images
 and their three rotations (labels 0, 1, 2, 3). Only the D and G losses
 change; the training step is ModularGAN's.
+
+`self_supervision`:
+  "rotation_gan": GAN losses (D's with the penalty) plus w_d * the rotation
+    loss on reals for D and w_g * the rotation loss on fakes for G.
+  "rotation_only": the original's pure rotation model: the GAN losses and the
+    penalty are dropped, D minimises w_d * the rotation loss on reals and G
+    w_g * the rotation loss on fakes.
+  "rotation_d_only" (not in the original): the GAN losses plus D's rotation
+    loss; G gets no rotation loss.
+  "none": ModularGAN.
 """
 
 from __future__ import annotations
@@ -20,7 +30,9 @@ from compare_gan2.gans.modular import DOutputs, Metrics, ModularGAN
 from compare_gan2.ops.layers import Linear
 from compare_gan2.registry import GANS
 
-SELF_SUPERVISION = ("rotation_gan", "rotation_only", "none")
+SELF_SUPERVISION = ("rotation_gan", "rotation_only", "rotation_d_only", "none")
+# Added to the softmax before the log in the rotation loss, as the original.
+LOG_EPSILON = 1e-10
 
 
 def rotations(images: tf.Tensor) -> tf.Tensor:
@@ -35,9 +47,11 @@ def rotation_labels(n: int) -> tf.Tensor:
 
 
 def rotation_loss(logits: tf.Tensor, labels: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
-  """(mean softmax cross-entropy, accuracy) of the rotation head."""
-  loss = tf.reduce_mean(tf.nn.sparse_softmax_cross_entropy_with_logits(
-      labels=labels, logits=logits))
+  """(mean cross-entropy, accuracy) of the rotation head: logits [N, 4], int
+  labels [N]. The loss is -mean(log(softmax(logits)[label] + 1e-10)), the
+  original's formula (bounded where the softmax underflows)."""
+  probs = tf.gather(tf.nn.softmax(logits), labels, axis=1, batch_dims=1)
+  loss = -tf.reduce_mean(tf.math.log(probs + LOG_EPSILON))
   correct = tf.equal(tf.argmax(logits, axis=1, output_type=tf.int32), labels)
   return loss, tf.reduce_mean(tf.cast(correct, tf.float32))
 
@@ -54,7 +68,9 @@ class SSGAN(ModularGAN):
   Args:
     self_supervision: "rotation_gan" (D learns to classify the rotations of
       reals, G is rewarded when D classifies its rotated fakes right),
-      "rotation_only" (the D part only; G gets no rotation loss) or "none".
+      "rotation_only" (the original's: rotation losses only, no GAN loss and
+      no penalty), "rotation_d_only" (GAN losses plus D's rotation loss; G
+      gets no rotation loss) or "none" (`None` too); see the module docstring.
     rotated_batch_size: int. Images of the global batch used for the rotation
       task, a multiple of 4 x replicas (n = rotated_batch_size / 4 per
       direction); `None` means the whole batch.
@@ -67,6 +83,8 @@ class SSGAN(ModularGAN):
                rotated_batch_size: int | None = None,
                weight_rotation_loss_d: float = 1.0,
                weight_rotation_loss_g: float = 0.2, **kwargs: Any):
+    if self_supervision is None:  # The original's docstring names None.
+      self_supervision = "none"
     if self_supervision not in SELF_SUPERVISION:
       raise ValueError(f"self_supervision must be one of {SELF_SUPERVISION}. "
                        f"Received: {self_supervision!r}")
@@ -156,6 +174,10 @@ class SSGAN(ModularGAN):
     labels = rotation_labels(int(rot_real.shape[0]) // 4)
     loss_real, accuracy_real = rotation_loss(rot_real, labels)
     _, accuracy_fake = rotation_loss(rot_fake, labels)
+    if self.self_supervision == "rotation_only":
+      # The original zeroes the GAN loss and the penalty (d_loss *= 0).
+      metrics["d_loss_adversarial"] = metrics["d_loss"]
+      metrics["d_loss"] = tf.zeros_like(metrics["d_loss"])
     metrics["d_loss"] += self.weight_rotation_loss_d * loss_real
     metrics.update(rotation_loss_real=loss_real, rotation_accuracy_real=accuracy_real,
                    rotation_accuracy_fake=accuracy_fake)
@@ -163,7 +185,7 @@ class SSGAN(ModularGAN):
 
   def generator_loss(self, real: tf.Tensor, y_real: Any, fake: tf.Tensor,
                      y_fake: Any, seeds: tf.Tensor) -> Metrics:
-    if self.self_supervision != "rotation_gan":
+    if self.self_supervision not in ("rotation_gan", "rotation_only"):
       return super().generator_loss(real, y_real, fake, y_fake, seeds)
     # With batch norm in D, reals go through D too (same statistics as the D step).
     with_reals = self.discriminator.batch_norm_fn is not None
@@ -171,6 +193,10 @@ class SSGAN(ModularGAN):
         real, y_real, fake, y_fake, with_reals=with_reals)
     metrics = self.adversarial_g_loss(d_fake)
     loss_fake, _ = rotation_loss(rot_fake, rotation_labels(int(rot_fake.shape[0]) // 4))
+    if self.self_supervision == "rotation_only":
+      # The original zeroes the GAN loss (g_loss *= 0).
+      metrics["g_loss_adversarial"] = metrics["g_loss"]
+      metrics["g_loss"] = tf.zeros_like(metrics["g_loss"])
     metrics["g_loss"] += self.weight_rotation_loss_g * loss_fake
     metrics["rotation_loss_fake"] = loss_fake
     return metrics
