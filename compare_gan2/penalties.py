@@ -3,9 +3,14 @@
 
 A penalty declares the inputs it needs among:
   discriminator: callable (x, y) -> logits, D in training mode;
-  discriminator_model: the Keras discriminator (for weight penalties);
-  x: real images [B, H, W, C] in [0, 1]; x_fake: fake images; y: labels or None;
-  seeds: int32 [B, 2] per-example seeds for random draws.
+  discriminator_model: the Keras discriminator;
+  discriminator_variables: what the D step trains, D's trainable variables
+    and its heads' (SSGAN's rotation head, S3GAN's predictor and projection),
+    as the original's `discriminator.trainable_variables` (every trainable
+    variable whose name contains "discriminator") held them;
+  x: real images [B, H, W, C] in `data_range`; x_fake: fake images;
+  y: labels or None; seeds: int32 [B, 2] per-example seeds for random draws;
+  data_range: (lo, hi) of the real data, or None when unbounded.
 """
 
 from __future__ import annotations
@@ -53,24 +58,40 @@ def wgangp_penalty(discriminator: DiscriminatorFn, x: tf.Tensor,
 
 @PENALTIES.register("dragan_penalty")
 def dragan_penalty(discriminator: DiscriminatorFn, x: tf.Tensor, y: Any,
-                   seeds: tf.Tensor) -> tf.Tensor:
+                   seeds: tf.Tensor,
+                   data_range: tuple[float, float] | None = (0.0, 1.0)
+                   ) -> tf.Tensor:
   """DRAGAN penalty (Kodali et al., 2017, arXiv:1705.07215).
 
-  x_hat = clip(x + std(x) * (U[0,1) - 0.5), 0, 1), std over the whole batch;
-  mean((sqrt(1e-4 + ||grad D(x_hat)||^2) - 1)^2).
+  x_hat = clip(x + std(x) * (U[0,1) - 0.5), lo, hi), std over the whole batch;
+  mean((sqrt(1e-4 + ||grad D(x_hat)||^2) - 1)^2). The original clips to
+  [0, 1], the range of its images; here (lo, hi) is the data's `data_range`,
+  and unbounded data (`None`, the 2-D mixtures) is not clipped.
   """
   noise = per_example_uniform(seeds, x.shape[1:], salt=2)
   std = tf.math.reduce_std(x)
-  x_hat = tf.clip_by_value(x + std * (noise - 0.5), 0.0, 1.0)
+  x_hat = x + std * (noise - 0.5)
+  if data_range is not None:
+    x_hat = tf.clip_by_value(x_hat, float(data_range[0]), float(data_range[1]))
   return tf.reduce_mean(tf.square(_gradient_norms(discriminator, x_hat, y) - 1.0))
 
 
+def _is_kernel(variable: tf.Variable) -> bool:
+  """A dense, convolution or transposed convolution kernel: the original's
+  variables named ".../kernel:0" (projection embeddings included; biases,
+  norm scales, attention's sigma and spectral-norm vectors not)."""
+  return variable.path.split("/")[-1] == "kernel"
+
+
 @PENALTIES.register("l2_penalty")
-def l2_penalty(discriminator_model: Any) -> tf.Tensor:
-  """Sum over D's kernels of l2_loss(w) = sum(w^2) / 2."""
-  kernels = [w for w in discriminator_model.trainable_weights
-             if w.path.endswith("kernel")]
-  return tf.add_n([tf.nn.l2_loss(w) for w in kernels])
+def l2_penalty(discriminator_variables: list[tf.Variable]) -> tf.Tensor:
+  """Mean over the trainable kernels of D and its heads of
+  l2_loss(w) = sum(w^2) / 2, as the original (a mean, not a sum)."""
+  kernels = [w for w in discriminator_variables if w.trainable and _is_kernel(w)]
+  if not kernels:
+    raise ValueError("l2_penalty: the discriminator has no trainable kernels. "
+                     f"Received variables: {[w.path for w in discriminator_variables]}")
+  return tf.reduce_mean(tf.stack([tf.nn.l2_loss(w) for w in kernels]))
 
 
 @PENALTIES.register("r1_penalty")

@@ -326,19 +326,21 @@ def _l2_model():
   return model
 
 
-def test_l2_sums_only_trainable_kernels():
+def test_l2_is_the_mean_over_trainable_kernels():
+  """The original: tf.reduce_mean([l2_loss(k) for k in D's ".../kernel:0"
+  variables]); a mean over kernels, not a sum."""
   model = _l2_model()
   kernels = [model.get_layer(n).kernel for n in ("conv", "sn_linear", "out")]
-  expected = sum(0.5 * np.sum(_np(k) ** 2) for k in kernels)
+  expected = np.mean([0.5 * np.sum(_np(k) ** 2) for k in kernels])
   with tf.GradientTape() as tape:
-    p = penalties.l2_penalty(model)
+    p = penalties.l2_penalty(model.weights)  # frozen, BN, u: not kernels/trainable
   assert p.shape == ()
   np.testing.assert_allclose(float(p), expected, **TOL)
-  # The gradient is each kernel itself, and nothing else gets one.
+  # The gradient is each kernel / (number of kernels), and nothing else gets one.
   grads = tape.gradient(p, model.trainable_weights)
   for w, g in zip(model.trainable_weights, grads):
     if any(w is k for k in kernels):
-      np.testing.assert_allclose(_np(g), _np(w), **TOL)
+      np.testing.assert_allclose(_np(g), _np(w) / len(kernels), **TOL)
     else:
       assert g is None, w.path
 
@@ -346,7 +348,108 @@ def test_l2_sums_only_trainable_kernels():
 def test_l2_differs_from_sum_over_all_weights():
   model = _l2_model()
   everything = sum(0.5 * np.sum(_np(w) ** 2) for w in model.trainable_weights)
-  assert abs(float(penalties.l2_penalty(model)) - everything) > 1.0
+  assert abs(float(penalties.l2_penalty(model.trainable_weights)) - everything) > 1.0
+
+
+def test_l2_of_an_ssgan_discriminator_includes_its_heads():
+  """Through the GAN, with `penalty.fn = @l2_penalty`: the kernels of a tiny
+  conditional SN-DCGAN D (its 4 convolutions, final_fc, the projection
+  embedding_fc) and of SSGAN's rotation head, as the original's
+  `discriminator.trainable_variables` (every name containing
+  "discriminator", so "discriminator_rotation/score_classify/kernel" too)."""
+  from compare_gan2.gans import SSGAN
+  from compare_gan2.ops.layers import Conv2D
+  from test_modular_gan import make_gan
+  base = make_gan("dcgan_arch", conditional=True, bindings=["D.spectral_norm = True"])
+  gan = SSGAN(generator=base.generator, discriminator=base.discriminator,
+              num_classes=base.num_classes, conditional=True)
+  d = gan.discriminator
+  convs = [l for l in d._flatten_layers() if isinstance(l, Conv2D)]
+  assert len(convs) == 4
+  kernels = [c.kernel for c in convs] + [d.final_fc.kernel, d.embedding_fc.kernel,
+                                         gan.heads["rotation"].kernel]
+  l2s = [0.5 * np.sum(_np(k) ** 2) for k in kernels]
+  expected = np.mean(l2s)
+  gin.parse_config("penalty.fn = @l2_penalty")
+  x = tf.zeros([2, d.resolution, d.resolution, d.colors])
+  p = gan.penalty_loss(x, x, tf.one_hot([0, 1], gan.num_classes), _seeds(2))
+  np.testing.assert_allclose(float(p), expected, **TOL)
+  assert abs(np.sum(l2s) - float(p)) > 1e-3  # not the sum
+
+
+def test_l2_without_kernels_is_an_error():
+  with pytest.raises(ValueError, match="no trainable kernels"):
+    penalties.l2_penalty([keras.Variable(1.0, name="bias")])
+
+
+# --- dragan_penalty and the data's range -------------------------------------------
+
+def _mog_points(seed, batch=16):
+  """2-D mixture points as [B, 1, 1, 2] "images", on the 5x5 grid at -4..4."""
+  rng = np.random.default_rng(seed)
+  means = np.stack(np.meshgrid(np.arange(-4, 5, 2), np.arange(-4, 5, 2)), -1).reshape(-1, 2)
+  points = means[rng.integers(0, 25, batch)] + rng.normal(0, 0.05, (batch, 2))
+  return points.reshape(batch, 1, 1, 2).astype(np.float32)
+
+
+def test_dragan_unbounded_data_is_not_clipped():
+  """data_range None (the mixtures): x_hat = x + std (u - 0.5) everywhere,
+  with every u in [0, 1); the old [0, 1] clip would move most points."""
+  x = _mog_points(0)
+  assert np.mean((x < 0) | (x > 1)) > 0.5
+  d = QuadraticD(seed=5, shape=(1, 1, 2))
+  p = penalties.dragan_penalty(d, tf.constant(x), None, _seeds(16), data_range=None)
+  x_hat = _np(d.inputs[0])
+  std = np.std(_np(x))
+  u = (x_hat - _np(x)) / std + 0.5
+  assert np.all(u >= -1e-5) and np.all(u < 1.0 + 1e-5)
+  assert np.any(x_hat < 0.0) and np.any(x_hat > 1.0)
+  np.testing.assert_allclose(float(p), _np_gradient_penalty(d.np_grad(x_hat)), **TOL)
+  # The noise is the same as with clipping; only the clip differs.
+  d2 = QuadraticD(seed=5, shape=(1, 1, 2))
+  penalties.dragan_penalty(d2, tf.constant(x), None, _seeds(16))
+  np.testing.assert_allclose(_np(d2.inputs[0]), np.clip(x_hat, 0.0, 1.0), atol=1e-6)
+
+
+def test_dragan_clips_to_the_data_range():
+  x = _images(24, low=-1.0, high=1.0)
+  x[0], x[1] = -1.0, 1.0
+  d = QuadraticD(seed=6)
+  penalties.dragan_penalty(d, tf.constant(x), None, _seeds(SHAPE[0]),
+                           data_range=(-1.0, 1.0))
+  x_hat = _np(d.inputs[0])
+  assert np.all(x_hat >= -1.0) and np.all(x_hat <= 1.0)
+  assert np.any(x_hat == -1.0) and np.any(x_hat == 1.0)
+  assert np.any(x_hat < 0.0)  # not the [0, 1] clip
+
+
+def test_gan_passes_the_data_range_to_the_penalty():
+  """ModularGAN(data_range=None) does not clip; the default (images) does;
+  the runner takes the dataset's `value_range`."""
+  from compare_gan2.data import mixtures
+  from compare_gan2.data.base import ImageDataset
+  from test_modular_gan import make_gan
+  assert mixtures.mog_grid(num_train_examples=8, num_test_examples=8).value_range is None
+  assert ImageDataset.value_range == (0.0, 1.0)
+  gin.parse_config("penalty.fn = @dragan_penalty")
+  x = tf.constant(_mog_points(1, batch=4))
+  for data_range in (None, (0.0, 1.0)):
+    gan = make_gan("mlp_arch", data_range=data_range)
+    seen = []
+    d_fn = gan.discriminator_fn
+    gan.discriminator_fn = lambda images, y: seen.append(images) or d_fn(images, y)
+    gan.penalty_loss(x, x, None, _seeds(4))
+    clipped = np.all((_np(seen[0]) >= 0.0) & (_np(seen[0]) <= 1.0))
+    assert clipped == (data_range is not None)
+
+
+def test_runner_gives_the_gan_the_dataset_range(tmp_path):
+  from compare_gan2 import cli
+  from compare_gan2.runner import Runner
+  config.parse([cli.resolve_config("mog_ring")],
+               ["mog_ring.num_train_examples = 64", "mog_ring.num_test_examples = 64",
+                "mlp.Generator.hidden = 4", "mlp.Discriminator.hidden = 4"])
+  assert Runner(str(tmp_path / "mog")).gan.data_range is None
 
 
 # --- Selection through gin, and the weight options.lamba ----------------------------
@@ -358,8 +461,9 @@ def _all_kwargs(model=None, d=None, seed=0):
   if d is None:
     d = lambda x, y: model(x, training=True)
   return dict(discriminator=d, discriminator_model=model,
+              discriminator_variables=model.trainable_weights,
               x=tf.constant(_images(30 + seed)), x_fake=tf.constant(_images(40 + seed)),
-              y=None, seeds=_seeds(SHAPE[0]))
+              y=None, seeds=_seeds(SHAPE[0]), data_range=(0.0, 1.0))
 
 
 def _direct(name, kwargs):
@@ -370,7 +474,7 @@ def _direct(name, kwargs):
           k["discriminator"], k["x"], k["x_fake"], k["y"], k["seeds"]),
       "dragan_penalty": lambda: penalties.dragan_penalty(
           k["discriminator"], k["x"], k["y"], k["seeds"]),
-      "l2_penalty": lambda: penalties.l2_penalty(k["discriminator_model"]),
+      "l2_penalty": lambda: penalties.l2_penalty(k["discriminator_variables"]),
       "r1_penalty": lambda: penalties.r1_penalty(k["discriminator"], k["x"], k["y"]),
   }[name]()
 

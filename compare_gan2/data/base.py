@@ -73,9 +73,12 @@ class ImageDataset:
     shuffle_buffer_size: int. Shuffle buffer of streamed (non in-memory) data.
     label_source: str. Label source of the training split (`labels.source`).
     label_fraction: float. Fraction of training examples with a label.
+    value_range: (lo, hi) of the values, or `None` when unbounded (the 2-D
+      mixtures); the GAN's penalties keep perturbed reals inside it.
   """
 
   train_split = "train"
+  value_range: tuple[float, float] | None = (0.0, 1.0)
   eval_split = "test"
   # In-memory data stream example indices (`_position_stream`): a full
   # stateless shuffle and a cheap resume.

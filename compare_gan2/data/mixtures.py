@@ -81,6 +81,8 @@ class MixtureDataset(ArrayDataset):
     stddev: float. Standard deviation of every component (per axis).
   """
 
+  value_range = None  # Unbounded points.
+
   def __init__(self, name: str, kind: str, *, stddev: float,
                num_train_examples: int, num_test_examples: int,
                data_seed: int, seed: int):

@@ -191,7 +191,8 @@ class Runner:
       self.gan = GANS.make(
           gan_class, generator=generator, discriminator=discriminator,
           num_classes=self.dataset.num_classes,
-          disc_iters=self.options["disc_iters"], lamba=self.options["lamba"])
+          disc_iters=self.options["disc_iters"], lamba=self.options["lamba"],
+          data_range=self.dataset.value_range)
       self.checkpoint = tf.train.Checkpoint(**self.gan.checkpoint_items())
     # Workers other than the chief must save too (the save is collective),
     # into a scratch directory that is removed afterwards.
