@@ -41,6 +41,14 @@ def test_rotations_and_labels():
   expected = np.concatenate([np.rot90(x, k, axes=(1, 2)) for k in (1, 2, 3)])
   np.testing.assert_array_equal(rot, expected)
   np.testing.assert_array_equal(ssgan_lib.rotation_labels(2), [0, 0, 1, 1, 2, 2, 3, 3])
+  # The original's utils.rotate_images, transcribed: 90 = flip_up_down(transpose),
+  # 180 = flip_left_right(flip_up_down), 270 = transpose(flip_up_down).
+  t = tf.constant(x)
+  original = tf.concat([
+      tf.image.flip_up_down(tf.image.transpose(t)),
+      tf.image.flip_left_right(tf.image.flip_up_down(t)),
+      tf.image.transpose(tf.image.flip_up_down(t))], axis=0)
+  np.testing.assert_array_equal(rot, original.numpy())
 
 
 def test_rotation_loss_matches_numpy():
