@@ -97,8 +97,8 @@ def test_includes_of_shipped_configs_log_no_errors(caplog):
     ("diffaugment_biggan_cifar10_20pct", "translation,cutout", 0.2),
     ("diffaugment_biggan_cifar10_10pct", "translation,cutout", 0.1),
     ("diffaugment_biggan_imagenet128", "translation", None),
-    ("diffaugment_biggan_imagenet128_50pct", "translation", 0.5),
-    ("diffaugment_biggan_imagenet128_25pct", "translation", 0.25),
+    ("diffaugment_biggan_imagenet128_50pct", "translation", None),
+    ("diffaugment_biggan_imagenet128_25pct", "translation", None),
     ("diffaugment_biggan_imagenet128_20pct", "translation", 0.2),
     ("diffaugment_biggan_imagenet128_10pct", "translation", 0.1),
     ("diffaugment_lowshot", "color,translation,cutout", None),
@@ -115,6 +115,25 @@ def test_data_efficient_configs(name, policy, fraction):
     assert gin.query_parameter("options.batch_size") == 2048
   if name in ("diffaugment_digits", "diffaugment_shapes"):
     assert get_dataset().num_train_examples == (150 if "digits" in name else 1000)
+
+
+# The fork's DiffAugment_configs/DiffAugment-biggan-imagenet128{,-0.5,-0.25}.gin
+# and datasets.py (imagenet_128_0.5 / _0.25 take 640583 / 320291 examples).
+@pytest.mark.parametrize("name,examples,steps,d_lr", [
+    ("diffaugment_biggan_imagenet128", None, 250000, 4e-4),
+    ("diffaugment_biggan_imagenet128_50pct", 640583, 150000, 2e-4),
+    ("diffaugment_biggan_imagenet128_25pct", 320291, 60000, 2e-4)])
+def test_diffaugment_imagenet_configs_pin_the_fork(name, examples, steps, d_lr):
+  config.parse([cli.resolve_config(name)], [])
+  q = gin.query_parameter
+  assert q("dataset.train_examples") == examples if examples else True
+  assert q("options.training_steps") == steps and q("ModularGAN.d_lr") == d_lr
+  assert q("train_imagenet_transform.crop_method") == "zoomed"
+  assert q("DiffAugment.map_to_symmetric") is False
+  assert q("options.architecture") == "resnet_biggan_arch"
+  assert (q("options.batch_size"), q("options.disc_iters"), q("options.z_dim"),
+          q("ModularGAN.g_lr")) == (2048, 2, 120, 1e-4)
+  assert q("resnet_biggan.Generator.hierarchical_z") is True
 
 
 def test_the_five_original_example_configs_ship():
