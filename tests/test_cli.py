@@ -136,6 +136,25 @@ def test_diffaugment_imagenet_configs_pin_the_fork(name, examples, steps, d_lr):
   assert q("resnet_biggan.Generator.hierarchical_z") is True
 
 
+# DiffAugment-biggan-cifar/scripts/DiffAugment-biggan-cifar10{,-0.2,-0.1}.sh:
+# iterations = epochs * examples / (batch 50 * 4 D steps).
+@pytest.mark.parametrize("name,steps", [
+    ("diffaugment_biggan_cifar10", 1000 * 50000 // 200),
+    ("diffaugment_biggan_cifar10_20pct", 5000 * 10000 // 200),
+    ("diffaugment_biggan_cifar10_10pct", 5000 * 5000 // 200)])
+def test_diffaugment_cifar_configs_pin_the_pytorch_runs(name, steps):
+  config.parse([cli.resolve_config(name)], [])
+  q = gin.query_parameter
+  assert q("options.training_steps") == steps
+  assert q("options.architecture") == "biggan_cifar_arch"
+  assert (q("options.batch_size"), q("options.disc_iters"), q("options.z_dim"),
+          q("ModularGAN.g_lr"), q("ModularGAN.d_lr")) == (50, 4, 128, 2e-4, 2e-4)
+  assert (q("biggan_cifar.Generator.ch"), q("biggan_cifar.Discriminator.ch")) == (64, 64)
+  assert q("DiffAugment.map_to_symmetric") is True
+  assert (q("ModularGAN.ema_decay"), q("ModularGAN.ema_start_step")) == (0.9999, 1000)
+  assert q("weights.initializer") == "normal" and q("dataset.random_flip") is True
+
+
 def test_the_five_original_example_configs_ship():
   assert set(EXAMPLES) <= set(SHIPPED) and "quickstart" in SHIPPED
 
@@ -170,6 +189,7 @@ def test_diffaugment_config_trains_one_step(tmp_path, name):
                 "run_config.num_sample_images = 4", f"image_folder.path = '{folder}'",
                 # Narrow and small: the configs' wiring is under test, not their size.
                 "resnet_biggan.Generator.ch = 8", "resnet_biggan.Discriminator.ch = 8",
+                "biggan_cifar.Generator.ch = 2", "biggan_cifar.Discriminator.ch = 2",
                 "image_folder.resolution = 32", "options.disc_iters = 1"])
   runner = Runner(str(tmp_path / "run"), fake_data="cifar" in name)
   assert runner.gan.augmentation.policy
