@@ -295,7 +295,7 @@ def test_shortcut_kernel_3_matches_numpy():
   expected = np.zeros((1, 4, 4, 3))
   for i in range(4):
     for j in range(4):
-      expected[0, i, j] = np.einsum("hwc,hwo->o", padded[0, i:i + 3, j:j + 3], w)
+      expected[0, i, j] = np.einsum("hwc,hwco->o", padded[0, i:i + 3, j:j + 3], w)
   np.testing.assert_allclose(out, expected, rtol=1e-4, atol=1e-5)
   with pytest.raises(ValueError, match="shortcut_kernel"):
     ResNetBlock(3, shortcut_kernel=2)
