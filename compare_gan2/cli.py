@@ -212,7 +212,7 @@ def _import_tensorflow_quietly() -> None:
 # --- Errors ---------------------------------------------------------------------------
 
 _GIN_LOCATION = re.compile(r'\n\s*In file "([^"]*)", line (\d+)\n\s*([^\n]*)')
-_GIN_CALL = re.compile(r"\n\s*In call to configurable '([^']*)' \([^\n]*\)")
+_GIN_CALL = re.compile(r"\n\s*In call to configurable '([^']*)' \(<[^\n]*?>\)")
 _TF_DECORATION = re.compile(r"\{\{function_node [^}]*\}\}|\[Op:[^\]]*\]( name: \S*)?")
 _CHECKPOINT_FILE = re.compile(r"checkpoint|\.ckpt|TensorBundle|TensorSliceReader|sstable")
 
@@ -220,8 +220,8 @@ _CHECKPOINT_FILE = re.compile(r"checkpoint|\.ckpt|TensorBundle|TensorSliceReader
 def one_line(text: str) -> str:
   """An error message on one line: gin's location and call notes become
   parentheses, TF's op decorations go, the other lines are joined."""
-  text = _GIN_LOCATION.sub(lambda m: f" (in {m[1]}, line {m[2]}: {m[3].strip()})", text)
   text = _GIN_CALL.sub(lambda m: f" (in configurable '{m[1]}')", text)
+  text = _GIN_LOCATION.sub(lambda m: f" (in {m[1]}, line {m[2]}: {m[3].strip()})", text)
   text = _TF_DECORATION.sub(" ", text)
   return re.sub(r"\s+", " ", text).strip()
 

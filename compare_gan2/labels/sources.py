@@ -190,8 +190,8 @@ def read_label_file(path: str) -> dict[str, Any]:
     try:
       out = {k: npz[k] for k in npz.files}
     except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
-      raise ValueError(f"'{path}' is not a readable label file (`labels.path`): "
-                       f"{type(e).__name__}: {e}; {expected}.") from e
+      raise ValueError(f"'{path}' is not a label file (`labels.path`): it holds "
+                       f"Python objects, or is damaged; {expected}.") from e
   for key in list(out):
     if out[key].ndim == 0:
       out[key] = out[key].item()
