@@ -21,6 +21,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from compare_gan2 import cli
+
 logger = logging.getLogger("compare_gan2")
 
 # What a folder --out gets besides the samples; `compare_gan2 score` skips them.
@@ -30,7 +32,7 @@ SUMMARY_FILES = (GRID_FILE, INTERPOLATION_FILE)
 
 
 def parse_export_args(argv: Sequence[str]) -> argparse.Namespace:
-  p = argparse.ArgumentParser(
+  p = cli.ArgumentParser(
       prog="compare_gan2 export",
       description="Export a run's (EMA) generator and discriminator as a SavedModel "
                   "with the signatures of the compare_gan TF-Hub modules.")
@@ -59,7 +61,7 @@ def _labels(text: str | None) -> list[int] | None:
 
 
 def parse_sample_args(argv: Sequence[str]) -> argparse.Namespace:
-  p = argparse.ArgumentParser(
+  p = cli.ArgumentParser(
       prog="compare_gan2 sample",
       description="Sample images from an exported generator or a TF-Hub module.")
   p.add_argument("--generator", required=True,

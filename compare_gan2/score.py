@@ -21,13 +21,14 @@ import logging
 import os
 from typing import Any, Sequence
 
+from compare_gan2 import cli
 from compare_gan2.sample import SUMMARY_FILES
 
 logger = logging.getLogger("compare_gan2")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-  p = argparse.ArgumentParser(prog="compare_gan2 score",
+  p = cli.ArgumentParser(prog="compare_gan2 score",
                               description="Score generated images (a folder).")
   p.add_argument("--real", required=True,
                  help="A dataset name (e.g. cifar10, digits) or a folder of images.")
