@@ -196,7 +196,9 @@ class Runner:
         resolution=self.dataset.resolution, colors=self.dataset.colors,
         z_dim=self.options["z_dim"],
         num_classes=self.dataset.num_classes if conditional else 0,
-        conditional=conditional, dataset=self.dataset.name)
+        conditional=conditional, dataset=self.dataset.name,
+        # Checked by the command line when a run continues (cli.check_fake_data_flag).
+        fake_data=bool(fake_data))
     os.makedirs(model_dir, exist_ok=True)
     self.seed = self._check_run_info()
     keras.utils.set_random_seed(self.seed)
