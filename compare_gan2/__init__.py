@@ -1,12 +1,38 @@
-"""compare_gan2: train and compare GANs in TensorFlow 2 / Keras 3, configured by gin."""
+"""compare_gan2: train and compare GANs in TensorFlow 2 / Keras 3, configured by gin.
 
-from compare_gan2 import config  # noqa: F401
-from compare_gan2 import losses, penalties  # noqa: F401
-from compare_gan2 import ops  # noqa: F401
-from compare_gan2 import architectures  # noqa: F401
-from compare_gan2 import gans  # noqa: F401
-from compare_gan2 import data  # noqa: F401
-from compare_gan2.registry import (ARCHITECTURES, GANS, LOSSES, NORMALIZATIONS,
-                                   PENALTIES, Registry, UnknownNameError)
+`import compare_gan2` is light, so that the command line (`compare_gan2
+--help`) starts without TensorFlow. The components register themselves (in
+the registries and as gin configurables) when their modules are imported:
+`compare_gan2.LOSSES` and the other registries below, `register_all()` and
+`config.parse` import them all.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
 
 __version__ = "0.1.0"
+
+# Importing these registers every component and gin configurable.
+_COMPONENT_MODULES = ("config", "losses", "penalties", "ops", "architectures", "gans",
+                      "data")
+_REGISTRY_NAMES = ("ARCHITECTURES", "GANS", "LOSSES", "NORMALIZATIONS", "PENALTIES",
+                   "Registry", "UnknownNameError")
+
+
+def register_all() -> None:
+  """Imports every component module (what `import compare_gan2` did eagerly)."""
+  for name in _COMPONENT_MODULES:
+    importlib.import_module(f"compare_gan2.{name}")
+
+
+def __getattr__(name: str) -> Any:
+  # PEP 562: `compare_gan2.LOSSES` etc. as before, loaded on first use.
+  if name in _REGISTRY_NAMES:
+    register_all()
+    from compare_gan2 import registry  # pylint: disable=g-import-not-at-top
+    return getattr(registry, name)
+  if name in _COMPONENT_MODULES:
+    return importlib.import_module(f"compare_gan2.{name}")
+  raise AttributeError(f"module 'compare_gan2' has no attribute {name!r}")

@@ -8,11 +8,18 @@ written order: "color,translation,cutout". Every draw is per example and comes
 from the example's seed pair (`random_ops`), so a global batch is augmented the
 same way on one device or split over replicas, and under XLA.
 
-The ops are defined on images in [-1, 1], the range of the paper's code
-(brightness shifts by U[-0.5, 0.5), vacated pixels are 0). Images in another
-range [lo, hi] are mapped to [-1, 1] and back, which scales the magnitudes to
-the range: in this library's [0, 1] images a brightness shift is U[-0.25,
-0.25) and a zero-filled pixel reads 0.5.
+The ops' constants (brightness shift U[-0.5, 0.5), vacated pixels set to 0)
+are in the units of the images they act on. The paper's two codes differ
+there, and `DiffAugment.map_to_symmetric` picks one:
+  True (default): images in [lo, hi] are mapped to [-1, 1], augmented and
+    mapped back, as in the PyTorch BigGAN-CIFAR code, whose images are in
+    [-1, 1] (DiffAugment-biggan-cifar). In this library's [0, 1] images a
+    brightness shift is then U[-0.25, 0.25) and a vacated pixel reads 0.5
+    (grey).
+  False: the ops act on the images as they are, as in the TensorFlow
+    compare_gan fork that produced the ImageNet numbers
+    (DiffAugment-biggan-imagenet applies DiffAugment_tf.py to compare_gan's
+    [0, 1] images): a shift is U[-0.5, 0.5) and a vacated pixel is 0 (black).
 """
 
 from __future__ import annotations
@@ -130,8 +137,8 @@ def parse_policy(policy: str | Sequence[str]) -> list[str]:
 
 
 def diff_augment(images: tf.Tensor, policy: str | Sequence[str], seeds: tf.Tensor,
-                 salt: int = 0, data_range: tuple[float, float] = (-1.0, 1.0)
-                 ) -> tf.Tensor:
+                 salt: int = 0, data_range: tuple[float, float] = (-1.0, 1.0),
+                 map_to_symmetric: bool = True) -> tf.Tensor:
   """Applies a DiffAugment policy to a batch.
 
   Args:
@@ -141,6 +148,8 @@ def diff_augment(images: tf.Tensor, policy: str | Sequence[str], seeds: tf.Tenso
     salt: int. Makes independent draws for different uses of the same seeds
       (the real and the fake batch of one step).
     data_range: (lo, hi) of the images.
+    map_to_symmetric: bool. Apply the ops in [-1, 1] (mapping `data_range`
+      there and back) or, if False, to the images as they are.
   Returns images of the same shape and range convention.
   """
   names = parse_policy(policy)
@@ -149,11 +158,18 @@ def diff_augment(images: tf.Tensor, policy: str | Sequence[str], seeds: tf.Tenso
   images = tf.convert_to_tensor(images, tf.float32)
   if images.shape.rank != 4:
     raise ValueError(f"diff_augment expects [B, H, W, C] images. Received shape {images.shape}")
+  if not map_to_symmetric:
+    return _apply(images, names, seeds, salt)
   lo, hi = data_range
   x = (images - lo) * (2.0 / (hi - lo)) - 1.0
+  x = _apply(x, names, seeds, salt)
+  return (x + 1.0) * ((hi - lo) / 2.0) + lo
+
+
+def _apply(x: tf.Tensor, names: list[str], seeds: tf.Tensor, salt: int) -> tf.Tensor:
   for i, name in enumerate(names):
     x = AUGMENTATIONS.get(name)(x, seeds, salt * 1000 + i * 10)
-  return (x + 1.0) * ((hi - lo) / 2.0) + lo
+  return x
 
 
 @gin.configurable("DiffAugment")
@@ -166,13 +182,22 @@ class DiffAugment:
       augmented reals and fakes (True, the paper's default) or the
       un-augmented ones (False).
     data_range: the range of the GAN's images; this library's are [0, 1].
+    map_to_symmetric: bool. True (default): the ops act in [-1, 1], as in the
+      PyTorch BigGAN-CIFAR code (grey fill, brightness +-0.25 of [0, 1]).
+      False: they act on the [0, 1] images directly, as in the TensorFlow
+      compare_gan fork of the ImageNet results (black fill, brightness +-0.5).
   """
 
   def __init__(self, policy: str = "", penalty_on_augmented: bool = True,
-               data_range: tuple[float, float] = (0.0, 1.0)):
+               data_range: tuple[float, float] = (0.0, 1.0),
+               map_to_symmetric: bool = True):
+    if not isinstance(map_to_symmetric, bool):
+      raise ValueError("`DiffAugment.map_to_symmetric` must be True or False. "
+                       f"Received: map_to_symmetric={map_to_symmetric!r}")
     self.names = parse_policy(policy)
     self.penalty_on_augmented = penalty_on_augmented
     self.data_range = tuple(data_range)
+    self.map_to_symmetric = map_to_symmetric
 
   @property
   def policy(self) -> str:
@@ -182,4 +207,5 @@ class DiffAugment:
     return bool(self.names)
 
   def __call__(self, images: tf.Tensor, seeds: tf.Tensor, salt: int) -> tf.Tensor:
-    return diff_augment(images, self.names, seeds, salt, self.data_range)
+    return diff_augment(images, self.names, seeds, salt, self.data_range,
+                        self.map_to_symmetric)

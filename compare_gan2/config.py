@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import logging
 import os
-
+import re
+import tokenize
 from typing import Any, Callable, Sequence
 
 import gin
@@ -105,7 +106,8 @@ def parse(gin_configs: Sequence[str] = (), gin_bindings: Sequence[str] = (),
           skip_unknown: bool = False) -> None:
   """Parses gin files and bindings after registering every component.
   `include "name.gin"` in a file finds the shipped configs."""
-  import compare_gan2  # noqa: F401  (registers all components)
+  import compare_gan2  # pylint: disable=g-import-not-at-top
+  compare_gan2.register_all()
   shipped = os.path.join(os.path.dirname(__file__), "configs")
   if shipped not in gin.config._LOCATION_PREFIXES:  # noqa: SLF001  (no public getter)
     gin.add_config_file_search_path(shipped)
@@ -116,8 +118,47 @@ def parse(gin_configs: Sequence[str] = (), gin_bindings: Sequence[str] = (),
   try:
     gin.parse_config_files_and_bindings(list(gin_configs), list(gin_bindings),
                                         skip_unknown=skip_unknown)
+  except (SyntaxError, tokenize.TokenError) as e:
+    raise GinConfigError(_syntax_error_message(e)) from e
+  except OSError as e:
+    if not str(e).startswith("Unable to open file: "):
+      raise
+    raise GinConfigError(_missing_include_message(e)) from e
   finally:
     root.removeFilter(_quiet_search_misses)
+
+
+class GinConfigError(ValueError):
+  """A gin file or binding that does not parse, or an `include` found
+  nowhere; the message is one line naming the file and the line."""
+
+
+def _syntax_error_message(e: SyntaxError | tokenize.TokenError) -> str:
+  if isinstance(e, SyntaxError):
+    where = e.filename or "--gin_bindings"  # bindings are parsed one per line
+    text = f": {e.text.strip()!r}" if e.text and e.text.strip() else ""
+    return f"gin syntax error in {where}, line {e.lineno}: {e.msg.rstrip('.')}{text}"
+  # tokenize's error names no file: the innermost gin file being read is it.
+  where, frame = "--gin_bindings", e.__traceback__
+  while frame is not None:
+    if frame.tb_frame.f_code.co_name == "parse_config_file":
+      where = frame.tb_frame.f_locals.get("config_file_with_prefix", where)
+    frame = frame.tb_next
+  message, (line, _) = e.args
+  return (f"gin syntax error in {where}: {message} (at line {line}; an "
+          "unclosed bracket or string?)")
+
+
+def _missing_include_message(e: OSError) -> str:
+  text = str(e)
+  name = re.search(r"Unable to open file: (.*?)\. Searched", text)
+  name = name.group(1) if name else text.splitlines()[0]
+  # gin appends the including file's location, innermost include last.
+  found = re.findall(r'In file "([^"]*)", line (\d+)', text)
+  where = f" (included from {found[-1][0]}, line {found[-1][1]})" if found else ""
+  shipped = os.path.join(os.path.dirname(__file__), "configs")
+  return (f"gin file '{name}' not found{where}; looked in the working "
+          f"directory and in {shipped}.")
 
 
 def _quiet_search_misses(record: logging.LogRecord) -> bool:

@@ -21,11 +21,18 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from compare_gan2 import cli
+
 logger = logging.getLogger("compare_gan2")
+
+# What a folder --out gets besides the samples; `compare_gan2 score` skips them.
+GRID_FILE = "grid.png"
+INTERPOLATION_FILE = "interpolation.png"
+SUMMARY_FILES = (GRID_FILE, INTERPOLATION_FILE)
 
 
 def parse_export_args(argv: Sequence[str]) -> argparse.Namespace:
-  p = argparse.ArgumentParser(
+  p = cli.ArgumentParser(
       prog="compare_gan2 export",
       description="Export a run's (EMA) generator and discriminator as a SavedModel "
                   "with the signatures of the compare_gan TF-Hub modules.")
@@ -54,7 +61,7 @@ def _labels(text: str | None) -> list[int] | None:
 
 
 def parse_sample_args(argv: Sequence[str]) -> argparse.Namespace:
-  p = argparse.ArgumentParser(
+  p = cli.ArgumentParser(
       prog="compare_gan2 sample",
       description="Sample images from an exported generator or a TF-Hub module.")
   p.add_argument("--generator", required=True,
@@ -112,11 +119,11 @@ def sample_main(argv: Sequence[str]) -> dict[str, Any]:
       grid = images_lib.image_grid(image[None], columns=1, padding=0)
       written.append(images_lib.save_png(grid, os.path.join(args.out, f"sample_{i:05d}.png")))
     written.append(images_lib.save_png(
-        images_lib.image_grid(images), os.path.join(args.out, "grid.png")))
+        images_lib.image_grid(images), os.path.join(args.out, GRID_FILE)))
     if strips is not None:
       flat = strips.reshape((-1,) + strips.shape[2:])
       written.append(images_lib.save_png(
           images_lib.image_grid(flat, columns=args.interpolate),
-          os.path.join(args.out, "interpolation.png")))
+          os.path.join(args.out, INTERPOLATION_FILE)))
   logger.info("Wrote %d file(s) to %s from %r", len(written), args.out, gen)
   return {"generator": repr(gen), "files": written}

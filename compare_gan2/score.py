@@ -3,6 +3,14 @@ dataset or another folder, with the metrics of the evaluation.
 
   compare_gan2 score --real cifar10 --fake samples/ --metrics fid,kid
   compare_gan2 score --real real_images/ --fake samples/ --output scores.json
+
+A folder's grid.png and interpolation.png (what `compare_gan2 sample` writes
+next to its samples) are not scored. Scoring is refused up front when it
+would need more memory than is available (pixel features of large images:
+FID's covariance matrices take D^2 x 8 bytes each for D = H*W*C features).
+FID with fewer samples than feature dimensions (N <= D; 2048 for Inception
+pool_3) gets a warning: the covariance estimate is then singular and the
+score mostly measures the sample size (FID falls as N grows).
 """
 
 from __future__ import annotations
@@ -13,11 +21,14 @@ import logging
 import os
 from typing import Any, Sequence
 
+from compare_gan2 import cli
+from compare_gan2.sample import SUMMARY_FILES
+
 logger = logging.getLogger("compare_gan2")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-  p = argparse.ArgumentParser(prog="compare_gan2 score",
+  p = cli.ArgumentParser(prog="compare_gan2 score",
                               description="Score generated images (a folder).")
   p.add_argument("--real", required=True,
                  help="A dataset name (e.g. cifar10, digits) or a folder of images.")
@@ -36,22 +47,84 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
   return p.parse_args(argv)
 
 
-def _folder(path: str, resolution: int) -> Any:
+def _folder(path: str, resolution: int, *, decode: bool = True) -> Any:
   from compare_gan2.data import DATASETS  # pylint: disable=g-import-not-at-top
-  return DATASETS.make("image_folder", path=path, resolution=resolution)
+  folder = DATASETS.make("image_folder", path=path, resolution=resolution,
+                         exclude=SUMMARY_FILES, fake=not decode)
+  for name in folder.excluded_files:
+    logger.info("Not scored: %s (written by compare_gan2 sample).", name)
+  return folder
+
+
+def available_memory() -> int | None:
+  """Bytes of memory available to this process (Linux MemAvailable), or None."""
+  try:
+    with open("/proc/meminfo") as f:
+      for line in f:
+        if line.startswith("MemAvailable:"):
+          return int(line.split()[1]) * 1024
+  except OSError:
+    pass
+  try:
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+  except (ValueError, OSError, AttributeError):
+    return None
+
+
+def memory_needed(num_images: int, resolution: int, colors: int, *,
+                  pixel_features: bool, fid: bool) -> int:
+  """Bytes that scoring `num_images` (both sides together) holds at once:
+  the images (uint8 and float32), and with pixel features their float64
+  copy and FID's two D x D float64 covariances plus one D x D product."""
+  dims = resolution * resolution * colors
+  total = num_images * dims * (1 + 4)
+  if pixel_features:
+    total += num_images * dims * 8 + (3 * dims * dims * 8 if fid else 0)
+  return total
+
+
+def _check_memory(args: argparse.Namespace, extractor: str, num_images: int,
+                  resolution: int, colors: int) -> None:
+  available = available_memory()
+  pixels, fid = extractor == "pixels", "fid" in args.metrics.split(",")
+  need = memory_needed(num_images, resolution, colors, pixel_features=pixels, fid=fid)
+  if available is None or need <= available:
+    return
+  fits = [r for r in range(resolution - 1, 0, -1)
+          if memory_needed(num_images, r, colors, pixel_features=pixels, fid=fid) <= available]
+  advice = (f"pass --resolution {fits[0]} or less" if fits else "use fewer images")
+  if pixels:
+    advice += " or --feature_extractor inception"
+  gib = 2.0 ** 30
+  raise MemoryError(
+      f"Scoring {num_images} images at {resolution}x{resolution}x{colors} with "
+      f"{extractor} features needs about {need / gib:,.1f} GiB"
+      + (f" (FID's covariances over {resolution * resolution * colors} pixel "
+         "features)" if pixels and fid else "")
+      + f", more than the {available / gib:,.1f} GiB available: {advice}.")
 
 
 def score(args: argparse.Namespace) -> dict[str, Any]:
   """Loads both sides, extracts features, computes the metrics."""
   from compare_gan2 import config  # pylint: disable=g-import-not-at-top
   from compare_gan2.data import get_dataset
+  from compare_gan2.metrics import extractors
   from compare_gan2.runner.evaluate import Evaluator, eval_options
   config.parse([], args.gin_bindings)
-  if os.path.isdir(args.real):
-    real = _folder(args.real, args.resolution or 299)
+  real_is_folder = os.path.isdir(args.real)
+  if real_is_folder:
+    real = _folder(args.real, args.resolution or 299, decode=False)
   else:
     real = get_dataset(args.real, tfds_data_dir=args.tfds_data_dir)
-  fake = _folder(args.fake, args.resolution or real.resolution)
+  resolution = args.resolution or real.resolution
+  fake = _folder(args.fake, resolution, decode=False)  # lists the files only
+  extractor = (extractors.auto_name(real) if args.feature_extractor == "auto"
+               else args.feature_extractor)
+  num_fake = min(args.num_samples or len(fake.files), len(fake.files))
+  _check_memory(args, extractor, 2 * num_fake, resolution, real.colors)
+  if real_is_folder:
+    real = _folder(args.real, resolution)
+  fake = _folder(args.fake, resolution)
   images = fake.arrays("train")[0]
   images = images.astype("float32") / 255.0 if images.dtype.kind == "u" else images
   if real.colors == 1 and images.shape[-1] == 3:  # grey data, RGB files
@@ -61,9 +134,20 @@ def score(args: argparse.Namespace) -> dict[str, Any]:
                       feature_extractor=args.feature_extractor, split=args.split)
   evaluator = Evaluator(real, opts)
   results = evaluator.score(images[:num])
+  warnings = []
+  dims = evaluator.real().features.shape[1]
+  if "fid" in results and num <= dims:
+    warnings.append(
+        f"FID from {num} samples with {dims} {evaluator.extractor_name} features: "
+        "fewer samples than features make the covariance singular, and the score "
+        f"mostly measures the sample size; use more than {dims} samples, or compare "
+        "FIDs only at equal sample sizes (KID is unbiased at any size).")
+  for warning in warnings:
+    logger.warning("Warning: %s", warning)
   return {"real": args.real, "fake": args.fake, "num_samples": num,
           "feature_extractor": evaluator.extractor_name,
           "skipped_files": [str(f) for f in getattr(fake, "skipped_files", [])],
+          "excluded_files": list(fake.excluded_files), "warnings": warnings,
           **results}
 
 

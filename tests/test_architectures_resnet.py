@@ -46,18 +46,19 @@ def _norm(c, norm, cond_dim):
   return 2 * cond_dim * c  # conditional_batch_norm: gamma(y), beta(y), no bias
 
 
-def _block(c_in, c_out, norm=None, cond_dim=0, conv_shortcut=True):
-  """ResNet block: two norms, two 3x3 convs and a 1x1 conv shortcut."""
+def _block(c_in, c_out, norm=None, cond_dim=0, conv_shortcut=True, k=1):
+  """ResNet block: two norms, two 3x3 convs and a k x k conv shortcut (3x3
+  in the original's resnet_ops.ResNetBlock, 1x1 by default here)."""
   return (_norm(c_in, norm, cond_dim) + _conv(3, c_in, c_out)
           + _norm(c_out, norm, cond_dim) + _conv(3, c_out, c_out)
-          + (_conv(1, c_in, c_out) if conv_shortcut else 0))
+          + (_conv(k, c_in, c_out) if conv_shortcut else 0))
 
 
-def _chain(widths, identity_shortcuts=False, **norm):
+def _chain(widths, identity_shortcuts=False, k=1, **norm):
   """Blocks widths[i] -> widths[i + 1]; with `identity_shortcuts`, blocks
   that keep the width have none (only resnet30's keep the resolution too)."""
   return sum(_block(a, b, conv_shortcut=not identity_shortcuts or a != b,
-                    **norm)
+                    k=k, **norm)
              for a, b in zip(widths[:-1], widths[1:]))
 
 
@@ -77,22 +78,23 @@ def _resnet30_widths(ch, down):
 
 
 def expected_params(name, ch, z_dim, colors, num_classes, norm,
-                    resnet30_shortcut="auto"):
-  """(G, D) trainable parameter counts (the same at every resolution)."""
-  n = dict(norm=norm, cond_dim=num_classes)
+                    resnet30_shortcut="auto", k=1):
+  """(G, D) trainable parameter counts (the same at every resolution); k is
+  the shortcut kernel size."""
+  n = dict(norm=norm, cond_dim=num_classes, k=k)
   final = lambda c: _norm(c, norm, num_classes) + _conv(3, c, colors)
   if name == "resnet_cifar_arch":
     g = _linear(z_dim, 16 * ch) + _chain([ch] * 4, **n) + final(ch)
-    d = _chain([colors] + [ch] * 4) + _head(ch, num_classes)
+    d = _chain([colors] + [ch] * 4, k=k) + _head(ch, num_classes)
   elif name == "resnet_stl_arch":
     g = (_linear(z_dim, 36 * 8 * ch) + _chain([8 * ch, 4 * ch, 2 * ch, ch], **n)
          + final(ch))
-    d = (_chain([colors] + [m * ch for m in (1, 2, 4, 8, 16)])
+    d = (_chain([colors] + [m * ch for m in (1, 2, 4, 8, 16)], k=k)
          + _head(16 * ch, num_classes))
   elif name == "resnet5_arch":
     g = (_linear(z_dim, 16 * 8 * ch)
          + _chain([m * ch for m in (8, 8, 4, 4, 2, 1)], **n) + final(ch))
-    d = (_chain([colors] + [m * ch for m in (1, 2, 4, 4, 8, 8)])
+    d = (_chain([colors] + [m * ch for m in (1, 2, 4, 4, 8, 8)], k=k)
          + _head(8 * ch, num_classes))
   elif name == "resnet30_arch":
     identity = resnet30_shortcut == "auto"
@@ -100,7 +102,7 @@ def expected_params(name, ch, z_dim, colors, num_classes, norm,
          + _chain(_resnet30_widths(ch, False), identity, **n)
          + _conv(3, ch // 4, colors))
     d = (_conv(3, colors, ch // 4)
-         + _chain(_resnet30_widths(ch, True), identity)
+         + _chain(_resnet30_widths(ch, True), identity, k=k)
          + _head(16 * 8 * ch, num_classes))
   else:
     raise ValueError(name)
@@ -119,9 +121,13 @@ def _labels(classes):
 @pytest.mark.parametrize("name,module,resolution,ch", CASES)
 def test_build_shapes_range_and_parameter_count(name, module, resolution, ch,
                                                 conditional):
+  # The conditional runs take the original's 3x3 shortcuts, the others 1x1.
+  k = 3 if conditional else 1
   gin.parse_config(f"""
       {module}.Generator.ch = {ch}
       {module}.Discriminator.ch = {ch}
+      {module}.Generator.shortcut_kernel = {k}
+      {module}.Discriminator.shortcut_kernel = {k}
   """)
   if conditional:
     gin.parse_config("G.batch_norm_fn = @conditional_batch_norm")
@@ -157,7 +163,7 @@ def test_build_shapes_range_and_parameter_count(name, module, resolution, ch,
 
   norm = "conditional_batch_norm" if conditional else "batch_norm"
   assert (_count(g), _count(d)) == expected_params(
-      name, ch, Z_DIM, COLORS, num_classes, norm)
+      name, ch, Z_DIM, COLORS, num_classes, norm, k=k)
 
 
 # Non-default options per architecture: (name, resolution, ch, G, D).

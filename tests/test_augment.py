@@ -137,6 +137,115 @@ def test_zero_one_range_scales_magnitudes():
   assert set(np.unique(out)) == {0.5, 1.0}
 
 
+# --- Transcription of the originals' op sequence ---------------------------
+# DiffAugment_tf.py (the ImageNet fork) and DiffAugment-biggan-cifar/
+# DiffAugment_pytorch.py share these formulas; the draws are ours (per example,
+# from the seeds), fed to a numpy transcription of each original op.
+
+
+def _ints_np(seeds, salt, low, high):
+  u = per_example_uniform(seeds, [2], salt).numpy()
+  return np.minimum(low + np.floor(u * (high - low)).astype(np.int64), high - 1)
+
+
+def _translation_np(x, tx, ty, ratio=0.125):
+  """rand_translation: gather from the image padded by one zero pixel at
+  clip(i + t + 1, 0, size + 1), first along H, then along W."""
+  b, h, w, _ = x.shape
+  sx, sy = int(h * ratio + 0.5), int(w * ratio + 0.5)
+  assert np.all(np.abs(tx) <= sx) and np.all(np.abs(ty) <= sy)
+  out = np.empty_like(x)
+  for n in range(b):
+    pad = np.pad(x[n], [[1, 1], [0, 0], [0, 0]])
+    rows = np.clip(np.arange(h) + tx[n] + 1, 0, h + 1)
+    img = pad[rows]
+    pad = np.pad(img, [[0, 0], [1, 1], [0, 0]])
+    cols = np.clip(np.arange(w) + ty[n] + 1, 0, w + 1)
+    out[n] = pad[:, cols]
+  return out
+
+
+def _cutout_np(x, ox, oy, ratio=0.5):
+  """rand_cutout: ones scattered at clip(offset + arange(size) - size // 2,
+  0, image size - 1), mask = max(1 - scattered, 0)."""
+  b, h, w, _ = x.shape
+  cx, cy = int(h * ratio + 0.5), int(w * ratio + 0.5)
+  assert np.all(ox < h + 1 - cx % 2) and np.all(oy < w + 1 - cy % 2)
+  out = np.empty_like(x)
+  for n in range(b):
+    hits = np.zeros([h, w])
+    rows = np.clip(ox[n] + np.arange(cx) - cx // 2, 0, h - 1)
+    cols = np.clip(oy[n] + np.arange(cy) - cy // 2, 0, w - 1)
+    for r in rows:
+      for c in cols:
+        hits[r, c] += 1
+    out[n] = x[n] * np.maximum(1 - hits, 0)[..., None]
+  return out
+
+
+def _original_np(x, seeds, salt):
+  """The originals' "color,translation,cutout" on x, with our draws."""
+  base = [salt * 1000 + i * 10 for i in range(3)]
+  m = [_u(seeds, base[0] + k) for k in range(3)]
+  x = x + (m[0] - 0.5)                                        # rand_brightness
+  mean = x.mean(axis=3, keepdims=True)
+  x = (x - mean) * (m[1] * 2) + mean                          # rand_saturation
+  mean = x.mean(axis=(1, 2, 3), keepdims=True)
+  x = (x - mean) * (m[2] + 0.5) + mean                        # rand_contrast
+  s = int(x.shape[1] * 0.125 + 0.5)
+  # Ours moves by +d (out[i] = x[i - d]); the original reads x[i + t]: t = -d.
+  shift = _ints_np(seeds, base[1], -s, s + 1)
+  x = _translation_np(x, -shift[:, 0], -shift[:, 1])
+  side = int(x.shape[1] * 0.5 + 0.5)
+  offset = _ints_np(seeds, base[2], 0, x.shape[1] + 1 - side % 2)
+  return _cutout_np(x, offset[:, 0], offset[:, 1])
+
+
+POLICY = "color,translation,cutout"
+
+
+def test_tf_fork_sequence_on_unit_images():
+  """map_to_symmetric=False: DiffAugment_tf.py on compare_gan's [0, 1] images
+  as the ImageNet fork applied it (modular_gan.py create_loss)."""
+  x01 = (_images(3) + 1) / 2
+  seeds = _seeds(3)
+  out = augment.diff_augment(x01, POLICY, seeds, 2, data_range=(0.0, 1.0),
+                             map_to_symmetric=False).numpy()
+  np.testing.assert_allclose(out, _original_np(x01.numpy(), seeds, 2), atol=1e-5)
+
+
+def test_pytorch_sequence_on_symmetric_images():
+  """map_to_symmetric=True: DiffAugment_pytorch.py on [-1, 1] images (the
+  BigGAN-CIFAR code normalises with mean 0.5, std 0.5), seen in [0, 1]."""
+  x01 = (_images(4) + 1) / 2
+  seeds = _seeds(4)
+  out = augment.diff_augment(x01, POLICY, seeds, 2, data_range=(0.0, 1.0),
+                             map_to_symmetric=True).numpy()
+  expected = (_original_np(x01.numpy() * 2 - 1, seeds, 2) + 1) / 2
+  np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+@pytest.mark.parametrize("symmetric,fill,shift", [(True, 0.5, 0.25), (False, 0.0, 0.5)])
+def test_fill_and_brightness_range_of_both_settings(symmetric, fill, shift):
+  gin.parse_config([f"DiffAugment.map_to_symmetric = {symmetric}",
+                    "DiffAugment.policy = 'cutout'"])
+  aug = augment.DiffAugment()
+  assert aug.map_to_symmetric is symmetric
+  seeds = tf.stack([tf.range(64), tf.range(64) * 7], axis=1)
+  out = aug(tf.ones([64, 8, 8, 1]), seeds, 1).numpy()
+  assert set(np.unique(out)) == {fill, 1.0}
+  x = tf.fill([64, 2, 2, 1], 0.5)
+  moved = augment.diff_augment(x, "brightness", seeds, 1, data_range=(0.0, 1.0),
+                               map_to_symmetric=symmetric).numpy() - 0.5
+  assert moved.min() >= -shift and moved.max() < shift
+  assert moved.min() < -0.8 * shift and moved.max() > 0.8 * shift
+
+
+def test_map_to_symmetric_must_be_bool():
+  with pytest.raises(ValueError, match="map_to_symmetric"):
+    augment.DiffAugment(policy="cutout", map_to_symmetric="no")
+
+
 def test_independent_of_batch_split_and_same_under_xla():
   x, seeds = _images(), _seeds()
   policy = "color,translation,cutout"

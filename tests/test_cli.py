@@ -97,8 +97,8 @@ def test_includes_of_shipped_configs_log_no_errors(caplog):
     ("diffaugment_biggan_cifar10_20pct", "translation,cutout", 0.2),
     ("diffaugment_biggan_cifar10_10pct", "translation,cutout", 0.1),
     ("diffaugment_biggan_imagenet128", "translation", None),
-    ("diffaugment_biggan_imagenet128_50pct", "translation", 0.5),
-    ("diffaugment_biggan_imagenet128_25pct", "translation", 0.25),
+    ("diffaugment_biggan_imagenet128_50pct", "translation", None),
+    ("diffaugment_biggan_imagenet128_25pct", "translation", None),
     ("diffaugment_biggan_imagenet128_20pct", "translation", 0.2),
     ("diffaugment_biggan_imagenet128_10pct", "translation", 0.1),
     ("diffaugment_lowshot", "color,translation,cutout", None),
@@ -117,6 +117,44 @@ def test_data_efficient_configs(name, policy, fraction):
     assert get_dataset().num_train_examples == (150 if "digits" in name else 1000)
 
 
+# The fork's DiffAugment_configs/DiffAugment-biggan-imagenet128{,-0.5,-0.25}.gin
+# and datasets.py (imagenet_128_0.5 / _0.25 take 640583 / 320291 examples).
+@pytest.mark.parametrize("name,examples,steps,d_lr", [
+    ("diffaugment_biggan_imagenet128", None, 250000, 4e-4),
+    ("diffaugment_biggan_imagenet128_50pct", 640583, 150000, 2e-4),
+    ("diffaugment_biggan_imagenet128_25pct", 320291, 60000, 2e-4)])
+def test_diffaugment_imagenet_configs_pin_the_fork(name, examples, steps, d_lr):
+  config.parse([cli.resolve_config(name)], [])
+  q = gin.query_parameter
+  assert q("dataset.train_examples") == examples if examples else True
+  assert q("options.training_steps") == steps and q("ModularGAN.d_lr") == d_lr
+  assert q("train_imagenet_transform.crop_method") == "zoomed"
+  assert q("DiffAugment.map_to_symmetric") is False
+  assert q("options.architecture") == "resnet_biggan_arch"
+  assert (q("options.batch_size"), q("options.disc_iters"), q("options.z_dim"),
+          q("ModularGAN.g_lr")) == (2048, 2, 120, 1e-4)
+  assert q("resnet_biggan.Generator.hierarchical_z") is True
+
+
+# DiffAugment-biggan-cifar/scripts/DiffAugment-biggan-cifar10{,-0.2,-0.1}.sh:
+# iterations = epochs * examples / (batch 50 * 4 D steps).
+@pytest.mark.parametrize("name,steps", [
+    ("diffaugment_biggan_cifar10", 1000 * 50000 // 200),
+    ("diffaugment_biggan_cifar10_20pct", 5000 * 10000 // 200),
+    ("diffaugment_biggan_cifar10_10pct", 5000 * 5000 // 200)])
+def test_diffaugment_cifar_configs_pin_the_pytorch_runs(name, steps):
+  config.parse([cli.resolve_config(name)], [])
+  q = gin.query_parameter
+  assert q("options.training_steps") == steps
+  assert q("options.architecture") == "biggan_cifar_arch"
+  assert (q("options.batch_size"), q("options.disc_iters"), q("options.z_dim"),
+          q("ModularGAN.g_lr"), q("ModularGAN.d_lr")) == (50, 4, 128, 2e-4, 2e-4)
+  assert (q("biggan_cifar.Generator.ch"), q("biggan_cifar.Discriminator.ch")) == (64, 64)
+  assert q("DiffAugment.map_to_symmetric") is True
+  assert (q("ModularGAN.ema_decay"), q("ModularGAN.ema_start_step")) == (0.9999, 1000)
+  assert q("weights.initializer") == "normal" and q("dataset.random_flip") is True
+
+
 def test_the_five_original_example_configs_ship():
   assert set(EXAMPLES) <= set(SHIPPED) and "quickstart" in SHIPPED
 
@@ -128,9 +166,13 @@ def test_the_five_original_example_configs_ship():
 def test_example_config_trains_one_step_on_fake_data(tmp_path, name):
   gin.clear_config()
   disc_iters = 5 if name in ("resnet_cifar10", "resnet_lsun-bedroom128") else 1
+  # BigGAN's standing statistics as the original (3200 batches) are too slow
+  # for a CPU test: two batches of two here.
   config.parse([cli.resolve_config(name)],
                ["options.batch_size = 2", "options.training_steps = 1",
-                "run_config.num_sample_images = 4"])
+                "run_config.num_sample_images = 4",
+                "run_config.standing_batch_size = 2",
+                "run_config.num_accu_examples = 4"])
   runner = Runner(str(tmp_path), fake_data=True)
   assert runner.gan.disc_iters == (2 if name == "biggan_imagenet128" else disc_iters)
   assert runner.train() == 1
@@ -151,6 +193,7 @@ def test_diffaugment_config_trains_one_step(tmp_path, name):
                 "run_config.num_sample_images = 4", f"image_folder.path = '{folder}'",
                 # Narrow and small: the configs' wiring is under test, not their size.
                 "resnet_biggan.Generator.ch = 8", "resnet_biggan.Discriminator.ch = 8",
+                "biggan_cifar.Generator.ch = 2", "biggan_cifar.Discriminator.ch = 2",
                 "image_folder.resolution = 32", "options.disc_iters = 1"])
   runner = Runner(str(tmp_path / "run"), fake_data="cifar" in name)
   assert runner.gan.augmentation.policy

@@ -388,6 +388,59 @@ def test_imagenet_transforms():
   np.testing.assert_array_equal(out, 1.0)
 
 
+def _zoomed_side_and_crop_np(image, seed):
+  """The DiffAugment ImageNet fork's "zoomed" crop (its datasets.py
+  _transform_imagnet_image): the box is drawn on [m, m, c], m = min(h, w),
+  then only its size is used, at begin = ([h, w] - size) // 2."""
+  h, w, c = image.shape
+  m = min(h, w)
+  _, size, _ = tf.image.stateless_sample_distorted_bounding_box(
+      [m, m, c], tf.zeros([1, 0, 4], tf.float32), seed=seed,
+      aspect_ratio_range=[1.0, 1.0], area_range=[0.5, 1.0],
+      use_image_if_no_bounding_boxes=True)
+  sh, sw = int(size[0]), int(size[1])
+  top, left = (h - sh) // 2, (w - sw) // 2
+  return sh, image[top:top + sh, left:left + sw]
+
+
+@pytest.mark.parametrize("shape", [(90, 130, 3), (131, 64, 3), (50, 50, 3)])
+def test_imagenet_zoomed_crop_matches_the_fork(shape):
+  rng = np.random.default_rng(2)
+  image = rng.integers(0, 256, shape, dtype=np.uint8)
+  m = min(shape[:2])
+  sides = set()
+  for s in range(40):
+    seed = tf.constant([s, 5], tf.int64)
+    side, expected = _zoomed_side_and_crop_np(image, seed)
+    np.testing.assert_array_equal(
+        tfds_lib.zoomed_crop(tf.constant(image), seed).numpy(), expected)
+    # GenerateRandomCrop: an integer side with 0.5 m^2 <= side^2 <= m^2.
+    assert 0.5 * m * m <= side * side and side <= m
+    sides.add(side)
+    if s < 3:
+      out = tfds_lib.imagenet_train_transform(tf.constant(image), 32, seed,
+                                              crop_method="zoomed").numpy()
+      resized = tf.image.resize(expected.astype(np.float32) / 255.0, [32, 32],
+                                method="bilinear", antialias=False).numpy()
+      np.testing.assert_allclose(out, resized, atol=1e-6)
+  assert len(sides) > 5
+
+
+def test_imagenet_crop_method_gin_knob():
+  ds = tfds_lib.ImagenetDataset("imagenet_64", tfds_lib.TFDS_INFOS["imagenet_64"],
+                                seed=0, fake=True)
+  assert ds.crop_method == "distorted"
+  gin.parse_config("train_imagenet_transform.crop_method = 'zoomed'")
+  ds = data.get_dataset("imagenet_128", fake=True)
+  assert ds.fake_of.crop_method == "zoomed"
+  gin.parse_config("train_imagenet_transform.crop_method = 'middle'")
+  with pytest.raises(ValueError, match="crop_method"):
+    tfds_lib.imagenet_train_crop()
+  with pytest.raises(ValueError, match="crop_method"):
+    tfds_lib.imagenet_train_transform(tf.zeros([8, 8, 3], tf.uint8), 4,
+                                      tf.constant([0, 0]), crop_method="middle")
+
+
 class _EncodedImagenet(tfds_lib.ImagenetDataset):
   """ImageNet preprocessing over in-test JPEG bytes (TFDS's stored form)."""
 

@@ -108,7 +108,8 @@ def _np_moments(x):
 _SN_LAYERS = {
     "linear": (lambda **kw: Linear(12, **kw), (3, 20)),          # 20 x 12
     "conv": (lambda **kw: Conv2D(6, 3, **kw), (2, 5, 5, 4)),     # 36 x 6
-    "deconv": (lambda **kw: Deconv2D(5, 3, **kw), (2, 3, 3, 4)),  # 36 x 5
+    # The original's matrix of a transposed conv: [k, k, out, in] -> 45 x 4.
+    "deconv": (lambda **kw: Deconv2D(5, 3, **kw), (2, 3, 3, 4)),
 }
 
 
@@ -127,7 +128,10 @@ def test_spectral_norm_converges_to_unit_singular_value(layer_name, side):
   layer.kernel.assign(layer.kernel * 50.0)
   for _ in range(50):
     layer(x, training=True)
-  w = _as_matrix(layer.normalized_kernel(training=False))
+  kernel = layer.normalized_kernel(training=False)
+  if layer_name == "deconv":  # spectral_norm.deconv_matrix = "original"
+    kernel = tf.transpose(kernel, [0, 1, 3, 2])
+  w = _as_matrix(kernel)
   assert np.linalg.svd(w, compute_uv=False)[0] == pytest.approx(1.0, abs=1e-2)
 
 
@@ -160,8 +164,9 @@ def test_spectral_norm_u_is_not_trainable():
     ("auto", lambda **kw: Linear(4, **kw), (1, 16), (1, 4)),    # C_out 4 < 16
     ("auto", lambda **kw: Conv2D(32, 3, **kw), (1, 4, 4, 2), (18, 1)),  # 18<32
     ("auto", lambda **kw: Conv2D(8, 3, **kw), (1, 4, 4, 2), (1, 8)),    # 8<18
-    ("right", lambda **kw: Deconv2D(3, 5, **kw), (1, 2, 2, 4), (1, 3)),
-    ("left", lambda **kw: Deconv2D(3, 5, **kw), (1, 2, 2, 4), (100, 1)),
+    # The original's (5 * 5 * 3, 4) matrix of the [k, k, out, in] kernel.
+    ("right", lambda **kw: Deconv2D(3, 5, **kw), (1, 2, 2, 4), (1, 4)),
+    ("left", lambda **kw: Deconv2D(3, 5, **kw), (1, 2, 2, 4), (75, 1)),
 ])
 def test_spectral_norm_u_shape(side, make, in_shape, expected):
   gin.bind_parameter("spectral_norm.singular_value", side)
@@ -599,7 +604,8 @@ def test_self_modulated_batch_norm_matches_numpy(with_y):
   z = rng.normal(size=(8, 6))
   y = rng.normal(size=(8, 2)) if with_y else None
   tf_y = None if y is None else tf.constant(y, tf.float32)
-  layer = norm.SelfModulatedBatchNorm(num_hidden=9)
+  # With a y, condition on it too (use_y; the original's default ignores y).
+  layer = norm.SelfModulatedBatchNorm(num_hidden=9, use_y=with_y)
   layer(tf.constant(x, tf.float32), y=tf_y, z=tf.constant(z, tf.float32))
   np.testing.assert_array_equal(_np(layer.gamma.bias), 1.0)
   np.testing.assert_array_equal(_np(layer.beta.bias), 0.0)

@@ -10,6 +10,7 @@ def _widths(module: str, option: str = "ch", value: int = 4) -> list[str]:
 # architecture -> (resolution, colors, bindings)
 TINY = {
     "resnet_biggan_arch": (32, 3, _widths("resnet_biggan")),
+    "biggan_cifar_arch": (32, 3, _widths("biggan_cifar", value=2)),
     "resnet_biggan_deep_arch": (128, 3, _widths("resnet_biggan_deep", value=8)),
     "resnet_cifar_arch": (32, 3, _widths("resnet_cifar")),
     "resnet_stl_arch": (48, 3, _widths("resnet_stl")),

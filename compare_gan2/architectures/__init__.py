@@ -2,6 +2,7 @@
 
 from compare_gan2.architectures import resnet_biggan  # noqa: F401  (registers)
 from compare_gan2.architectures import resnet_biggan_deep  # noqa: F401
+from compare_gan2.architectures import biggan_cifar  # noqa: F401
 from compare_gan2.architectures import dcgan  # noqa: F401
 from compare_gan2.architectures import infogan  # noqa: F401
 from compare_gan2.architectures import mlp  # noqa: F401

@@ -49,6 +49,29 @@ def _float32(outputs: Any) -> Any:
       outputs)
 
 
+OUTPUT_ACTIVATIONS = ("tanh", "sigmoid")
+EMBEDDING_INITIALIZERS = ("glorot_normal", "weights")
+
+
+def to_unit_range(net: tf.Tensor, activation: str) -> tf.Tensor:
+  """Maps G's last pre-activation to [0, 1]: "tanh" is (tanh(x) + 1) / 2 =
+  sigmoid(2x) (BigGAN, DCGAN, SNDCGAN in the original); "sigmoid" is
+  sigmoid(x) (the original's resnet_cifar, resnet5, resnet_stl, resnet30)."""
+  if activation == "tanh":
+    return (tf.nn.tanh(net) + 1.0) / 2.0
+  if activation == "sigmoid":
+    return tf.nn.sigmoid(net)
+  raise ValueError(f"output_activation must be one of {OUTPUT_ACTIVATIONS}. "
+                   f"Received: output_activation={activation!r}")
+
+
+def check_output_activation(activation: str) -> str:
+  if activation not in OUTPUT_ACTIVATIONS:
+    raise ValueError(f"output_activation must be one of {OUTPUT_ACTIVATIONS}. "
+                     f"Received: output_activation={activation!r}")
+  return activation
+
+
 class Generator(keras.Model):
   """Base generator.
 
@@ -85,12 +108,12 @@ class Generator(keras.Model):
     return make_normalization(self.batch_norm_fn, name, self.spectral_norm)
 
   def output_images(self, net: tf.Tensor, training: bool | None,
-                    **condition: Any) -> tf.Tensor:
+                    activation: str = "tanh", **condition: Any) -> tf.Tensor:
     """The ResNet generators' head: ReLU(self.final_norm) -> self.final_conv
-    -> (tanh + 1) / 2, images in [0, 1]."""
+    -> `to_unit_range(., activation)`, images in [0, 1]."""
     net = tf.nn.relu(self.final_norm(net, training=training, **condition))
     net = self.final_conv(net, training=training)
-    return (tf.nn.tanh(net) + 1.0) / 2.0
+    return to_unit_range(net, activation)
 
   def get_config(self) -> dict[str, Any]:
     return {"name": self.name, "resolution": self.resolution,
@@ -135,15 +158,24 @@ class Discriminator(keras.Model):
     """A new instance of D's normalization."""
     return make_normalization(self.batch_norm_fn, name, self.spectral_norm)
 
-  def make_head(self, features: int, project_y: bool = True) -> None:
+  def make_head(self, features: int, project_y: bool = True,
+                embedding_initializer: str = "glorot_normal") -> None:
     """Creates the final linear layer and, if conditional and `project_y`, the
-    projection embedding [num_classes, features]."""
+    projection embedding [num_classes, features], initialised by
+    `embedding_initializer`: "glorot_normal" (the original's BigGAN) or
+    "weights" (gin `weights.initializer`, N(0, 0.02) by default: the
+    original's resnet_cifar, which used its plain linear layer)."""
+    if embedding_initializer not in EMBEDDING_INITIALIZERS:
+      raise ValueError(
+          f"embedding_initializer must be one of {EMBEDDING_INITIALIZERS}. "
+          f"Received: embedding_initializer={embedding_initializer!r}")
     self.final_fc = Linear(1, use_sn=self.spectral_norm, name="final_fc")
     self.embedding_fc = None
     if project_y and self.conditional:
+      init = None if embedding_initializer == "weights" else embedding_initializer
       self.embedding_fc = Linear(
           features, use_sn=self.spectral_norm, use_bias=False,
-          kernel_initializer="glorot_normal", name="embedding_fc")
+          kernel_initializer=init, name="embedding_fc")
 
   def pooled_features(self, net: tf.Tensor, y: tf.Tensor | None,
                       training: bool | None, *, pool: str) -> tf.Tensor:

@@ -5,15 +5,17 @@ resnet30.py.
 G: linear z -> 4x4x(8 ch); superblock s (0..5) is five ResNet blocks of
 8 ch / 2^s channels, the first five superblocks are followed by an
 up-sampling block halving the width (4 -> 128 px); conv3x3, (tanh + 1) / 2
-(no final norm or ReLU, as in the original).
+(no final norm or ReLU, as in the original; the original's sigmoid is
+`output_activation = "sigmoid"`).
 D: conv3x3 to ch / 4; superblock s is five blocks of ch / 4 * 2^s channels,
 the first five followed by a down-sampling block doubling the width
 (128 -> 4 px); the 4x4x(8 ch) map, flattened, is h; linear plus projection.
 
 Shortcuts: by default the 30 blocks that keep shape and width have identity
 shortcuts, as in Gulrajani et al.'s code; compare_gan gave every block a conv
-shortcut (`shortcut="conv"`, there 3x3, here 1x1), which with 0.02-stddev
-initial weights shrinks D's signal by orders of magnitude over 35 blocks.
+shortcut (`shortcut="conv"`, with `shortcut_kernel=3` as there; 1x1 by
+default), which with 0.02-stddev initial weights shrinks D's signal by orders
+of magnitude over 35 blocks.
 """
 
 from __future__ import annotations
@@ -65,20 +67,28 @@ class Generator(base.Generator):
     ch: int. Base width, divisible by 4; the seed has 8 ch channels, the last
       superblock ch / 4. Defaults to `64`.
     shortcut: "auto" (identity where a block keeps shape and width, else a
-      1x1 conv) or "conv" (always a 1x1 conv, as compare_gan). Defaults to
-      `"auto"`.
+      conv) or "conv" (always a conv, as compare_gan). Defaults to `"auto"`.
+    shortcut_kernel: int. Kernel size of the conv shortcuts: 1, or 3 as the
+      original (resnet_ops.ResNetBlock). Defaults to `1`.
+    output_activation: "tanh" ((tanh(x) + 1) / 2) or "sigmoid" (sigmoid(x),
+      the original's). Defaults to `"tanh"`.
   """
 
-  def __init__(self, *, ch: int = 64, shortcut: str = "auto", **kwargs: Any):
+  def __init__(self, *, ch: int = 64, shortcut: str = "auto",
+               shortcut_kernel: int = 1, output_activation: str = "tanh",
+               **kwargs: Any):
     super().__init__(**kwargs)
     _check_options(ch, shortcut)
     self.ch = ch
     self.shortcut = shortcut
+    self.shortcut_kernel = shortcut_kernel
+    self.output_activation = base.check_output_activation(output_activation)
     sn = self.spectral_norm
     self.fc_noise = Linear(SEED_SIZE * SEED_SIZE * 8 * ch, use_sn=sn,
                            name="fc_noise")
     self.blocks = _superblocks(8 * ch, "up", batch_norm_fn=self.batch_norm_fn,
-                               use_sn=sn, shortcut=shortcut)
+                               use_sn=sn, shortcut=shortcut,
+                               shortcut_kernel=shortcut_kernel)
     self.final_conv = Conv2D(self.colors, 3, use_sn=sn, name="final_conv")
 
   def call(self, z, y=None, training=None):
@@ -89,10 +99,12 @@ class Generator(base.Generator):
     for block in self.blocks:
       net = block(net, y=y, z=z, training=training)
     net = self.final_conv(net, training=training)
-    return (tf.nn.tanh(net) + 1.0) / 2.0
+    return base.to_unit_range(net, self.output_activation)
 
   def get_config(self):
-    return {**super().get_config(), "ch": self.ch, "shortcut": self.shortcut}
+    return {**super().get_config(), "ch": self.ch, "shortcut": self.shortcut,
+            "shortcut_kernel": self.shortcut_kernel,
+            "output_activation": self.output_activation}
 
 
 class Discriminator(base.Discriminator):
@@ -103,23 +115,25 @@ class Discriminator(base.Discriminator):
     ch: int. Base width, divisible by 4; the first conv has ch / 4 channels,
       the last superblock 8 ch. Defaults to `64`.
     shortcut: "auto" or "conv", as for the generator. Defaults to `"auto"`.
+    shortcut_kernel: int. 1 or 3, as for the generator. Defaults to `1`.
     project_y: bool. Projection of y when conditional (the original had
       none). Defaults to `True`.
   """
 
   def __init__(self, *, ch: int = 64, shortcut: str = "auto",
-               project_y: bool = True, **kwargs: Any):
+               shortcut_kernel: int = 1, project_y: bool = True, **kwargs: Any):
     super().__init__(**kwargs)
     _check_options(ch, shortcut)
     self.ch = ch
     self.shortcut = shortcut
+    self.shortcut_kernel = shortcut_kernel
     self.project_y = project_y
     sn = self.spectral_norm
     self.color_conv = Conv2D(ch // 4, 3, use_sn=sn, name="color_conv")
     # The original named the down-sampling blocks "B_<s>_up" as in G.
     self.blocks = _superblocks(ch // 4, "down", batch_norm_fn=self.batch_norm_fn,
                                layer_norm=self.layer_norm, use_sn=sn,
-                               shortcut=shortcut)
+                               shortcut=shortcut, shortcut_kernel=shortcut_kernel)
     self.make_head(SEED_SIZE * SEED_SIZE * 8 * ch, project_y)
 
   def call(self, x, y=None, training=None):
@@ -131,7 +145,7 @@ class Discriminator(base.Discriminator):
 
   def get_config(self):
     return {**super().get_config(), "ch": self.ch, "shortcut": self.shortcut,
-            "project_y": self.project_y}
+            "shortcut_kernel": self.shortcut_kernel, "project_y": self.project_y}
 
 
 base.register("resnet30_arch", Generator, Discriminator,

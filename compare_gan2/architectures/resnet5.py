@@ -4,7 +4,8 @@ arXiv:1704.00028, gan_64x64.py), as in compare_gan's resnet5.py. 128 px, also
 
 G: linear z -> 4x4x(8 ch), five ResNet blocks ch * channels[i] ->
 ch * channels[i + 1]; the first log2(resolution / 4) of them up-sample, the
-rest keep the resolution. Then norm-ReLU-conv3x3, (tanh + 1) / 2.
+rest keep the resolution. Then norm-ReLU-conv3x3, (tanh + 1) / 2 (the
+original: sigmoid, knob `output_activation`).
 D: "B0" (colors -> ch, down), five down-sampling blocks, ReLU, mean over
 space, linear plus projection of y.
 """
@@ -41,11 +42,19 @@ class Generator(base.Generator):
     ch: int. Base width. Defaults to `64`.
     channels: 6 ints. Width multipliers of the seed and of the five block
       outputs. Defaults to `(8, 8, 4, 4, 2, 1)`.
+    output_activation: "tanh" ((tanh(x) + 1) / 2) or "sigmoid" (sigmoid(x),
+      the original's). Defaults to `"tanh"`.
+    shortcut_kernel: int. Kernel size of the blocks' conv shortcuts: 1, or 3
+      as the original (resnet_ops.ResNetBlock). Defaults to `1`.
   """
 
   def __init__(self, *, ch: int = 64,
-               channels: Sequence[int] = (8, 8, 4, 4, 2, 1), **kwargs: Any):
+               channels: Sequence[int] = (8, 8, 4, 4, 2, 1),
+               output_activation: str = "tanh", shortcut_kernel: int = 1,
+               **kwargs: Any):
     super().__init__(**kwargs)
+    self.output_activation = base.check_output_activation(output_activation)
+    self.shortcut_kernel = shortcut_kernel
     self.ch = ch
     self.channels = _check_channels(channels)
     sn = self.spectral_norm
@@ -54,6 +63,7 @@ class Generator(base.Generator):
                            use_sn=sn, name="fc_noise")
     self.blocks = [ResNetBlock(ch * m, "up" if i < up_blocks else "none",
                                self.batch_norm_fn, use_sn=sn, shortcut="conv",
+                               shortcut_kernel=shortcut_kernel,
                                name=f"B{i + 1}")
                    for i, m in enumerate(self.channels[1:])]
     self.final_norm = self.norm("final_norm")
@@ -66,11 +76,13 @@ class Generator(base.Generator):
     net = tf.reshape(net, [-1, SEED_SIZE, SEED_SIZE, self.ch * self.channels[0]])
     for block in self.blocks:
       net = block(net, y=y, z=z, training=training)
-    return self.output_images(net, training, y=y, z=z)
+    return self.output_images(net, training, self.output_activation, y=y, z=z)
 
   def get_config(self):
     return {**super().get_config(), "ch": self.ch,
-            "channels": list(self.channels)}
+            "channels": list(self.channels),
+            "output_activation": self.output_activation,
+            "shortcut_kernel": self.shortcut_kernel}
 
 
 class Discriminator(base.Discriminator):
@@ -83,12 +95,15 @@ class Discriminator(base.Discriminator):
       it. Defaults to `(1, 2, 4, 4, 8, 8)`.
     project_y: bool. Projection of y when conditional (the original had
       none). Defaults to `True`.
+    shortcut_kernel: int. Kernel size of the blocks' conv shortcuts: 1, or 3
+      as the original (resnet_ops.ResNetBlock). Defaults to `1`.
   """
 
   def __init__(self, *, ch: int = 64,
                channels: Sequence[int] = (1, 2, 4, 4, 8, 8),
-               project_y: bool = True, **kwargs: Any):
+               project_y: bool = True, shortcut_kernel: int = 1, **kwargs: Any):
     super().__init__(**kwargs)
+    self.shortcut_kernel = shortcut_kernel
     self.ch = ch
     self.channels = _check_channels(channels)
     self.project_y = project_y
@@ -102,7 +117,8 @@ class Discriminator(base.Discriminator):
       size = (size + 1) // 2
       self.blocks.append(ResNetBlock(
           width, scale, self.batch_norm_fn, layer_norm=self.layer_norm,
-          use_sn=self.spectral_norm, shortcut="conv", name=f"B{i}"))
+          use_sn=self.spectral_norm, shortcut="conv",
+          shortcut_kernel=shortcut_kernel, name=f"B{i}"))
     self.make_head(widths[-1], project_y)
 
   def call(self, x, y=None, training=None):
@@ -111,7 +127,8 @@ class Discriminator(base.Discriminator):
 
   def get_config(self):
     return {**super().get_config(), "ch": self.ch,
-            "channels": list(self.channels), "project_y": self.project_y}
+            "channels": list(self.channels), "project_y": self.project_y,
+            "shortcut_kernel": self.shortcut_kernel}
 
 
 base.register("resnet5_arch", Generator, Discriminator,

@@ -111,19 +111,25 @@ class Discriminator(base.Discriminator):
   """BigGAN discriminator: down-sampling ResNet blocks, ReLU, sum pooling,
   linear output plus projection of y.
 
-  Blocks whose channels do not change use an identity shortcut (the original
-  dropped the shortcut there); the parameter count is the same.
-
   Args:
     ch: int. Base width. Defaults to `96`.
     blocks_with_attention: str. Blocks followed by self-attention. Defaults
       to `"B1"`.
     project_y: bool. Projection of y when conditional. Defaults to `True`.
+    shortcut: what blocks whose channels do not change add: "auto" (the
+      identity, as BigGAN's paper code) or "drop" (nothing, as the
+      original's `add_shortcut=in_channels != out_channels`); blocks that
+      change channels have a 1x1 conv either way, so the parameter count is
+      the same. Defaults to `"auto"`.
   """
 
   def __init__(self, *, ch: int = 96, blocks_with_attention: str = "B1",
-               project_y: bool = True, **kwargs: Any):
+               project_y: bool = True, shortcut: str = "auto", **kwargs: Any):
     super().__init__(**kwargs)
+    if shortcut not in ("auto", "drop"):
+      raise ValueError("resnet_biggan.Discriminator.shortcut must be 'auto' "
+                       f"or 'drop'. Received: shortcut={shortcut!r}")
+    self.shortcut = shortcut
     self.ch = ch
     self.blocks_with_attention = blocks_with_attention
     self.project_y = project_y
@@ -136,7 +142,7 @@ class Discriminator(base.Discriminator):
       scale = "none" if i == len(out_channels) - 1 else "down"
       self.blocks.append(ResNetBlock(out, scale, self.batch_norm_fn,
                                      layer_norm=self.layer_norm, use_sn=sn,
-                                     shortcut="auto", name=name))
+                                     shortcut=shortcut, name=name))
       if name in attention:
         self.attention[i] = NonLocalBlock(use_sn=sn, name=f"{name}_non_local")
     self.make_head(out_channels[-1], project_y)
@@ -148,7 +154,7 @@ class Discriminator(base.Discriminator):
   def get_config(self):
     return {**super().get_config(), "ch": self.ch,
             "blocks_with_attention": self.blocks_with_attention,
-            "project_y": self.project_y}
+            "project_y": self.project_y, "shortcut": self.shortcut}
 
 
 base.register("resnet_biggan_arch", Generator, Discriminator,

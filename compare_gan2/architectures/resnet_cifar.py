@@ -2,7 +2,8 @@
 in compare_gan's resnet_cifar.py.
 
 G: linear z -> 4x4x256, three up-sampling ResNet blocks of 256 channels,
-norm-ReLU-conv3x3, (tanh + 1) / 2. D: four ResNet blocks of 128 channels (the
+norm-ReLU-conv3x3, (tanh + 1) / 2 (the original: sigmoid, knob
+`output_activation`). D: four ResNet blocks of 128 channels (the
 first two down-sample), ReLU, mean over space, linear plus projection of y.
 """
 
@@ -30,11 +31,19 @@ class Generator(base.Generator):
       block i's norms. Defaults to `False`.
     embed_z: bool. Linear embedding of z (same size) first. Defaults to `False`.
     embed_y: bool. Linear embedding of y to z_dim first. Defaults to `False`.
+    output_activation: "tanh" ((tanh(x) + 1) / 2) or "sigmoid" (sigmoid(x),
+      the original's). Defaults to `"tanh"`.
+    shortcut_kernel: int. Kernel size of the blocks' conv shortcuts: 1, or 3
+      as the original (resnet_ops.ResNetBlock). Defaults to `1`.
   """
 
   def __init__(self, *, ch: int = 256, hierarchical_z: bool = False,
-               embed_z: bool = False, embed_y: bool = False, **kwargs: Any):
+               embed_z: bool = False, embed_y: bool = False,
+               output_activation: str = "tanh", shortcut_kernel: int = 1,
+               **kwargs: Any):
     super().__init__(**kwargs)
+    self.output_activation = base.check_output_activation(output_activation)
+    self.shortcut_kernel = shortcut_kernel
     self.ch = ch
     self.hierarchical_z = hierarchical_z
     self.embed_z = embed_z
@@ -51,7 +60,8 @@ class Generator(base.Generator):
                         if embed_y and self.conditional else None)
     self.fc_noise = Linear(4 * 4 * ch, use_sn=sn, name="fc_noise")
     self.blocks = [ResNetBlock(ch, "up", self.batch_norm_fn, use_sn=sn,
-                               shortcut="conv", name=f"B{i + 1}")
+                               shortcut="conv", shortcut_kernel=shortcut_kernel,
+                               name=f"B{i + 1}")
                    for i in range(NUM_G_BLOCKS)]
     self.final_norm = self.norm("final_norm")
     self.final_conv = Conv2D(self.colors, 3, use_sn=sn, name="final_conv")
@@ -74,12 +84,14 @@ class Generator(base.Generator):
     net = tf.reshape(net, [-1, 4, 4, self.ch])
     for block, zi, yi in zip(self.blocks, z_per_block, y_per_block):
       net = block(net, y=yi, z=zi, training=training)
-    return self.output_images(net, training, y=y, z=z)
+    return self.output_images(net, training, self.output_activation, y=y, z=z)
 
   def get_config(self):
     return {**super().get_config(), "ch": self.ch,
             "hierarchical_z": self.hierarchical_z, "embed_z": self.embed_z,
-            "embed_y": self.embed_y}
+            "embed_y": self.embed_y,
+            "output_activation": self.output_activation,
+            "shortcut_kernel": self.shortcut_kernel}
 
 
 class Discriminator(base.Discriminator):
@@ -90,26 +102,37 @@ class Discriminator(base.Discriminator):
     ch: int. Width of every block. Defaults to `128`.
     project_y: bool. Projection of y when conditional. Defaults to `True`
       (the original's default was `False`, i.e. a conditional D ignored y).
+    embedding_initializer: "glorot_normal" or "weights" (gin
+      `weights.initializer`, N(0, 0.02): the original's). Defaults to
+      `"glorot_normal"`.
+    shortcut_kernel: int. Kernel size of the blocks' conv shortcuts: 1, or 3
+      as the original (resnet_ops.ResNetBlock). Defaults to `1`.
   """
 
-  def __init__(self, *, ch: int = 128, project_y: bool = True, **kwargs: Any):
+  def __init__(self, *, ch: int = 128, project_y: bool = True,
+               embedding_initializer: str = "glorot_normal",
+               shortcut_kernel: int = 1, **kwargs: Any):
     super().__init__(**kwargs)
     self.ch = ch
     self.project_y = project_y
+    self.embedding_initializer = embedding_initializer
+    self.shortcut_kernel = shortcut_kernel
     self.blocks = [
         ResNetBlock(ch, "down" if i < NUM_D_DOWN_BLOCKS else "none",
                     self.batch_norm_fn, layer_norm=self.layer_norm,
                     use_sn=self.spectral_norm, shortcut="conv",
-                    name=f"B{i + 1}")
+                    shortcut_kernel=shortcut_kernel, name=f"B{i + 1}")
         for i in range(NUM_D_BLOCKS)]
-    self.make_head(ch, project_y)
+    self.make_head(ch, project_y, embedding_initializer)
 
   def call(self, x, y=None, training=None):
     h = self.pooled_features(x, y, training, pool="mean")
     return self.head(h, y, training)
 
   def get_config(self):
-    return {**super().get_config(), "ch": self.ch, "project_y": self.project_y}
+    return {**super().get_config(), "ch": self.ch, "project_y": self.project_y,
+            "embedding_initializer": self.embedding_initializer,
+            "shortcut_kernel": self.shortcut_kernel}
 
 
 base.register("resnet_cifar_arch", Generator, Discriminator,

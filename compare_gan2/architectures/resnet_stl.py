@@ -2,7 +2,8 @@
 Table 5), as in compare_gan's resnet_stl.py.
 
 G: linear z -> 6x6x(8 ch), up-sampling blocks 8ch -> 4ch -> 2ch -> ch (6 -> 48
-px), norm-ReLU-conv3x3, (tanh + 1) / 2. D: "B0" ch (down), then 2ch, 4ch, 8ch
+px), norm-ReLU-conv3x3, (tanh + 1) / 2 (the original: sigmoid, knob
+`output_activation`). D: "B0" ch (down), then 2ch, 4ch, 8ch
 (down) and 16ch (no resampling): 48 -> 3 px; ReLU, mean over space, linear
 plus projection of y.
 """
@@ -32,16 +33,24 @@ class Generator(base.Generator):
 
   Args:
     ch: int. Base width; the seed has 8 ch channels. Defaults to `64`.
+    output_activation: "tanh" ((tanh(x) + 1) / 2) or "sigmoid" (sigmoid(x),
+      the original's). Defaults to `"tanh"`.
+    shortcut_kernel: int. Kernel size of the blocks' conv shortcuts: 1, or 3
+      as the original (resnet_ops.ResNetBlock). Defaults to `1`.
   """
 
-  def __init__(self, *, ch: int = 64, **kwargs: Any):
+  def __init__(self, *, ch: int = 64, output_activation: str = "tanh",
+               shortcut_kernel: int = 1, **kwargs: Any):
     super().__init__(**kwargs)
+    self.output_activation = base.check_output_activation(output_activation)
+    self.shortcut_kernel = shortcut_kernel
     self.ch = ch
     sn = self.spectral_norm
     self.fc_noise = Linear(SEED_SIZE * SEED_SIZE * G_SEED_CHANNELS * ch,
                            use_sn=sn, name="fc_noise")
     self.blocks = [ResNetBlock(m * ch, "up", self.batch_norm_fn, use_sn=sn,
-                               shortcut="conv", name=f"B{i + 1}")
+                               shortcut="conv", shortcut_kernel=shortcut_kernel,
+                               name=f"B{i + 1}")
                    for i, m in enumerate(G_CHANNELS)]
     self.final_norm = self.norm("final_norm")
     self.final_conv = Conv2D(self.colors, 3, use_sn=sn, name="final_conv")
@@ -53,10 +62,12 @@ class Generator(base.Generator):
     net = tf.reshape(net, [-1, SEED_SIZE, SEED_SIZE, G_SEED_CHANNELS * self.ch])
     for block in self.blocks:
       net = block(net, y=y, z=z, training=training)
-    return self.output_images(net, training, y=y, z=z)
+    return self.output_images(net, training, self.output_activation, y=y, z=z)
 
   def get_config(self):
-    return {**super().get_config(), "ch": self.ch}
+    return {**super().get_config(), "ch": self.ch,
+            "output_activation": self.output_activation,
+            "shortcut_kernel": self.shortcut_kernel}
 
 
 class Discriminator(base.Discriminator):
@@ -67,16 +78,21 @@ class Discriminator(base.Discriminator):
     ch: int. Base width. Defaults to `64`.
     project_y: bool. Projection of y when conditional (the original had
       none). Defaults to `True`.
+    shortcut_kernel: int. Kernel size of the blocks' conv shortcuts: 1, or 3
+      as the original (resnet_ops.ResNetBlock). Defaults to `1`.
   """
 
-  def __init__(self, *, ch: int = 64, project_y: bool = True, **kwargs: Any):
+  def __init__(self, *, ch: int = 64, project_y: bool = True,
+               shortcut_kernel: int = 1, **kwargs: Any):
     super().__init__(**kwargs)
+    self.shortcut_kernel = shortcut_kernel
     self.ch = ch
     self.project_y = project_y
     self.blocks = [
         ResNetBlock(m * ch, "down" if down else "none", self.batch_norm_fn,
                     layer_norm=self.layer_norm, use_sn=self.spectral_norm,
-                    shortcut="conv", name=f"B{i}")
+                    shortcut="conv", shortcut_kernel=shortcut_kernel,
+                    name=f"B{i}")
         for i, (m, down) in enumerate(zip(D_CHANNELS, D_DOWN))]
     self.make_head(D_CHANNELS[-1] * ch, project_y)
 
@@ -85,7 +101,8 @@ class Discriminator(base.Discriminator):
     return self.head(h, y, training)
 
   def get_config(self):
-    return {**super().get_config(), "ch": self.ch, "project_y": self.project_y}
+    return {**super().get_config(), "ch": self.ch, "project_y": self.project_y,
+            "shortcut_kernel": self.shortcut_kernel}
 
 
 base.register("resnet_stl_arch", Generator, Discriminator,

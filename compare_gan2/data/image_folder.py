@@ -10,7 +10,8 @@ root's images are unlabelled (num_classes 0).
 All images are decoded up front with Pillow (EXIF orientation applied, the
 largest central square cropped, resized to `image_folder.resolution` with
 antialiased bilinear filtering, converted to RGB or grey) and held in memory
-as uint8. A file that fails to decode is skipped: it is named in a logged
+as uint8; 16-bit images are scaled to 8 bits (v / 257, rounded), so that
+65535 is white. A file that fails to decode is skipped: it is named in a logged
 warning and in `skipped_files`, and never reaches training. The data take
 R*R*C bytes per image (12 KiB at 64x64x3).
 
@@ -25,6 +26,7 @@ import concurrent.futures
 import hashlib
 import logging
 import os
+from typing import Sequence
 
 import numpy as np
 
@@ -48,8 +50,14 @@ def _images_below(directory: str) -> list[str]:
   return found
 
 
-def scan_image_folder(path: str) -> tuple[list[str], list[int], list[str]]:
+def scan_image_folder(path: str, exclude: Sequence[str] = ()
+                      ) -> tuple[list[str], list[int], list[str]]:
   """Lists a folder's images without opening them.
+
+  Args:
+    path: str. The directory.
+    exclude: file names directly in `path` that are not examples (the grid
+      that `compare_gan2 sample` writes next to its samples).
 
   Returns:
     (files, labels, class_names): files sorted (by class, then path), their
@@ -65,8 +73,8 @@ def scan_image_folder(path: str) -> tuple[list[str], list[int], list[str]]:
   if not os.path.isdir(path):
     raise DatasetNotFoundError(f"image_folder: no directory at '{path}'.")
   entries = sorted(os.listdir(path))
-  root_files = [os.path.join(path, e) for e in entries
-                if _is_image(e) and os.path.isfile(os.path.join(path, e))]
+  root_files = [os.path.join(path, e) for e in entries if _is_image(e)
+                and e not in exclude and os.path.isfile(os.path.join(path, e))]
   files, labels, class_names = [], [], []
   for entry in entries:
     sub = os.path.join(path, entry)
@@ -96,6 +104,8 @@ def load_image(path: str, resolution: int, colors: int) -> np.ndarray:
   from PIL import Image, ImageOps  # pylint: disable=g-import-not-at-top
   with Image.open(path) as image:
     image = ImageOps.exif_transpose(image)
+    if image.mode.startswith("I"):  # 16-bit grey PNG: Pillow's "I;16" or "I"
+      image = _to_8_bit(image, path)
     image = image.convert("L" if colors == 1 else "RGB")
     width, height = image.size
     size = min(width, height)
@@ -105,6 +115,17 @@ def load_image(path: str, resolution: int, colors: int) -> np.ndarray:
                          Image.Resampling.BILINEAR)
     array = np.asarray(image, np.uint8)
   return array.reshape(resolution, resolution, colors)
+
+
+def _to_8_bit(image, path: str):
+  """A 16-bit grey image as 8-bit "L" (v / 257 rounded: 65535 -> 255);
+  convert("L") would clip every value above 255 to white."""
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  array = np.asarray(image)
+  if array.size and (array.min() < 0 or array.max() > 65535):
+    raise ValueError(f"'{path}' is a 32-bit integer image (values "
+                     f"{array.min()}..{array.max()}); only 8- and 16-bit images load.")
+  return Image.fromarray(np.round(array / 257.0).astype(np.uint8), "L")
 
 
 def _try_load(path: str, resolution: int, colors: int):
@@ -123,10 +144,12 @@ class ImageFolderDataset(ArrayDataset):
     files: list of str. The images in use, in dataset order.
     class_names: list of str. Sub-folder names ([] if unlabelled).
     skipped_files: list of str. Files that failed to decode.
+    excluded_files: list of str. Files named in `exclude`, not examples.
   """
 
   def __init__(self, path: str, *, resolution: int = 64, colors: int = 3,
-               seed: int = DEFAULT_SEED, decode: bool = True):
+               seed: int = DEFAULT_SEED, decode: bool = True,
+               exclude: Sequence[str] = ()):
     if (isinstance(resolution, bool) or not isinstance(resolution, int)
         or resolution < 1):
       raise ValueError("`image_folder.resolution` must be a positive integer. "
@@ -135,8 +158,10 @@ class ImageFolderDataset(ArrayDataset):
       raise ValueError("`image_folder.colors` must be 1 or 3. "
                        f"Received: colors={colors!r}")
     path = os.path.abspath(os.path.expanduser(os.fspath(path))) if path else path
-    files, labels, class_names = scan_image_folder(path)
+    files, labels, class_names = scan_image_folder(path, exclude)
     self.path = path
+    self.excluded_files = sorted(os.path.join(path, e) for e in exclude
+                                 if os.path.isfile(os.path.join(path, e)))
     self.class_names = class_names
     self.skipped_files: list[str] = []
     self._images = None
@@ -191,7 +216,8 @@ class ImageFolderDataset(ArrayDataset):
 @DATASETS.register("image_folder")
 def image_folder(seed: int = DEFAULT_SEED, path: str | None = None,
                  resolution: int = 64, colors: int = 3,
-                 fake: bool = False) -> ImageFolderDataset:
+                 fake: bool = False, exclude: Sequence[str] = ()
+                 ) -> ImageFolderDataset:
   """The images of a directory, classes = sub-folders (see the module doc).
 
   Args:
@@ -200,6 +226,9 @@ def image_folder(seed: int = DEFAULT_SEED, path: str | None = None,
     resolution: int. Output size (`image_folder.resolution`). Defaults to 64.
     colors: int. 3 (RGB) or 1 (grey) (`image_folder.colors`).
     fake: bool. Only list the files (for fake data); do not decode them.
+    exclude: file names directly in `path` that are not examples
+      (`image_folder.exclude`; `compare_gan2 score` passes the grid files of
+      `compare_gan2 sample`).
   """
   return ImageFolderDataset(path, resolution=resolution, colors=colors,
-                            seed=seed, decode=not fake)
+                            seed=seed, decode=not fake, exclude=tuple(exclude))

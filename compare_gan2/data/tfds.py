@@ -17,9 +17,11 @@ as `tf.image.resize_images` there):
     square to 128 (antialiased). Train = the first 99% of TFDS "train", test =
     the last 1% (the official validation split has only 300 images).
   imagenet_{64,128,256,512}: training images are cropped "distorted" (a
-    random square covering 50-100% of the area, the whole image if none fits),
-    evaluation images to their largest central square; then resized. Test =
-    TFDS "validation".
+    random square covering 50-100% of the area, the whole image if none fits)
+    or, with `train_imagenet_transform.crop_method = "zoomed"`, as the
+    DiffAugment ImageNet fork did (a centred square of 50-100% of the largest
+    central square's area); evaluation images to their largest central
+    square; then resized. Test = TFDS "validation".
 Images are decoded after the shuffle and the resume skip (TFDS yields encoded
 bytes), so skipped examples are read but not decoded.
 """
@@ -31,6 +33,7 @@ import logging
 import os
 from typing import Any, Mapping
 
+import gin
 import tensorflow as tf
 
 from compare_gan2.data.base import (DATASETS, DEFAULT_SEED,
@@ -247,14 +250,56 @@ def lsun_transform(image: tf.Tensor, resolution: int = 128, *,
       tf.image.resize_with_crop_or_pad(image, resolution, resolution))
 
 
-def imagenet_train_transform(image: tf.Tensor, resolution: int,
-                             seed: tf.Tensor) -> tf.Tensor:
-  """"distorted" crop: a random square covering 50-100% of the image area
-  (the whole image if none is found), resized to resolution (stateless)."""
+IMAGENET_TRAIN_CROPS = ("distorted", "zoomed")
+
+
+@gin.configurable("train_imagenet_transform")
+def imagenet_train_crop(crop_method: str = "distorted") -> str:
+  """gin `train_imagenet_transform.crop_method` (the original's binding):
+  "distorted" (compare_gan's default) or "zoomed" (the DiffAugment ImageNet
+  fork, mit-han-lab/data-efficient-gans DiffAugment-biggan-imagenet)."""
+  if crop_method not in IMAGENET_TRAIN_CROPS:
+    raise ValueError("`train_imagenet_transform.crop_method` must be one of "
+                     f"{IMAGENET_TRAIN_CROPS}. Received: crop_method={crop_method!r}")
+  return crop_method
+
+
+def _square_box(shape: tf.Tensor, seed: tf.Tensor) -> tuple[tf.Tensor, tf.Tensor]:
+  """(begin, size) of a random square covering 50-100% of the area of an
+  image of `shape` [h, w, c] (the whole image if none is found)."""
   begin, size, _ = tf.image.stateless_sample_distorted_bounding_box(
-      tf.shape(image), tf.zeros([1, 0, 4], tf.float32), seed=seed,
+      shape, tf.zeros([1, 0, 4], tf.float32), seed=seed,
       aspect_ratio_range=[1.0, 1.0], area_range=[0.5, 1.0],
       use_image_if_no_bounding_boxes=True)
+  return begin, size
+
+
+def zoomed_crop(image: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+  """The fork's "zoomed" crop of `image` [h, w, c]: the side s of a square is
+  drawn as the "distorted" crop draws it, but inside the largest central
+  square [m, m] (m = min(h, w)); the crop is centred: rows from (h - s) // 2,
+  columns from (w - s) // 2. Returns [s, s, c]."""
+  shape = tf.shape(image)
+  m = tf.minimum(shape[0], shape[1])
+  _, size = _square_box(tf.stack([m, m, shape[2]]), seed)
+  top, left = (shape[0] - size[0]) // 2, (shape[1] - size[1]) // 2
+  crop = image[top:top + size[0], left:left + size[1], :]
+  crop.set_shape([None, None, image.shape[-1]])
+  return crop
+
+
+def imagenet_train_transform(image: tf.Tensor, resolution: int,
+                             seed: tf.Tensor, crop_method: str = "distorted"
+                             ) -> tf.Tensor:
+  """The training crop, resized to resolution (stateless). "distorted": a
+  random square covering 50-100% of the image area (the whole image if none is
+  found) at a random place; "zoomed": see `zoomed_crop`."""
+  if crop_method == "zoomed":
+    return resize(zoomed_crop(image, seed), resolution, antialias=False)
+  if crop_method != "distorted":
+    raise ValueError(f"crop_method must be one of {IMAGENET_TRAIN_CROPS}. "
+                     f"Received: crop_method={crop_method!r}")
+  begin, size = _square_box(tf.shape(image), seed)
   channels = image.shape[-1]
   image = tf.slice(image, begin, size)
   image.set_shape([None, None, channels])
@@ -293,11 +338,15 @@ class LsunBedroomDataset(TfdsDataset):
 
 class ImagenetDataset(TfdsDataset):
   """ImageNet 2012; `label_mode` "real", "single" (all 0, one class) or
-  "random" (uniform over 1000 classes, drawn per example position)."""
+  "random" (uniform over 1000 classes, drawn per example position). The
+  training crop is `train_imagenet_transform.crop_method` unless given."""
 
-  def __init__(self, *args: Any, label_mode: str = "real", **kwargs: Any):
+  def __init__(self, *args: Any, label_mode: str = "real",
+               crop_method: str | None = None, **kwargs: Any):
     super().__init__(*args, **kwargs)
     self.label_mode = label_mode
+    self.crop_method = imagenet_train_crop(
+        **({} if crop_method is None else {"crop_method": crop_method}))
     if label_mode == "single":
       self.num_classes = 1
 
@@ -312,7 +361,8 @@ class ImagenetDataset(TfdsDataset):
 
   def _transform(self, image, seed, *, training):
     if training:
-      return imagenet_train_transform(image, self.resolution, seed)
+      return imagenet_train_transform(image, self.resolution, seed,
+                                      self.crop_method)
     return imagenet_eval_transform(image, self.resolution)
 
 

@@ -33,6 +33,7 @@ from __future__ import annotations
 import inspect
 import math
 import os
+import zipfile
 from typing import Any, Callable
 
 import gin
@@ -171,12 +172,26 @@ def read_label_file(path: str) -> dict[str, Any]:
     raise FileNotFoundError(
         f"Label file '{path}' does not exist (`labels.path`). Write it with "
         "compare_gan2.labels.write_label_file.")
-  with np.load(path, allow_pickle=False) as npz:
+  expected = ("expected a .npz archive of arrays labels [N], dataset, num_examples "
+              "(and num_classes, ...), as compare_gan2.labels.write_label_file writes")
+  try:
+    npz = np.load(path, allow_pickle=False)
+  except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+    # numpy's own message for a text file is advice about allow_pickle.
+    raise ValueError(f"'{path}' is not a label file (`labels.path`): {expected}.") from e
+  if not isinstance(npz, np.lib.npyio.NpzFile):  # a single .npy array
+    raise ValueError(f"'{path}' is not a label file (`labels.path`): it holds one "
+                     f"array {npz.dtype}{list(npz.shape)}; {expected}.")
+  with npz:
     missing = {"labels", "dataset", "num_examples"} - set(npz.files)
     if missing:
       raise ValueError(f"Label file '{path}' lacks {sorted(missing)}; it has "
-                       f"{sorted(npz.files)}.")
-    out = {k: npz[k] for k in npz.files}
+                       f"{sorted(npz.files)}; {expected}.")
+    try:
+      out = {k: npz[k] for k in npz.files}
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
+      raise ValueError(f"'{path}' is not a label file (`labels.path`): it holds "
+                       f"Python objects, or is damaged; {expected}.") from e
   for key in list(out):
     if out[key].ndim == 0:
       out[key] = out[key].item()

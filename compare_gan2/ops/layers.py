@@ -44,13 +44,20 @@ class _NormalizedKernelLayer(keras.layers.Layer):
     self.kernel_initializer = keras.initializers.get(kernel_initializer)
     self.singular_value = singular_value or sn.singular_value_side()
 
+  def _sn_permutation(self) -> list[int] | None:
+    """Axes order in which spectral norm sees the kernel before reshaping it
+    to (-1, last axis); None for the stored order."""
+    return None
+
   def _build_kernel(self, shape: tuple[int, ...], bias_units: int) -> None:
     self.kernel = self.add_weight(name="kernel", shape=shape,
                                   initializer=self.kernel_initializer)
     if self.use_sn:
-      self._sn_side = sn.resolve_side(shape, self.singular_value)
+      perm = self._sn_permutation()
+      sn_shape = shape if perm is None else tuple(shape[i] for i in perm)
+      self._sn_side = sn.resolve_side(sn_shape, self.singular_value)
       self.u = self.add_weight(
-          name="u", shape=sn.u_shape(shape, self._sn_side),
+          name="u", shape=sn.u_shape(sn_shape, self._sn_side),
           initializer=keras.initializers.RandomNormal(stddev=1.0),
           trainable=False, aggregation="only_first_replica")
     if self.use_wn:
@@ -65,7 +72,14 @@ class _NormalizedKernelLayer(keras.layers.Layer):
     """The kernel as used in the forward pass."""
     kernel = tf.convert_to_tensor(self.kernel)
     if self.use_sn:
-      return sn.spectral_normalize(kernel, self.u, self._sn_side, bool(training))
+      perm = self._sn_permutation()
+      if perm is None:
+        return sn.spectral_normalize(kernel, self.u, self._sn_side, bool(training))
+      # Normalize the permuted view (its sigma differs); permute back. The
+      # permutations used are their own inverses.
+      kernel = sn.spectral_normalize(tf.transpose(kernel, perm), self.u,
+                                     self._sn_side, bool(training))
+      return tf.transpose(kernel, perm)
     if self.use_wn:
       axes = list(range(len(kernel.shape) - 1))
       return self.g * tf.math.l2_normalize(kernel, axis=axes)
@@ -137,16 +151,26 @@ def conv1x1(filters: int, **kwargs: Any) -> Conv2D:
 class Deconv2D(_NormalizedKernelLayer):
   """SAME-padded transposed convolution: [B, H, W, C] -> [B, sH, sW, filters].
 
-  The kernel is stored as [k, k, C_in, filters] so that spectral and weight
-  normalization see C_out last, like the other layers.
+  The kernel is stored as [k, k, C_in, filters] so that weight normalization
+  sees C_out last, like the other layers. Spectral normalization uses the
+  matrix chosen by `deconv_matrix` (None: gin `spectral_norm.deconv_matrix`,
+  default "original": the (k*k*filters, C_in) matrix of the original's
+  [k, k, filters, C_in] kernel; "output_last": (k*k*C_in, filters)).
   """
 
   def __init__(self, filters: int, kernel_size: int = 5, strides: int = 2,
-               **kwargs: Any):
+               deconv_matrix: str | None = None, **kwargs: Any):
     super().__init__(**kwargs)
     self.filters = filters
     self.kernel_size = kernel_size
     self.strides = strides
+    self.deconv_matrix = deconv_matrix or sn.deconv_matrix()
+    if self.deconv_matrix not in sn.DECONV_MATRICES:
+      raise ValueError(f"deconv_matrix must be one of {sn.DECONV_MATRICES}. "
+                       f"Received: deconv_matrix={self.deconv_matrix!r}")
+
+  def _sn_permutation(self) -> list[int] | None:
+    return [0, 1, 3, 2] if self.deconv_matrix == "original" else None
 
   def build(self, input_shape: tuple[int, ...]) -> None:
     k = self.kernel_size
@@ -166,4 +190,5 @@ class Deconv2D(_NormalizedKernelLayer):
 
   def get_config(self) -> dict[str, Any]:
     return {**super().get_config(), "filters": self.filters,
-            "kernel_size": self.kernel_size, "strides": self.strides}
+            "kernel_size": self.kernel_size, "strides": self.strides,
+            "deconv_matrix": self.deconv_matrix}

@@ -209,11 +209,15 @@ class SelfModulatedBatchNorm(_Normalization):
 
   Args:
     num_hidden: int. Width of h. Defaults to `32`.
+    use_y: bool. Condition on concat(z, y) when a y is passed; `False`
+      conditions on z alone, as the original
+      (arch_ops.self_modulated_batch_norm had no y). Defaults to `False`.
   """
 
-  def __init__(self, num_hidden: int = 32, **kwargs: Any):
+  def __init__(self, num_hidden: int = 32, use_y: bool = False, **kwargs: Any):
     super().__init__(**kwargs)
     self.num_hidden = num_hidden
+    self.use_y = use_y
 
   def build(self, input_shape, *args, **kwargs):
     c = int(input_shape[-1])
@@ -227,7 +231,7 @@ class SelfModulatedBatchNorm(_Normalization):
     if z is None:
       raise ValueError(f"{self.name}: self_modulated_batch_norm needs z. "
                        "Received: z=None")
-    cond = z if y is None else tf.concat([z, y], axis=1)
+    cond = z if y is None or not self.use_y else tf.concat([z, y], axis=1)
     h = tf.nn.relu(self.hidden(cond, training=training))
     x = self.standardize(x, training=training)
     gamma = self.gamma(h, training=training)[:, None, None, :]
@@ -235,7 +239,8 @@ class SelfModulatedBatchNorm(_Normalization):
     return x * gamma + beta
 
   def get_config(self):
-    return {**super().get_config(), "num_hidden": self.num_hidden}
+    return {**super().get_config(), "num_hidden": self.num_hidden,
+            "use_y": self.use_y}
 
 
 @NORMALIZATIONS.register("layer_norm")

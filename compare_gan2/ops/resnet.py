@@ -12,6 +12,8 @@ from compare_gan2.ops.layers import Conv2D
 from compare_gan2.ops.normalization import LayerNorm, make_normalization
 
 UPSAMPLE_METHODS = ("nearest", "unpool")
+SHORTCUTS = ("conv", "auto", "drop")
+SHORTCUT_KERNELS = (1, 3)
 
 
 @gin.configurable("upsample")
@@ -53,20 +55,31 @@ class ResNetBlock(keras.layers.Layer):
     batch_norm_fn: normalization name or gin reference; `None` for none.
     layer_norm: bool. Layer norm after each normalization (D.layer_norm).
     use_sn: bool. Spectral norm on convolutions (and conditional norms).
-    shortcut: "conv" (1x1 conv, always), "auto" (1x1 conv when the channels
-      change, else the resampled identity). Defaults to `"conv"`.
+    shortcut: "conv" (a conv, always: compare_gan's ResNetBlock), "auto" (a
+      conv when the channels change, else the resampled identity), "drop" (a
+      conv when the channels change, else no shortcut at all: compare_gan's
+      BigGAN discriminator, `add_shortcut=in_channels != out_channels`).
+      Defaults to `"conv"`.
     first_relu: bool. ReLU on the block input. Defaults to `True`.
+    shortcut_kernel: int. Kernel size of the shortcut conv: 1, or 3 as in
+      compare_gan's resnet_ops.ResNetBlock (BigGAN's block used 1).
+      Defaults to `1`.
   """
 
   def __init__(self, out_channels: int, scale: str = "none",
                batch_norm_fn: Any = None, layer_norm: bool = False,
                use_sn: bool = False, shortcut: str = "conv",
-               first_relu: bool = True, **kwargs: Any):
+               first_relu: bool = True, shortcut_kernel: int = 1,
+               **kwargs: Any):
     super().__init__(**kwargs)
     if scale not in ("up", "down", "none"):
       raise ValueError(f"scale must be 'up', 'down' or 'none'. Received: {scale!r}")
-    if shortcut not in ("conv", "auto"):
-      raise ValueError(f"shortcut must be 'conv' or 'auto'. Received: {shortcut!r}")
+    if shortcut not in SHORTCUTS:
+      raise ValueError(f"shortcut must be one of {SHORTCUTS}. "
+                       f"Received: shortcut={shortcut!r}")
+    if shortcut_kernel not in SHORTCUT_KERNELS:
+      raise ValueError(f"shortcut_kernel must be one of {SHORTCUT_KERNELS}. "
+                       f"Received: shortcut_kernel={shortcut_kernel!r}")
     self.out_channels = out_channels
     self.scale = scale
     self.batch_norm_fn = batch_norm_fn
@@ -74,6 +87,7 @@ class ResNetBlock(keras.layers.Layer):
     self.use_sn = use_sn
     self.shortcut = shortcut
     self.first_relu = first_relu
+    self.shortcut_kernel = shortcut_kernel
     self.upsample_method = upsample_method()
 
   def build(self, input_shape, *args, **kwargs):
@@ -85,9 +99,11 @@ class ResNetBlock(keras.layers.Layer):
     self.conv1 = Conv2D(self.out_channels, 3, use_sn=self.use_sn, name="conv1")
     self.conv2 = Conv2D(self.out_channels, 3, use_sn=self.use_sn, name="conv2")
     self.conv_shortcut = None
+    # "auto" and "drop" agree on when there is a conv; they differ without one.
+    self.add_shortcut = self.shortcut != "drop" or in_channels != self.out_channels
     if self.shortcut == "conv" or in_channels != self.out_channels:
-      self.conv_shortcut = Conv2D(self.out_channels, 1, use_sn=self.use_sn,
-                                  name="conv_shortcut")
+      self.conv_shortcut = Conv2D(self.out_channels, self.shortcut_kernel,
+                                  use_sn=self.use_sn, name="conv_shortcut")
 
   def _resample_in(self, x):
     return upsample(x, self.upsample_method) if self.scale == "up" else x
@@ -107,6 +123,8 @@ class ResNetBlock(keras.layers.Layer):
       h = self.ln2(h)
     h = self.conv2(tf.nn.relu(h), training=training)
     h = self._resample_out(h)
+    if not self.add_shortcut:
+      return h
     s = self._resample_in(x)
     if self.conv_shortcut is not None:
       s = self.conv_shortcut(s, training=training)
@@ -118,4 +136,5 @@ class ResNetBlock(keras.layers.Layer):
     return {**super().get_config(), "out_channels": self.out_channels,
             "scale": self.scale, "batch_norm_fn": bn, "layer_norm": self.layer_norm,
             "use_sn": self.use_sn, "shortcut": self.shortcut,
-            "first_relu": self.first_relu}
+            "first_relu": self.first_relu,
+            "shortcut_kernel": self.shortcut_kernel}

@@ -1,9 +1,15 @@
 """Spectral normalization (Miyato et al., 2018, arXiv:1802.05957).
 
-The kernel W is reshaped to (rows, C_out). A persistent vector u estimates one
-singular vector; each training call runs exactly one power iteration and stores
-the new u. Inference calls reuse u without changing it (the original updated u
-on every call, a quirk we do not keep).
+The kernel W is reshaped to (rows, last axis) (compare_gan
+arch_ops.spectral_norm: `tf.reshape(w, (-1, w.shape[-1]))`). A persistent
+vector u estimates one singular vector; each training call runs exactly one
+power iteration and stores the new u. Inference calls reuse u without changing
+it (the original updated u on every call, a quirk we do not keep).
+
+For transposed convolutions the original's kernel is [kh, kw, C_out, C_in], so
+its matrix is (kh*kw*C_out, C_in); `spectral_norm.deconv_matrix` chooses
+between that (the default) and the (kh*kw*C_in, C_out) matrix of our stored
+[kh, kw, C_in, C_out] kernel. The two have different largest singular values.
 """
 
 from __future__ import annotations
@@ -12,16 +18,42 @@ import gin
 import tensorflow as tf
 
 SINGULAR_VALUES = ("auto", "left", "right")
+DECONV_MATRICES = ("original", "output_last")
 
 
 @gin.configurable("spectral_norm")
-def singular_value_side(singular_value: str = "auto") -> str:
-  """Which singular vector u tracks: gin `spectral_norm.singular_value`."""
+def options(singular_value: str = "left",
+            deconv_matrix: str = "original") -> dict[str, str]:
+  """gin `spectral_norm.*`.
+
+  Args:
+    singular_value: "left" (u over the rows, the original's default),
+      "right" (u over the columns) or "auto" (the shorter side; the
+      original's BigGAN config sets it).
+    deconv_matrix: "original": a transposed convolution's kernel is
+      normalized as the original's [kh, kw, C_out, C_in] tensor, i.e. the
+      (kh*kw*C_out, C_in) matrix; "output_last": as the (kh*kw*C_in, C_out)
+      matrix, C_out last like the other layers.
+  """
   if singular_value not in SINGULAR_VALUES:
     raise ValueError(
         f"`spectral_norm.singular_value` must be one of {SINGULAR_VALUES}. "
         f"Received: singular_value={singular_value!r}")
-  return singular_value
+  if deconv_matrix not in DECONV_MATRICES:
+    raise ValueError(
+        f"`spectral_norm.deconv_matrix` must be one of {DECONV_MATRICES}. "
+        f"Received: deconv_matrix={deconv_matrix!r}")
+  return dict(singular_value=singular_value, deconv_matrix=deconv_matrix)
+
+
+def singular_value_side() -> str:
+  """Which singular vector u tracks: gin `spectral_norm.singular_value`."""
+  return options()["singular_value"]
+
+
+def deconv_matrix() -> str:
+  """gin `spectral_norm.deconv_matrix`."""
+  return options()["deconv_matrix"]
 
 
 def resolve_side(kernel_shape: tuple[int, ...], singular_value: str) -> str:

@@ -60,6 +60,8 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
                save_checkpoints_steps: int = 5000, keep_checkpoint_max: int = 10,
                num_sample_images: int = 64, deterministic_ops: bool = False,
                num_standing_batches: int = 16,
+               num_accu_examples: int | None = None,
+               standing_batch_size: int | None = None,
                mixed_precision: bool = False) -> dict[str, Any]:
   """Run-level settings of the original (`run_config.*`).
 
@@ -75,6 +77,14 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
     num_standing_batches: int. With `standardize_batch.use_moving_averages =
       False` (BigGAN), G's inference statistics are averaged over this many
       batches before sampling or evaluating a checkpoint.
+    num_accu_examples: int or None. If set, the standing statistics use
+      num_accu_examples // standing batch size batches instead (the
+      original's eval_gan_lib._update_bn_accumulators: 204800 examples in
+      batches of 64, i.e. 3200 batches).
+    standing_batch_size: int or None. Batch size of the standing-statistics
+      passes; None takes `options.batch_size` (the original's evaluation
+      used 64). Each batch's moments count once in the average, as in the
+      original.
     mixed_precision: bool. G and D compute in bfloat16 on float32 weights
       (for GPUs and TPUs; CPUs gain nothing); losses stay float32.
   """
@@ -86,6 +96,12 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
       raise ValueError(f"`run_config.{key}` must be a positive integer. "
                        f"Received: {key}={value!r}")
+  for key, value in (("num_accu_examples", num_accu_examples),
+                     ("standing_batch_size", standing_batch_size)):
+    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
+                              or value < 1):
+      raise ValueError(f"`run_config.{key}` must be a positive integer or None. "
+                       f"Received: {key}={value!r}")
   if tf_random_seed is not None and not 0 <= tf_random_seed < 2**31:
     raise ValueError("`run_config.tf_random_seed` must be in [0, 2**31). "
                      f"Received: {tf_random_seed!r}")
@@ -96,6 +112,8 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
               num_sample_images=num_sample_images,
               deterministic_ops=deterministic_ops,
               num_standing_batches=num_standing_batches,
+              num_accu_examples=num_accu_examples,
+              standing_batch_size=standing_batch_size,
               mixed_precision=mixed_precision)
 
 
@@ -178,7 +196,9 @@ class Runner:
         resolution=self.dataset.resolution, colors=self.dataset.colors,
         z_dim=self.options["z_dim"],
         num_classes=self.dataset.num_classes if conditional else 0,
-        conditional=conditional, dataset=self.dataset.name)
+        conditional=conditional, dataset=self.dataset.name,
+        # Checked by the command line when a run continues (cli.check_fake_data_flag).
+        fake_data=bool(fake_data))
     os.makedirs(model_dir, exist_ok=True)
     self.seed = self._check_run_info()
     keras.utils.set_random_seed(self.seed)
@@ -381,19 +401,31 @@ class Runner:
       labels = tf.range(num, dtype=tf.int32) % self.gan.num_classes
     return z, labels
 
+  def standing_batches(self) -> tuple[int, int]:
+    """(batch size, number of batches) of the standing statistics:
+    `run_config.num_standing_batches` batches of `options.batch_size`, or
+    with `run_config.num_accu_examples` set, num_accu_examples // batch
+    size batches (the original's eval_gan_lib: 204800 // 64 = 3200)."""
+    batch = self.run_config["standing_batch_size"] or self.options["batch_size"]
+    examples = self.run_config["num_accu_examples"]
+    if examples is None:
+      return batch, self.run_config["num_standing_batches"]
+    return batch, max(1, examples // batch)
+
   def accumulate_standing_statistics(self) -> bool:
     """BigGAN's standing statistics: the sampling generator's batch-norm
-    moments in inference mode, averaged over `num_standing_batches` batches
-    of latents; once per step. Returns whether G uses them."""
+    moments in inference mode, averaged over `standing_batches()` batches of
+    latents (each batch's moments weigh the same); once per step. Returns
+    whether G uses them."""
     accumulators = [w for w in self.gan.sampling_generator.weights
                     if w.path.rsplit("/", 1)[-1] in STANDING_STATISTICS]
     if not accumulators or self._standing_step == self.step:
       return bool(accumulators)
     for w in accumulators:
       w.assign(tf.zeros_like(w))
-    batch = self.options["batch_size"]
+    batch, num_batches = self.standing_batches()
     with normalization.accumulate_standing_statistics():
-      for i in range(self.run_config["num_standing_batches"]):
+      for i in range(num_batches):
         z = config.sample_z([batch, self.gan.z_dim],
                             seed=tf.constant([self.seed, 2_000_003 + i]))
         labels = None
