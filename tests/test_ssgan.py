@@ -1,6 +1,8 @@
 """SSGAN and S3GAN: rotation batches, the predictor/projection label logic and
 the class loss, checked against direct computations."""
 
+import os
+
 import gin
 import numpy as np
 import pytest
@@ -454,3 +456,29 @@ def test_s3gan_mirrored_equals_default(mirrored_strategy):
   assert m1["class_loss"] == pytest.approx(m2["class_loss"], rel=1e-4)
   for a, b in zip(w1, w2):
     np.testing.assert_allclose(a, b, atol=1e-5)
+
+
+def _fewer_labels_configs():
+  from compare_gan2 import cli
+  folder = os.path.dirname(cli.resolve_config("fewer_labels/digits_base"))
+  return sorted(f[:-4] for f in os.listdir(folder)
+                if f.endswith(".gin") and "_base" not in f)
+
+
+@pytest.mark.parametrize("name", _fewer_labels_configs())
+def test_fewer_labels_configs_keep_one_projection(name):
+  """With S3GAN.project_y the shipped configs switch the architecture's own
+  projection off, so D has S3GAN's projection only (one term, as the paper)."""
+  from compare_gan2 import cli, config
+  from compare_gan2.registry import GANS
+  from compare_gan2.runner import Runner  # noqa: F401  (registers run_config, eval)
+  config.parse([cli.resolve_config(f"fewer_labels/{name}")], [])
+  options = config.options()
+  try:
+    project_y = gin.query_parameter("S3GAN.project_y")
+  except ValueError:
+    project_y = False
+  if GANS.name_of(options["gan_class"]) != "S3GAN" or not project_y:
+    return
+  arch = options["architecture"].removesuffix("_arch")
+  assert gin.query_parameter(f"{arch}.Discriminator.project_y") is False, name
