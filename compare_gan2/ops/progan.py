@@ -1,7 +1,7 @@
 """ProGAN layers (Karras et al., 2018, arXiv:1710.10196): equalized learning
-rate dense and convolution, pixelwise feature normalization, minibatch
-standard deviation, and the 2x box downscale / nearest upscale of the
-progressive growing.
+rate dense and convolution (optionally fused with a 2x box downscale),
+pixelwise feature normalization, minibatch standard deviation, and the 2x box
+downscale / nearest upscale of the progressive growing.
 """
 
 from __future__ import annotations
