@@ -226,6 +226,8 @@ def test_minibatch_stddev_consecutive_knob_and_fallback():
                              rtol=1e-5, atol=1e-6)
   with pytest.raises(ValueError, match="grouping"):
     ops.MinibatchStddev(4, grouping="random")
+  with pytest.raises(ValueError, match="mbstd_grouping"):
+    build_nets(8, bindings=['progan.Discriminator.mbstd_grouping = "random"'])
 
 
 def np_conv_same(x, k, stride=1):
@@ -316,6 +318,9 @@ def test_generator_dense_bias(dense_bias):
                        + g.conv4.bias.numpy()))
   np.testing.assert_allclose(g.block(g.latent_input(z, None), 2), expected, atol=1e-4)
   assert type(g).from_config(g.get_config()).dense_bias == dense_bias
+  gin.clear_config()
+  with pytest.raises(ValueError, match="dense_bias"):
+    build_nets(8, bindings=['progan.Generator.dense_bias = "none"'])
 
 
 def test_box_downscale_and_nearest_upscale():

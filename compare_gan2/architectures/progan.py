@@ -45,9 +45,9 @@ from typing import Any
 import tensorflow as tf
 
 from compare_gan2.architectures import base
-from compare_gan2.ops.progan import (SQRT2, EqualizedConv2D, EqualizedDense,
-                                     MinibatchStddev, PixelNorm, downscale2d,
-                                     upscale2d)
+from compare_gan2.ops.progan import (MBSTD_GROUPINGS, SQRT2, EqualizedConv2D,
+                                     EqualizedDense, MinibatchStddev, PixelNorm,
+                                     downscale2d, upscale2d)
 
 NAME = "progan_arch"
 RESOLUTIONS = tuple(2 ** k for k in range(3, 11))  # 8 ... 1024
@@ -240,6 +240,9 @@ class Discriminator(_Progressive, base.Discriminator):
                **kwargs: Any):
     super().__init__(**kwargs)
     _check_options(NAME, self)
+    if mbstd_grouping not in MBSTD_GROUPINGS:
+      raise ValueError(f"progan.Discriminator.mbstd_grouping must be one of "
+                       f"{MBSTD_GROUPINGS}. Received: {mbstd_grouping!r}")
     self._init_progressive(fmap_base, fmap_decay, fmap_max)
     self.mbstd_group_size = mbstd_group_size
     self.mbstd_grouping = mbstd_grouping
