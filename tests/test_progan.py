@@ -460,7 +460,7 @@ def test_d_loss_and_wgangp_penalty_are_the_originals():
     mixed_loss = tf.reduce_sum(d_net(mixed))
   norms = np.sqrt(np.sum(np.square(tape.gradient(mixed_loss, mixed)), axis=(1, 2, 3)))
   # The library keeps compare_gan's sqrt(1e-4 + |g|^2): negligible here.
-  assert norms.min() > 0.2
+  assert norms.min() > 0.15
   penalty = np.square(norms - 1.0) * (10.0 / 1.0 ** 2)
   loss = fake_scores - real_scores + penalty + 0.001 * np.square(real_scores)
   assert float(metrics["penalty"]) * 10.0 == pytest.approx(penalty.mean(), rel=1e-3)
