@@ -8,8 +8,11 @@ blocks finer than the current level sit in `tf.cond` branches that are not
 run (their gradients are zero), as in the original's "recursive" structure.
 
 G: z pixel-normed (one-hot y appended when conditional), dense to 4x4 (gain
-sqrt(2)/4), conv 3x3, then per doubling: nearest upscale, two conv 3x3; leaky
-ReLU 0.2 and pixel norm after every layer. A 1x1 toRGB (gain 1) per
+sqrt(2)/4, one bias per channel as the original's apply_bias after its
+reshape), conv 3x3, then per doubling: nearest upscale, two conv 3x3; leaky
+ReLU 0.2 and pixel norm after every layer. (The original fuses the upscale
+into a transposed conv by default; that is the same function with the 3x3
+kernel stored flipped.) A 1x1 toRGB (gain 1) per
 resolution. At level lod the output is
   lerp(upscale(toRGB_prev(h_prev)), toRGB_new(h_new), alpha), alpha = 1 - frac(lod),
 nearest-upscaled to full resolution: G always returns full-size images.
@@ -20,8 +23,11 @@ to [0, 1] (not in training, so that G's gradient is never cut).
 D mirrors G on full-size images in [0, 1] (mapped to [-1, 1]): the input is
 box-downscaled to the level, 1x1 fromRGB per resolution, per halving two
 conv 3x3 and a 2x box downscale; during a transition the new block's output
-is lerped with fromRGB of the 2x-downscaled input. The 4x4 block: minibatch
-stddev, conv 3x3, dense nf(0) (its output is h), dense to 1 (gain 1).
+is lerped with fromRGB of the 2x-downscaled input. The second conv of a block
+pools before its bias and activation (`fused_scale`, the original's default
+fused conv2d_downscale2d; False: activation, then pooling). The 4x4 block:
+minibatch stddev (groups strided over the batch as the original's), conv 3x3,
+dense nf(0) (its output is h), dense to 1 (gain 1).
 
 Widths: nf(stage) = min(fmap_base / 2^(stage * fmap_decay), fmap_max) with
 stage = log2(res) - 1, as the original (8192, 1.0, 512 by default).
@@ -39,13 +45,14 @@ from typing import Any
 import tensorflow as tf
 
 from compare_gan2.architectures import base
-from compare_gan2.ops.progan import (SQRT2, EqualizedConv2D, EqualizedDense,
-                                     MinibatchStddev, PixelNorm, downscale2d,
-                                     upscale2d)
+from compare_gan2.ops.progan import (MBSTD_GROUPINGS, SQRT2, EqualizedConv2D,
+                                     EqualizedDense, MinibatchStddev, PixelNorm,
+                                     downscale2d, upscale2d)
 
 NAME = "progan_arch"
 RESOLUTIONS = tuple(2 ** k for k in range(3, 11))  # 8 ... 1024
 LEAK = 0.2
+DENSE_BIASES = ("per_channel", "per_unit")
 
 
 def num_features(stage: int, fmap_base: int, fmap_decay: float,
@@ -110,18 +117,32 @@ class Generator(_Progressive, base.Generator):
   Args:
     fmap_base, fmap_decay, fmap_max: the width rule (see the module doc).
     normalize_latents: bool. Pixel norm on z. Defaults to `True`.
+    dense_bias: str. Bias of the dense layer to 4x4: "per_channel" (nf(1)
+      biases, the original's) or "per_unit" (16 * nf(1), one per output).
+      Defaults to `"per_channel"`.
   """
 
   def __init__(self, *, fmap_base: int = 8192, fmap_decay: float = 1.0,
-               fmap_max: int = 512, normalize_latents: bool = True, **kwargs: Any):
+               fmap_max: int = 512, normalize_latents: bool = True,
+               dense_bias: str = "per_channel", **kwargs: Any):
     super().__init__(**kwargs)
     _check_options(NAME, self)
+    if dense_bias not in DENSE_BIASES:
+      raise ValueError(f"progan.Generator.dense_bias must be one of {DENSE_BIASES}. "
+                       f"Received: {dense_bias!r}")
     self._init_progressive(fmap_base, fmap_decay, fmap_max)
     self.normalize_latents = normalize_latents
+    self.dense_bias = dense_bias
     self.pixel_norm = PixelNorm(name="pixel_norm")
     nf1 = self.nf(1)
-    self.dense = _built(EqualizedDense(16 * nf1, gain=SQRT2 / 4, name="g_4x4_dense"),
+    per_unit = dense_bias == "per_unit"
+    self.dense = _built(EqualizedDense(16 * nf1, gain=SQRT2 / 4, use_bias=per_unit,
+                                       name="g_4x4_dense"),
                         (None, self.z_dim + self.num_classes))
+    self.dense_channel_bias = None
+    if not per_unit:
+      self.dense_channel_bias = self.add_weight(
+          name="g_4x4_dense_bias", shape=(nf1,), initializer="zeros")
     self.conv4 = _built(EqualizedConv2D(nf1, 3, name="g_4x4_conv"), (None, 4, 4, nf1))
     # blocks[i], to_rgb[i] belong to resolution 2^(i + 2) (blocks[0] unused).
     self.blocks = [None]
@@ -139,6 +160,8 @@ class Generator(_Progressive, base.Generator):
     """Block of resolution 2^s: for s = 2 x is the latent input [B, z(+y)]."""
     if s == 2:
       x = tf.reshape(self.dense(x), [-1, 4, 4, self.nf(1)])
+      if self.dense_channel_bias is not None:
+        x += self.dense_channel_bias
       x = self.pixel_norm(_lrelu(x))
       return self.pixel_norm(_lrelu(self.conv4(x)))
     x = upscale2d(x)
@@ -190,7 +213,7 @@ class Generator(_Progressive, base.Generator):
 
   def get_config(self):
     return {**super().get_config(), **self._progressive_config(),
-            "normalize_latents": self.normalize_latents}
+            "normalize_latents": self.normalize_latents, "dense_bias": self.dense_bias}
 
 
 class Discriminator(_Progressive, base.Discriminator):
@@ -201,14 +224,29 @@ class Discriminator(_Progressive, base.Discriminator):
     fmap_base, fmap_decay, fmap_max: the width rule (see the module doc).
     mbstd_group_size: int. Minibatch stddev group; <= 1 turns it off.
       Defaults to `4`.
+    mbstd_grouping: str. "strided" (the original's) or "consecutive" (the
+      same statistics on any replica count when each replica's batch is a
+      multiple of the group), see ops.progan.MinibatchStddev. Defaults to
+      `"strided"`.
+    fused_scale: bool. The second conv of each block pools before its bias
+      and activation (the original's default fused conv + downscale); False:
+      conv, bias, activation, then pooling (the original's fused_scale=False).
+      Defaults to `True`.
   """
 
   def __init__(self, *, fmap_base: int = 8192, fmap_decay: float = 1.0,
-               fmap_max: int = 512, mbstd_group_size: int = 4, **kwargs: Any):
+               fmap_max: int = 512, mbstd_group_size: int = 4,
+               mbstd_grouping: str = "strided", fused_scale: bool = True,
+               **kwargs: Any):
     super().__init__(**kwargs)
     _check_options(NAME, self)
+    if mbstd_grouping not in MBSTD_GROUPINGS:
+      raise ValueError(f"progan.Discriminator.mbstd_grouping must be one of "
+                       f"{MBSTD_GROUPINGS}. Received: {mbstd_grouping!r}")
     self._init_progressive(fmap_base, fmap_decay, fmap_max)
     self.mbstd_group_size = mbstd_group_size
+    self.mbstd_grouping = mbstd_grouping
+    self.fused_scale = fused_scale
     # from_rgb[i], blocks[i] belong to resolution 2^(i + 2).
     self.from_rgb, self.blocks = [], [None]
     for s in range(2, self.resolution_log2 + 1):
@@ -219,13 +257,14 @@ class Discriminator(_Progressive, base.Discriminator):
         c = self.nf(s - 1)
         self.blocks.append([
             _built(EqualizedConv2D(c, 3, name=f"d_{r}_conv0"), (None, r, r, c)),
-            _built(EqualizedConv2D(self.nf(s - 2), 3, name=f"d_{r}_conv1"),
-                   (None, r, r, c))])
+            _built(EqualizedConv2D(self.nf(s - 2), 3, downscale=fused_scale,
+                                   name=f"d_{r}_conv1"), (None, r, r, c))])
     nf0, nf1 = self.nf(0), self.nf(1)
     self.mbstd = None
     extra = 0
     if mbstd_group_size > 1:
-      self.mbstd = MinibatchStddev(mbstd_group_size, name="minibatch_stddev")
+      self.mbstd = MinibatchStddev(mbstd_group_size, grouping=mbstd_grouping,
+                                   name="minibatch_stddev")
       extra = 1
     self.conv4 = _built(EqualizedConv2D(nf1, 3, name="d_4x4_conv"),
                         (None, 4, 4, nf1 + extra))
@@ -243,10 +282,11 @@ class Discriminator(_Progressive, base.Discriminator):
     return _lrelu(self.from_rgb[s - 2](x))
 
   def block(self, x: tf.Tensor, s: int) -> tf.Tensor:
-    """Block of resolution 2^s, s > 2: two convs, then a 2x downscale."""
+    """Block of resolution 2^s, s > 2: two convs and a 2x downscale (fused
+    into the second conv, before its activation, with `fused_scale`)."""
     for conv in self.blocks[s - 2]:
       x = _lrelu(conv(x))
-    return downscale2d(x)
+    return x if self.fused_scale else downscale2d(x)
 
   def _grow(self, images: tf.Tensor, s: int, lod_in: tf.Tensor) -> tf.Tensor:
     """Output of block s (s > 2), features of level s - 1."""
@@ -291,7 +331,8 @@ class Discriminator(_Progressive, base.Discriminator):
 
   def get_config(self):
     return {**super().get_config(), **self._progressive_config(),
-            "mbstd_group_size": self.mbstd_group_size}
+            "mbstd_group_size": self.mbstd_group_size,
+            "mbstd_grouping": self.mbstd_grouping, "fused_scale": self.fused_scale}
 
 
 base.register(NAME, Generator, Discriminator, resolutions=RESOLUTIONS,

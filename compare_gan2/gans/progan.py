@@ -21,6 +21,15 @@ nearest-upscaled to full size. D's loss gets the drift term
 drift * mean(D(real)^2) (`adversarial_d_loss`). Loss and penalty come from
 gin as usual (the ProGAN configs use `loss.fn = @wasserstein`,
 `penalty.fn = @wgangp_penalty`, `options.lamba = 10`).
+
+As the original's D_wgangp_acgan:
+  * D runs on the reals and on the fakes in separate calls, so that no
+    minibatch-stddev group mixes them (`run_discriminator`);
+  * penalties differentiate w.r.t. the images in D's own range [-1, 1]
+    (the original's drange_net), not w.r.t. the [0, 1] images the library
+    passes around: the gradient is half the [0, 1] one
+    (`discriminator_fn`), so WGAN-GP's target 1 and lambda 10 mean what
+    they mean in the original.
 """
 
 from __future__ import annotations
@@ -79,6 +88,14 @@ def schedule(images_seen: Any, *, resolution: int, training_kimg: float,
                transition_kimg=transition_kimg)
   alpha = 1.0 - (lod - tf.floor(lod))
   return level_resolution(lod, resolution), alpha
+
+
+def net_range_gradient(x: tf.Tensor) -> tf.Tensor:
+  """x unchanged, but gradients w.r.t. x are those w.r.t. u = 2x - 1 (the
+  [-1, 1] images progan_arch's D computes on): dD/du = dD/dx / 2. Values and
+  higher-order gradients are exact (0.5 x + 0.5 x == x in floating point)."""
+  half = 0.5 * x
+  return half + tf.stop_gradient(half)
 
 
 def _grew(old: tf.Tensor, new: tf.Tensor) -> tf.Tensor:
@@ -235,6 +252,22 @@ class ProgressiveGAN(ModularGAN):
     metrics["d_loss"] += self.drift * drift
     metrics["drift"] = drift
     return metrics
+
+  def run_discriminator(self, real: tf.Tensor, y_real: Any, fake: tf.Tensor,
+                        y_fake: Any):
+    """D on the reals and on the fakes separately (the original's two calls):
+    a minibatch-stddev group never holds both, so D's outputs on the reals do
+    not depend on the step's fakes."""
+    d_real = self.call_discriminator(real, y_real, tf.ones(tf.shape(real)[:1], tf.bool))
+    d_fake = self.call_discriminator(fake, y_fake, tf.zeros(tf.shape(fake)[:1], tf.bool))
+    return d_real, d_fake
+
+  def discriminator_fn(self, x: tf.Tensor, y: Any) -> tf.Tensor:
+    """D's logits for penalties: x in [0, 1], gradients measured in D's
+    [-1, 1] coordinates (`net_range_gradient`), as the original's penalty.
+    Value-based steps of a penalty (interpolation, DRAGAN's noise and clip)
+    are affine, so they commute with the range map."""
+    return super().discriminator_fn(net_range_gradient(x), y)
 
   # --- The training step -----------------------------------------------------------
 

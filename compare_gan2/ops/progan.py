@@ -1,7 +1,7 @@
 """ProGAN layers (Karras et al., 2018, arXiv:1710.10196): equalized learning
-rate dense and convolution, pixelwise feature normalization, minibatch
-standard deviation, and the 2x box downscale / nearest upscale of the
-progressive growing.
+rate dense and convolution (optionally fused with a 2x box downscale),
+pixelwise feature normalization, minibatch standard deviation, and the 2x box
+downscale / nearest upscale of the progressive growing.
 """
 
 from __future__ import annotations
@@ -76,30 +76,48 @@ class EqualizedDense(_EqualizedLayer):
 
 
 class EqualizedConv2D(_EqualizedLayer):
-  """Stride-1 "same" convolution with equalized learning rate
-  (fan_in = k * k * C_in).
+  """"Same" convolution with equalized learning rate (fan_in = k * k * C_in).
+
+  With `downscale` it is the original's fused conv + 2x box downscale
+  (conv2d_downscale2d): the k x k kernel is box-blurred to (k + 1) x (k + 1)
+  (the mean of its four one-pixel shifts) and applied with stride 2, which
+  equals downscale2d(conv(x)) before the bias: the layer pools before any
+  activation that follows it. [B, H, W, C_in] -> [B, H / 2, W / 2, filters].
 
   Args:
     filters: int. Output channels.
     kernel_size: int. Square kernel side. Defaults to `3`.
+    downscale: bool. Fuse a 2x box downscale (stride 2). Defaults to `False`.
   """
 
-  def __init__(self, filters: int, kernel_size: int = 3, **kwargs: Any):
+  def __init__(self, filters: int, kernel_size: int = 3, downscale: bool = False,
+               **kwargs: Any):
     super().__init__(**kwargs)
     self.filters = filters
     self.kernel_size = kernel_size
+    self.downscale = downscale
 
   def build(self, input_shape):
     k = self.kernel_size
     self._build_kernel((k, k, int(input_shape[-1]), self.filters))
 
   def call(self, x):
-    y = tf.nn.conv2d(x, self.scaled_kernel(), strides=1, padding="SAME")
-    return self._add_bias(y)
+    kernel = self.scaled_kernel()
+    if not self.downscale:
+      return self._add_bias(tf.nn.conv2d(x, kernel, strides=1, padding="SAME"))
+    w = tf.pad(kernel, [[1, 1], [1, 1], [0, 0], [0, 0]])
+    w = (w[1:, 1:] + w[:-1, 1:] + w[1:, :-1] + w[:-1, :-1]) * 0.25
+    return self._add_bias(tf.nn.conv2d(x, w, strides=2, padding="SAME"))
+
+  def compute_output_shape(self, input_shape):
+    b, h, w, _ = input_shape
+    if self.downscale:
+      h, w = (None if h is None else h // 2), (None if w is None else w // 2)
+    return (b, h, w, self.filters)
 
   def get_config(self) -> dict[str, Any]:
     return {**super().get_config(), "filters": self.filters,
-            "kernel_size": self.kernel_size}
+            "kernel_size": self.kernel_size, "downscale": self.downscale}
 
 
 class PixelNorm(keras.layers.Layer):
@@ -130,36 +148,52 @@ def group_size_for(batch: tf.Tensor | int, group_size: int) -> tf.Tensor:
   return tf.reduce_max(tf.where(divides, candidates, 1))
 
 
+MBSTD_GROUPINGS = ("strided", "consecutive")
+
+
 class MinibatchStddev(keras.layers.Layer):
   """Minibatch standard deviation (paper, section 3): appends one feature map
   holding, for the example's group, the standard deviation of each feature
   over the group averaged over C, H, W.
 
-  Groups are consecutive examples [g * G, (g + 1) * G). The original strided
-  them (example n in group n mod (B / G)); consecutive groups give the same
-  statistic on every replica count when each replica's real and fake halves
-  are multiples of G, so a multi-replica step equals a one-replica step.
-  G is the largest divisor of the batch that is <= `group_size`.
+  G is the largest divisor of the batch B that is <= `group_size` (the
+  original takes min(group_size, B) and fails when that does not divide B).
+  `grouping`:
+    "strided" (the original's minibatch_stddev_layer): the batch is reshaped
+      to [G, B / G, ...], so group m holds examples m, m + B/G, m + 2B/G, ...;
+    "consecutive": groups are examples [g * G, (g + 1) * G), so a batch split
+      over replicas in multiples of G gets the statistics one replica gets.
 
   Args:
     group_size: int. Defaults to `4`.
     epsilon: float. Added to the variance. Defaults to `1e-8`.
+    grouping: str. "strided" or "consecutive". Defaults to `"strided"`.
   """
 
-  def __init__(self, group_size: int = 4, epsilon: float = 1e-8, **kwargs: Any):
+  def __init__(self, group_size: int = 4, epsilon: float = 1e-8,
+               grouping: str = "strided", **kwargs: Any):
     super().__init__(**kwargs)
+    if grouping not in MBSTD_GROUPINGS:
+      raise ValueError(f"MinibatchStddev.grouping must be one of {MBSTD_GROUPINGS}. "
+                       f"Received: {grouping!r}")
     self.group_size = group_size
     self.epsilon = epsilon
+    self.grouping = grouping
 
   def call(self, x):
     shape = tf.shape(x)
     g = group_size_for(shape[0], self.group_size)
-    y = tf.reshape(x, [-1, g, shape[1], shape[2], shape[3]])  # [B/G, G, H, W, C]
-    y -= tf.reduce_mean(y, axis=1, keepdims=True)
-    y = tf.sqrt(tf.reduce_mean(tf.square(y), axis=1) + self.epsilon)
+    strided = self.grouping == "strided"
+    # The group axis: [G, B/G, H, W, C] (strided) or [B/G, G, H, W, C].
+    axis = 0 if strided else 1
+    y = tf.reshape(x, [g, -1, shape[1], shape[2], shape[3]] if strided
+                   else [-1, g, shape[1], shape[2], shape[3]])
+    y -= tf.reduce_mean(y, axis=axis, keepdims=True)
+    y = tf.sqrt(tf.reduce_mean(tf.square(y), axis=axis) + self.epsilon)
     y = tf.reduce_mean(y, axis=[1, 2, 3])  # [B/G]: one scalar per group
-    y = tf.repeat(y, g)[:, None, None, None]
-    y = tf.tile(y, [1, shape[1], shape[2], 1])
+    # Example n belongs to group n mod (B/G) (strided) or n // G.
+    y = tf.tile(y, [g]) if strided else tf.repeat(y, g)
+    y = tf.tile(y[:, None, None, None], [1, shape[1], shape[2], 1])
     return tf.concat([x, tf.cast(y, x.dtype)], axis=-1)
 
   def compute_output_shape(self, input_shape):
@@ -167,7 +201,7 @@ class MinibatchStddev(keras.layers.Layer):
 
   def get_config(self) -> dict[str, Any]:
     return {**super().get_config(), "group_size": self.group_size,
-            "epsilon": self.epsilon}
+            "epsilon": self.epsilon, "grouping": self.grouping}
 
 
 def downscale2d(x: tf.Tensor, factor: int = 2) -> tf.Tensor:
