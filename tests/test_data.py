@@ -307,15 +307,11 @@ def test_tfds_data_dir_from_gin_and_missing_package(tmp_path):
   version_dir = tmp_path / "mnist" / "3.0.1"
   version_dir.mkdir(parents=True)
   (version_dir / "dataset_info.json").write_text("{}")
-  if "tensorflow_datasets" in sys.modules or _has_tfds():
-    pytest.skip("tensorflow_datasets is installed")
-  with pytest.raises(data.DatasetNotFoundError, match="tensorflow_datasets"):
-    data.get_dataset("mnist")
-
-
-def _has_tfds():
-  import importlib.util
-  return importlib.util.find_spec("tensorflow_datasets") is not None
+  # As if tensorflow_datasets were not installed (None: its import fails).
+  with pytest.MonkeyPatch.context() as patch:
+    patch.setitem(sys.modules, "tensorflow_datasets", None)
+    with pytest.raises(data.DatasetNotFoundError, match="tensorflow_datasets"):
+      data.get_dataset("mnist")
 
 
 @pytest.mark.parametrize("name, canonical, shape, num_classes", [
@@ -330,13 +326,15 @@ def _has_tfds():
      (128, 128, 3), 1),
     ("digits", "digits", (32, 32, 1), 10),
 ])
-def test_fake_dataset_has_the_metadata_of_the_real_one(tmp_path, name,
-                                                       canonical, shape,
+def test_fake_dataset_has_the_metadata_of_the_real_one(tmp_path, monkeypatch,
+                                                       name, canonical, shape,
                                                        num_classes):
+  # Fake data never import tensorflow_datasets (None: an import would fail),
+  # whether or not another test file imported it already.
+  monkeypatch.setitem(sys.modules, "tensorflow_datasets", None)
   ds = data.get_dataset(name, fake=True, tfds_data_dir=str(tmp_path))
   assert ds.name == canonical and ds.image_shape == shape
   assert ds.num_classes == num_classes
-  assert "tensorflow_datasets" not in sys.modules
   images, labels = next(iter(ds.input_fn("train", 4)))
   assert images.shape == (4, *shape) and images.dtype == tf.float32
   assert 0 <= labels.numpy().min() and labels.numpy().max() < max(num_classes, 1)
