@@ -41,7 +41,7 @@ QUICKSTART = "quickstart.gin"
 # flags (and --help) needs no TensorFlow; test_cli checks them against
 # runner.evaluate.SCHEDULES and runner.strategy.STRATEGIES.
 SCHEDULES = ("train", "continuous_eval", "eval_after_train", "train_and_eval")
-STRATEGIES = ("default", "mirrored", "multi_worker", "tpu")
+STRATEGIES = ("default", "auto", "mirrored", "multi_worker", "tpu")
 
 # Errors a user fixes (config, data, paths, disk): one line, exit code 1.
 _USER_ERRORS = (ValueError, KeyError, OSError, FloatingPointError, MemoryError)
@@ -141,8 +141,13 @@ def build_parser() -> argparse.ArgumentParser:
                  help="Directory of prepared tfds datasets.")
   p.add_argument("--data_fake_dataset", action=argparse.BooleanOptionalAction,
                  default=False, help="Random data of the dataset's shape.")
-  p.add_argument("--strategy", default="default", choices=STRATEGIES)
-  p.add_argument("--tpu", default=None, help="TPU name or address (--strategy tpu).")
+  p.add_argument("--strategy", default="default", choices=STRATEGIES,
+                 help="auto: a TPU where one is announced ($TPU_NAME, "
+                      "$COLAB_TPU_ADDR, /dev/accel*), mirrored over several GPUs, "
+                      "else default.")
+  p.add_argument("--tpu", default=None,
+                 help="TPU name, grpc://HOST:PORT or local (--strategy tpu; default: "
+                      "$TPU_NAME, else grpc://$COLAB_TPU_ADDR, else local).")
   p.add_argument("--num_cpu_devices", type=int, default=None,
                  help="Split the CPU into N logical devices (try mirrored "
                       "training without GPUs).")

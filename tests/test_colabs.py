@@ -90,6 +90,67 @@ def test_notebooks_are_valid_stored_without_outputs_and_all_tested():
     assert "COMPARE_GAN2_NOTEBOOK_DIR" in source or "COMPARE_GAN2_GENERATOR" in source, name
 
 
+# The accelerator cell: what `--strategy auto` would pick, and where training gets it.
+TRAINS_IN_KERNEL = ("quickstart.ipynb", "diffaugment_low_shot.ipynb")
+TRAINS_BY_CLI = ("fewer_labels.ipynb",)
+
+
+def _accelerator_cell(nb):
+  cells = [c for c in nb.cells if c.cell_type == "code"
+           and "strategy_lib.detect_strategy()" in c.source]
+  assert len(cells) == 1, "one accelerator cell (strategy_lib.detect_strategy())"
+  return cells[0].source
+
+
+@needs_jupyter
+@pytest.mark.parametrize("name", NOTEBOOKS)
+@pytest.mark.parametrize("runtime, env, accel, expected", [
+    ("colab_tpu_node", {"COLAB_TPU_ADDR": "10.1.2.3:8470"}, False,
+     ("tpu", "grpc://10.1.2.3:8470")),
+    ("tpu_name", {"TPU_NAME": "my-tpu"}, False, ("tpu", "my-tpu")),
+    ("tpu_vm", {}, True, ("tpu", "local")),  # Colab's TPU runtimes, Cloud TPU VMs
+    ("cpu", {}, False, ("default", None)),
+])
+def test_accelerator_cell_picks_the_strategy(name, runtime, env, accel, expected,
+                                             monkeypatch, capsys):
+  """Runs the notebook's accelerator cell in a faked environment (no TPU is
+  touched: make_strategy is recorded) and checks what training receives."""
+  del runtime
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from compare_gan2.runner import strategy as strategy_lib  # pylint: disable=g-import-not-at-top
+  for key in ("COLAB_TPU_ADDR", "TPU_NAME"):
+    monkeypatch.delenv(key, raising=False)
+  for key, value in env.items():
+    monkeypatch.setenv(key, value)
+  monkeypatch.setattr(strategy_lib.glob, "glob",
+                      lambda pattern: ["/dev/accel0"] if accel and "accel" in pattern else [])
+  monkeypatch.setattr(tf.config, "list_physical_devices", lambda kind=None: [])
+  calls = []
+
+  def make_strategy(strategy_name, *, tpu=None):
+    calls.append((strategy_name, tpu))
+    return tf.distribute.get_strategy()
+
+  monkeypatch.setattr(strategy_lib, "make_strategy", make_strategy)
+  nb = _read(name)
+  namespace = {}
+  exec(compile(_accelerator_cell(nb), name, "exec"), namespace)  # pylint: disable=exec-used
+  assert (namespace["STRATEGY"], namespace["TPU"]) == expected
+  printed = capsys.readouterr().out
+  assert "Running on" in printed
+  source = "\n".join(c.source for c in nb.cells if c.cell_type == "code")
+  if name in TRAINS_IN_KERNEL:
+    assert calls == [expected]  # the strategy of the Runner below
+    assert "Runner(MODEL_DIR, strategy=strategy)" in source
+  elif name in TRAINS_BY_CLI:
+    assert not calls  # the kernel leaves the TPU to the training process
+    flags = ["--strategy", expected[0]] + (["--tpu", expected[1]] if expected[1] else [])
+    assert namespace["STRATEGY_FLAGS"] == flags
+    assert "*STRATEGY_FLAGS)" in source
+  else:  # the demos sample on the default device
+    assert not calls and ("TPU runtime" in printed) == (expected[0] == "tpu")
+
+
 # --- Slow: execute them ------------------------------------------------------------------
 
 
