@@ -142,7 +142,7 @@ def build_parser() -> argparse.ArgumentParser:
   p.add_argument("--data_fake_dataset", action=argparse.BooleanOptionalAction,
                  default=False, help="Random data of the dataset's shape.")
   p.add_argument("--strategy", default="default", choices=STRATEGIES,
-                 help="auto: a TPU where one is announced ($TPU_NAME, "
+                 help="auto: a TPU with --tpu or where one is announced ($TPU_NAME, "
                       "$COLAB_TPU_ADDR, /dev/accel*), mirrored over several GPUs, "
                       "else default.")
   p.add_argument("--tpu", default=None,

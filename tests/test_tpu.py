@@ -3,9 +3,7 @@ allows: where it looks (--tpu, $TPU_NAME, $COLAB_TPU_ADDR, local), what
 `--strategy auto` picks, and that no TPU gives one clear line (in-process with
 TensorFlow's failures faked, and through the command line for real)."""
 
-import os
 import socket
-import sys
 
 import pytest
 import tensorflow as tf
@@ -50,6 +48,19 @@ def test_auto_on_this_machine_is_the_default_strategy(monkeypatch):
   strategy = strategy_lib.make_strategy("auto")
   assert strategy is tf.distribute.get_strategy()
   assert strategy_lib.describe(strategy) == "CPU"
+
+
+def test_auto_with_tpu_flag_connects_to_it(monkeypatch):
+  tried = []
+
+  def connect_tpu(tpu=None, **kwargs):
+    tried.append(tpu)
+    raise strategy_lib.TPUNotFoundError("none")
+
+  monkeypatch.setattr(strategy_lib, "connect_tpu", connect_tpu)
+  with pytest.raises(strategy_lib.TPUNotFoundError):
+    strategy_lib.make_strategy("auto", tpu="my-tpu")
+  assert tried == ["my-tpu"]
 
 
 def test_describe_mirrored(mirrored_strategy):

@@ -139,15 +139,14 @@ def make_strategy(name: str = "default", *, tpu: str | None = None
                   ) -> tf.distribute.Strategy:
   """The strategy `name`: default | auto | mirrored | multi_worker | tpu.
 
-  auto is `detect_strategy()`: tpu on a TPU machine, mirrored over several
-  GPUs, else default. mirrored uses every local GPU, or every logical CPU
+  auto is tpu when `tpu` is given, else `detect_strategy()`: tpu on a TPU
+  machine, mirrored over several GPUs, else default. mirrored uses every local GPU, or every logical CPU
   where there is none; multi_worker reads the cluster from the TF_CONFIG
   environment variable; tpu connects to `tpu_address(tpu)` (see
   `connect_tpu`; `TPUNotFoundError` when there is no TPU).
   """
-  if name == "auto":
-    name, detected = detect_strategy()
-    tpu = tpu or detected
+  if name == "auto":  # --tpu given: a TPU is wanted
+    name, tpu = ("tpu", tpu) if tpu else detect_strategy()
   if name == "default":
     return tf.distribute.get_strategy()
   if name == "mirrored":
