@@ -203,6 +203,8 @@ def test_config_builds_the_originals_networks(name):
   assert gin.query_parameter("upsample.method") == "unpool"
   assert gin.query_parameter("conditional_batch_norm.gamma_offset") is False
   assert gin.query_parameter("self_modulated_batch_norm.use_y") is False
+  # compare_gan's model_fn: the G step trains on the last D step's latents.
+  assert gin.query_parameter("ModularGAN.g_step_reuses_d_latents") is True
   for layer in _layers(g, _NormalizedKernelLayer) + _layers(d, _NormalizedKernelLayer):
     assert layer.singular_value == side
     if isinstance(layer, Deconv2D):
