@@ -67,6 +67,14 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
                       "training without GPUs).")
   p.add_argument("--eval_poll_seconds", type=float, default=10.0,
                  help="continuous_eval: seconds between looks for checkpoints.")
+  p.add_argument("--restart", action="store_true",
+                 help="Train from step 0 although --model_dir holds a run (its "
+                      "contents move to restarted-<time>/ inside it). Without "
+                      "it, training resumes from the newest good checkpoint.")
+  p.add_argument("--output_dir", default=None,
+                 help="Evaluation schedules: write scores.csv, generators/ and "
+                      "eval scalars here instead of --model_dir (needed when "
+                      "--model_dir is read-only).")
   return p.parse_args(argv)
 
 
@@ -94,11 +102,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     from compare_gan2 import sweep
     return _run_subcommand("sweep", sweep.main, argv[1:], _USER_ERRORS + (RuntimeError,))
   args = parse_args(argv)
+  if args.restart and args.schedule == "continuous_eval":
+    logging.getLogger("compare_gan2").error(
+        "compare_gan2: error: --restart trains from step 0; continuous_eval "
+        "does not train. Pass it to the training command.")
+    return 2
   from compare_gan2.runner import strategy as strategy_lib
   if args.num_cpu_devices:
     strategy_lib.split_cpu(args.num_cpu_devices)  # before any TF op
   from compare_gan2 import config
-  from compare_gan2.runner import Runner, run_schedule
+  from compare_gan2.runner import Runner, TrainingInterrupted, run_schedule
   logger = logging.getLogger("compare_gan2")
   try:
     configs = [resolve_config(c) for c in (args.gin_config or [QUICKSTART])]
@@ -106,11 +119,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     strategy = strategy_lib.make_strategy(args.strategy, tpu=args.tpu)
     runner = Runner(args.model_dir, strategy=strategy,
                     fake_data=args.data_fake_dataset,
-                    tfds_data_dir=args.tfds_data_dir)
+                    tfds_data_dir=args.tfds_data_dir, restart=args.restart)
     run_schedule(runner, args.schedule, score_filename=args.score_filename,
                  num_eval_averaging_runs=args.num_eval_averaging_runs,
                  eval_every_steps=args.eval_every_steps,
-                 poll_seconds=args.eval_poll_seconds)
+                 poll_seconds=args.eval_poll_seconds, output_dir=args.output_dir)
+  except TrainingInterrupted as e:  # SIGINT/SIGTERM: saved, resumable
+    print(f"compare_gan2: {e}", file=sys.stderr, flush=True)
+    return 128 + e.signum
+  except KeyboardInterrupt:  # outside the training loop: nothing to save
+    print("compare_gan2: interrupted (SIGINT) outside training; nothing saved.",
+          file=sys.stderr, flush=True)
+    return 130
   except (ValueError, KeyError, FileNotFoundError, FloatingPointError) as e:
     # Configuration and data errors: the message says it all. Set
     # COMPARE_GAN2_TRACEBACK=1 for the full trace.

@@ -33,12 +33,12 @@ TINY_RUN = [
 ]
 
 
-def make_runner(model_dir, steps, bindings=(), strategy=None):
+def make_runner(model_dir, steps, bindings=(), strategy=None, restart=False):
   gin.clear_config()
   cache = os.path.join(os.path.dirname(str(model_dir)), "cache")
   config.parse([], TINY_RUN + [f"options.training_steps = {steps}",
                                f"eval.cache_dir = '{cache}'"] + list(bindings))
-  return Runner(str(model_dir), strategy=strategy)
+  return Runner(str(model_dir), strategy=strategy, restart=restart)
 
 
 def checkpoint_values(path):

@@ -4,6 +4,7 @@ from compare_gan2.runner.evaluate import (SCHEDULES, Evaluator, evaluate_checkpo
                                           eval_options, run_schedule)
 from compare_gan2.runner.strategy import make_strategy, split_cpu
 from compare_gan2.runner.checkpoints import CorruptCheckpointError
-from compare_gan2.runner.train import (TRAIN_DONE, IncompatibleCheckpointError,
+from compare_gan2.runner.train import (TRAIN_DONE, CheckpointSaveError,
+                                       IncompatibleCheckpointError,
                                        NaNLossError, ReadOnlyRunError, Runner,
                                        TrainingInterrupted, run_config)

@@ -76,6 +76,11 @@ class ReadOnlyRunError(ValueError):
   """The run directory cannot be written and the command needs to write it."""
 
 
+class CheckpointSaveError(ValueError):
+  """Saving a checkpoint (or its sample grid) failed, e.g. the disk is full;
+  the message names the newest good checkpoint to resume from."""
+
+
 class TrainingInterrupted(KeyboardInterrupt):
   """SIGINT/SIGTERM stopped training at a step boundary after a checkpoint.
 
@@ -601,9 +606,23 @@ class Runner:
     return bool(big)
 
   def save(self) -> str:
-    """Checkpoint plus sample grid at the current step."""
-    path = self.manager.save(checkpoint_number=self.step)
-    self.write_samples()
+    """Checkpoint plus sample grid at the current step; a failed write (a
+    full disk) raises `CheckpointSaveError` naming what to resume from (a
+    half-written checkpoint is left in a _temp folder, removed on start)."""
+    good = self.manager.latest_checkpoint
+    try:
+      path = self.manager.save(checkpoint_number=self.step)
+    except (OSError, tf.errors.OpError) as e:
+      raise CheckpointSaveError(
+          f"Saving the checkpoint of step {self.step} in {self._save_dir} failed "
+          f"({str(e).strip().splitlines()[0][:200]}). Free space (or fix the "
+          f"directory) and rerun to resume from {good or 'step 0'}.") from e
+    try:
+      self.write_samples()
+    except (OSError, tf.errors.OpError) as e:
+      raise CheckpointSaveError(
+          f"Writing the sample grid of step {self.step} failed ({e}); the "
+          f"checkpoint {path} was saved. Free space and rerun to resume.") from e
     if not self.is_chief:
       shutil.rmtree(self._save_dir, ignore_errors=True)
     return path
