@@ -379,6 +379,9 @@ class Runner:
     candidates = ckpt_lib.list_checkpoints(self.model_dir)
     skipped: list[tuple[str, str]] = []
     for path in candidates:
+      if not os.path.exists(path + ".index"):  # (TF would log an error line)
+        skipped.append((path, ckpt_lib.checkpoint_problem(path)))
+        continue
       try:
         self.restore_from(path)
       except ckpt_lib.CorruptCheckpointError as e:
