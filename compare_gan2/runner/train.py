@@ -383,12 +383,11 @@ class Runner:
         skipped.append((path, ckpt_lib.checkpoint_problem(path)))
         continue
       try:
-        self.restore_from(path)
+        self.restore_from(path, log_rates=True)
       except ckpt_lib.CorruptCheckpointError as e:
         skipped.append((path, e.reason))
         continue
       self._after_fallback(path, skipped, candidates)
-      self._apply_configured_rates(log=True)
       if not skipped:
         logger.info("Resumed from %s (step %d).", path, self.step)
       return self.step
@@ -434,7 +433,7 @@ class Runner:
           logger.info("%s learning rate: %g in the checkpoint, %g in the config; "
                       "using %g.", name.upper(), restored, value, value)
 
-  def restore_from(self, path: str) -> None:
+  def restore_from(self, path: str, log_rates: bool = False) -> None:
     """Restores checkpoint `path`; raises `CorruptCheckpointError` (with a
     `reason`) if its files are missing or damaged, and
     `IncompatibleCheckpointError` if it belongs to another model."""
@@ -451,7 +450,7 @@ class Runner:
           f"({self.info['architecture']}, {self.info['resolution']} px): "
           f"{str(e).splitlines()[0][:300]}. Use a new --model_dir, or the gin "
           "config of that run.") from e
-    self._apply_configured_rates()
+    self._apply_configured_rates(log=log_rates)
 
   def write_operative_config(self, step: int) -> str:
     """operative_config-<step>.gin: the gin values this run (from `step` on)
