@@ -176,10 +176,12 @@ def main() -> None:
     current = nxt
   current.wait_steps(SAVE_EVERY + 2)
   current.stop(signal.SIGINT)
-  records.append(disk_full(model_dir, trainer))
-  print(json.dumps(records[-1]), flush=True)
-  seconds = time.time() - began
-  write_results(records, seconds)
+  try:
+    records.append(disk_full(model_dir, trainer))
+    print(json.dumps(records[-1]), flush=True)
+  finally:
+    subprocess.run(["umount", model_dir + "_full"], capture_output=True, check=False)
+    write_results(records, time.time() - began)
   shutil.rmtree(work, ignore_errors=True)
 
 
@@ -198,8 +200,6 @@ def disk_full(model_dir: str, trainer) -> dict:
   preexec = None
   if mounted:
     method = f"tmpfs of {size_kb} KB"
-    shutil.rmtree(full)  # the mount point itself stays
-    os.makedirs(full, exist_ok=True)
     for name in os.listdir(model_dir):
       src = os.path.join(model_dir, name)
       (shutil.copytree if os.path.isdir(src) else shutil.copy2)(src, os.path.join(full, name))
