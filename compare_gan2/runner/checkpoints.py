@@ -104,22 +104,22 @@ def checkpoint_problem(prefix: str) -> str | None:
   another model, not damaged."""
   if not os.path.exists(prefix + ".index"):
     if checkpoint_files(prefix):
-      return "its .index file is missing (an interrupted save?)"
+      return "its .index file is missing, an interrupted save?"
     return "its files are missing"
   try:
     reader = tf.train.load_checkpoint(prefix)
     for key in reader.get_variable_to_shape_map():
       reader.get_tensor(key)
   except IndexError:
-    return "truncated (a file is shorter than its index says)"
+    return "truncated: a file is shorter than its index says"
   except (tf.errors.OpError, OSError, ValueError) as e:
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     if "No such file" in text or isinstance(e, tf.errors.NotFoundError):
       return "a data file is missing"
     if "Checksum does not match" in text:
-      return "damaged (checksum mismatch)"
+      return "damaged: checksum mismatch"
     text = text.replace(prefix, os.path.basename(prefix))
-    return f"unreadable ({text[:160]})"
+    return f"unreadable: {text[:160]}"
   return None
 
 
