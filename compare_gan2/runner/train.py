@@ -29,6 +29,7 @@ import logging
 import math
 import os
 import random
+import re
 import shutil
 import signal
 import threading
@@ -189,6 +190,12 @@ def _duration(seconds: float) -> str:
   seconds = int(seconds)
   h, m, s = seconds // 3600, seconds // 60 % 60, seconds % 60
   return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
+
+
+def _first_line(error: BaseException) -> str:
+  """An error's first line without TF's "{{function_node ...}}" prefix."""
+  text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+  return re.sub(r"\{\{[^}]*\}\}\s*", "", text)[:200]
 
 
 def _has_text(path: str, text: str) -> bool:
@@ -617,7 +624,7 @@ class Runner:
     except (OSError, tf.errors.OpError) as e:
       raise CheckpointSaveError(
           f"Saving the checkpoint of step {self.step} in {self._save_dir} failed "
-          f"({str(e).strip().splitlines()[0][:200]}). Free space (or fix the "
+          f"({_first_line(e)}). Free space (or fix the "
           f"directory) and rerun to resume from {good or 'step 0'}.") from e
     try:
       self.write_samples()
