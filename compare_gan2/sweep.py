@@ -43,7 +43,6 @@ from __future__ import annotations
 import csv
 import ctypes
 import dataclasses
-import glob
 import io
 import itertools
 import json
@@ -113,6 +112,13 @@ def write_text(path: str, text: str) -> None:
       f.write(text)
   else:
     files.write_text(path, text)
+
+
+def write_json(path: str, obj: Any) -> None:
+  if is_remote(path):
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+  else:
+    files.write_json(path, obj)
 
 
 class OutputNotWritable(OSError):
@@ -308,7 +314,8 @@ def _start(trial: Trial, env: dict[str, str]) -> tuple[subprocess.Popen, Any]:
   log = open(_local_log(trial), "a")  # pylint: disable=consider-using-with
   log.write(f"$ {shlex.join(trial.command())}\n")
   log.flush()
-  # Started from the main thread only: preexec_fn is unsafe beside threads.
+  # preexec_fn runs between fork and exec: it only calls the preloaded prctl
+  # (no import, no lock), so other threads (a Ray worker's) cannot block it.
   process = subprocess.Popen(trial.command(), stdout=log, stderr=subprocess.STDOUT,
                              cwd=trial.workdir, env={**os.environ, **env},
                              preexec_fn=_exit_with_parent)
@@ -334,9 +341,8 @@ def _settle(trial: Trial, returncode: int, seconds: float, attempt: int,
             f"see {log}.")
   if returncode:
     return f"Trial {trial.name} failed (exit {returncode}); see {log}."
-  write_text(os.path.join(trial.model_dir, DONE),
-             json.dumps({"seconds": round(seconds, 1), "command": trial.command()},
-                        indent=2, sort_keys=True) + "\n")
+  write_json(os.path.join(trial.model_dir, DONE),
+             {"seconds": round(seconds, 1), "command": trial.command()})
   write_hparams(trial)
   return None
 
@@ -366,14 +372,13 @@ class Progress:
 
   def __init__(self, trials: Sequence[Trial], to_run: int, slots: str):
     self.total, self.start = to_run, time.time()
-    self.done = self.failed = self.running = 0
+    self.done = self.failed = 0
     logger.info("Sweep: %d trials, %d finished, %d to run, %s.", len(trials),
                 len(trials) - to_run, to_run, slots)
 
   def update(self, trial: Trial, running: int, event: str,
              error: str | None = None) -> None:
     """`trial` started (event "started"), finished or failed; `running` now."""
-    self.running = running
     if event != "started":
       self.done += error is None
       self.failed += error is not None
@@ -698,6 +703,9 @@ def main(argv: Sequence[str]) -> None:
     for flag in RAY_FLAGS:
       if getattr(args, flag) is not None:
         raise ValueError(f"--{flag} applies to --backend ray only; got --backend local.")
+  elif args.address is not None and args.num_cpus is not None:
+    raise ValueError("--num_cpus sizes the Ray instance started without --address; "
+                     f"got --address {args.address}.")
   elif args.parallel is not None:
     raise ValueError("--parallel applies to --backend local only (Ray runs as many "
                      "trials as the cluster's resources allow); got --backend ray.")
@@ -714,8 +722,7 @@ def main(argv: Sequence[str]) -> None:
         print(f"cd {shlex.quote(trial.workdir)} && {shlex.join(trial.command())}")
     return
   makedirs(args.out)
-  write_text(os.path.join(args.out, "spec.json"),
-             json.dumps(spec, indent=2, sort_keys=True, default=str) + "\n")
+  write_json(os.path.join(args.out, "spec.json"), spec)
   if args.report_only:
     errors = []
   elif args.backend == "ray":

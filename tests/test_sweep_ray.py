@@ -35,6 +35,8 @@ def write(path, text):
     (["--backend", "ray", "--parallel", "2"], "--parallel applies to --backend local only"),
     (["--backend", "ray", "--num_cpus_per_trial", "-1"], "--num_cpus_per_trial must not be"),
     (["--max_retries", "-1"], "--max_retries must not be negative"),
+    (["--backend", "ray", "--address", "auto", "--num_cpus", "2"],
+     "--num_cpus sizes the Ray instance started without --address"),
 ])
 def test_flag_errors_are_one_line(tmp_path, capsys, flags, message):
   argv = ["sweep", "--spec", "mog_study_small", "--out", str(tmp_path)] + flags
