@@ -328,11 +328,15 @@ def _settle(trial: Trial, returncode: int, seconds: float, attempt: int,
   done, hparams written), "" when it should be restarted (killed by a
   signal, retries left), else why it failed."""
   log = os.path.join(trial.model_dir, "sweep.log")
-  if returncode < 0:  # killed: the OOM killer, a preempted or lost machine
+  # Killed (the OOM killer, a preempted machine), or stopped by SIGTERM after
+  # saving a checkpoint (compare_gan2 then exits 128 + SIGTERM).
+  signum = -returncode if returncode < 0 else (
+      signal.SIGTERM if returncode == 128 + signal.SIGTERM else 0)
+  if signum:
     try:
-      name = signal.Signals(-returncode).name
+      name = signal.Signals(signum).name
     except ValueError:
-      name = f"signal {-returncode}"
+      name = f"signal {signum}"
     if attempt < max_retries:
       logger.warning("%s: killed by %s; restarting from its checkpoint (retry "
                      "%d of %d).", trial.name, name, attempt + 1, max_retries)

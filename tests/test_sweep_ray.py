@@ -79,6 +79,10 @@ def test_killed_trial_is_retried_then_failed(tmp_path):
   assert sweep._settle(trial, -9, 1.0, 1, 2) == ""  # pylint: disable=protected-access
   error = sweep._settle(trial, -9, 1.0, 2, 2)  # pylint: disable=protected-access
   assert error.startswith(f"Trial {trial.name} failed: killed by SIGKILL 3 time(s)")
+  # Stopped by SIGTERM after saving (exit 128 + 15): restarted too.
+  assert sweep._settle(trial, 143, 1.0, 0, 2) == ""  # pylint: disable=protected-access
+  assert "killed by SIGTERM 3 time(s)" in sweep._settle(  # pylint: disable=protected-access
+      trial, 143, 1.0, 2, 2)
   assert "exit 1" in sweep._settle(trial, 1, 1.0, 0, 2)  # pylint: disable=protected-access
   assert not trial.done
 
