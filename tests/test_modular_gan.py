@@ -366,3 +366,27 @@ def test_checkpoint_restores_every_variable(tmp_path):
   tf.train.Checkpoint(**fresh.checkpoint_items()).restore(path).assert_consumed()
   for a, b in zip(saved, state(fresh)):
     np.testing.assert_array_equal(a, b)
+
+
+# --- G step latents (compare_gan's model_fn reuses the last D step's) -------------
+
+def test_g_step_reuses_last_d_step_latents():
+  """With the knob, a step equals the default step on inputs whose G slot holds
+  the last D slot's z and sampled labels; without it, the G slot's own."""
+  def trained(reuse, copy_latents):
+    gan = make_gan("dcgan_arch", conditional=True, disc_iters=2,
+                   g_step_reuses_d_latents=reuse)
+    inputs = step_inputs(gan)
+    if copy_latents:
+      for key in ("z", "sampled_labels"):
+        x = inputs[key].numpy()
+        x[:, 2] = x[:, 1]
+        inputs[key] = tf.constant(x)
+    gan.train_step(inputs)
+    return values(gan.generator.trainable_variables)
+
+  reused = trained(reuse=True, copy_latents=False)
+  for a, b in zip(reused, trained(reuse=False, copy_latents=True)):
+    np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+  own = trained(reuse=False, copy_latents=False)
+  assert any(not np.allclose(a, b) for a, b in zip(reused, own))

@@ -3,6 +3,7 @@ aggregation against numpy, the mode-coverage score, and (slow) a real sweep
 killed and resumed."""
 
 import csv
+import glob
 import os
 import shlex
 import signal
@@ -268,3 +269,60 @@ def test_plots_leave_pyplot_backend_alone(tmp_path):
     assert matplotlib.get_backend() == "svg"
   finally:
     matplotlib.use(before)
+
+
+def _events(path):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  return list(tf.compat.v1.train.summary_iterator(path))
+
+
+def test_hparams_for_tensorboard_match_scores_csv(tmp_path):
+  """Each finished trial's grid values and final scores read back from its
+  event file as the HParams dashboard reads them; the sweep root holds the
+  experiment (every grid value, the scores as metrics)."""
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  from tensorboard.plugins.hparams import metadata  # pylint: disable=g-import-not-at-top
+  trials = sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))
+  hinge = trials[3]
+  fake_run(hinge, [30.0, 20.5], [0.25, 0.75])
+  sweep.write_hparams(hinge)
+  sweep.write_hparams(hinge)  # a rerun replaces the event file
+  paths = glob.glob(os.path.join(hinge.model_dir, "*" + sweep.HPARAMS_SUFFIX))
+  assert len(paths) == 1
+  hparams, scalars = None, {}
+  for event in _events(paths[0]):
+    for value in event.summary.value:
+      if value.tag == metadata.SESSION_START_INFO_TAG:
+        hparams = metadata.parse_session_start_info_plugin_data(
+            value.metadata.plugin_data.content).hparams
+      elif value.tag.startswith(sweep.SCORE_TAG):
+        scalars[value.tag] = (event.step, float(tf.make_ndarray(value.tensor)))
+  assert hparams["loss.fn"].string_value == "@hinge"
+  assert hparams["ModularGAN.g_lr"].number_value == pytest.approx(0.001)
+  assert hparams["seed"].number_value == 1
+  assert hparams["config"].string_value == hinge.config
+  final = sweep.read_scores(hinge)[-1]  # scores.csv's last row
+  assert scalars == {"score/fid": (200, pytest.approx(final["fid"])),
+                     "score/class_accuracy": (200, pytest.approx(final["class_accuracy"]))}
+  assert final["fid"] == 20.5
+  sweep.report(trials, str(tmp_path))
+  [root] = glob.glob(os.path.join(tmp_path, "*" + sweep.HPARAMS_SUFFIX))
+  [experiment] = [metadata.parse_experiment_plugin_data(v.metadata.plugin_data.content)
+                  for e in _events(root) for v in e.summary.value
+                  if v.tag == metadata.EXPERIMENT_TAG]
+  domains = {h.name: [x.string_value or x.number_value for x in h.domain_discrete.values]
+             for h in experiment.hparam_infos}
+  assert domains["loss.fn"] == ["@hinge", "@non_saturating"]  # sorted by hp.Discrete
+  assert domains["seed"] == [0, 1]
+  assert [m.name.tag for m in experiment.metric_infos] == ["score/fid",
+                                                           "score/class_accuracy"]
+
+
+def test_finished_trial_gets_hparams_from_the_local_backend(tmp_path):
+  """_settle, shared by both backends, marks the trial done and writes its
+  hparams event file."""
+  trial = sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))[0]
+  fake_run(trial, [5.0], [0.5], done=False)
+  assert sweep._settle(trial, 0, 3.0, 0, 2) is None  # pylint: disable=protected-access
+  assert trial.done
+  assert glob.glob(os.path.join(trial.model_dir, "*" + sweep.HPARAMS_SUFFIX))

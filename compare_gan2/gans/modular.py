@@ -80,6 +80,9 @@ class ModularGAN:
     data_range: (lo, hi) of the real data, or `None` for unbounded data (the
       2-D mixtures); penalties that perturb reals (DRAGAN) stay inside it. The
       runner passes the dataset's `value_range`. Defaults to `(0.0, 1.0)`.
+    g_step_reuses_d_latents: bool. The G step takes the z and sampled labels of
+      the last D step, as compare_gan's `model_fn` does (its G step trains on
+      that step's fakes); `False` draws its own. Defaults to `False`.
   """
 
   def __init__(self, *, generator: keras.Model, discriminator: keras.Model,
@@ -92,7 +95,8 @@ class ModularGAN:
                ema_start_step: int = 40000,
                augmentation: augment_lib.DiffAugment | None = None,
                jit_compile: bool = False,
-               data_range: tuple[float, float] | None = (0.0, 1.0)):
+               data_range: tuple[float, float] | None = (0.0, 1.0),
+               g_step_reuses_d_latents: bool = False):
     if conditional and num_classes < 1:
       raise ValueError("A conditional GAN needs a dataset with labels. "
                        f"Received: conditional=True, num_classes={num_classes}")
@@ -128,6 +132,7 @@ class ModularGAN:
     self.ema_generator = self._make_ema_generator() if g_use_ema else None
     self.jit_compile = jit_compile
     self.data_range = None if data_range is None else tuple(data_range)
+    self.g_step_reuses_d_latents = g_step_reuses_d_latents
     self._compiled_train_step = None
 
   # --- Parts -----------------------------------------------------------------
@@ -280,10 +285,12 @@ class ModularGAN:
 
   def _slot(self, features: dict[str, tf.Tensor], i: int) -> dict[str, tf.Tensor]:
     real_slot = min(i, self.disc_iters - 1)
+    # The G step (i = disc_iters) may reuse the last D step's latents.
+    latent_slot = real_slot if self.g_step_reuses_d_latents else i
     return {"images": features["images"][:, real_slot],
             "labels": features["labels"][:, real_slot],
-            "z": features["z"][:, i],
-            "sampled_labels": features["sampled_labels"][:, i],
+            "z": features["z"][:, latent_slot],
+            "sampled_labels": features["sampled_labels"][:, latent_slot],
             "seeds": features["seeds"][:, i]}
 
   def _labels(self, inputs: dict[str, tf.Tensor]) -> tuple[Any, Any]:

@@ -7,6 +7,11 @@ list over the averaging runs) and the run's options, so rows of many runs can
 be pooled. The scores are the metrics named in `eval.metrics`, over the
 features of `eval.feature_extractor`; the real side's features are computed
 once per dataset, split and extractor and cached in `eval.cache_dir`.
+
+Evaluation only reads the run directory: its outputs (scores.*, generators/,
+eval TensorBoard scalars) go to `output_dir` (`--output_dir`), by default the
+run directory, which must then be writable. A checkpoint whose files are
+missing or damaged is skipped with one warning line; the others are scored.
 """
 
 from __future__ import annotations
@@ -16,7 +21,6 @@ import hashlib
 import json
 import logging
 import os
-import re
 import time
 from typing import Any, Callable
 
@@ -28,7 +32,8 @@ from compare_gan2 import files
 from compare_gan2.metrics import extractors as extractors_lib
 from compare_gan2.metrics import scores as scores_lib
 from compare_gan2.runner import images as images_lib
-from compare_gan2.runner.train import TRAIN_DONE, Runner
+from compare_gan2.runner import checkpoints as ckpt_lib
+from compare_gan2.runner.train import TRAIN_DONE, ReadOnlyRunError, Runner
 
 logger = logging.getLogger("compare_gan2")
 
@@ -76,11 +81,7 @@ def eval_options(num_samples: int = 1000, batch_size: int | None = None,
               export_generator=export_generator)
 
 
-def checkpoint_step(path: str) -> int:
-  match = re.search(r"-(\d+)$", path)
-  if not match:
-    raise ValueError(f"Not a checkpoint path with a step: {path}")
-  return int(match.group(1))
+checkpoint_step = ckpt_lib.checkpoint_step
 
 
 class Evaluator:
@@ -201,11 +202,13 @@ def write_row(model_dir: str, score_filename: str, row: dict[str, Any]) -> None:
                         os.path.splitext(path)[0] + ".png")
 
 
-def export_scored_generator(runner: Runner, step: int) -> str | None:
+def export_scored_generator(runner: Runner, step: int,
+                            output_dir: str | None = None) -> str | None:
   """Exports the generator of the checkpoint just scored (the Runner holds
-  its weights) to <model_dir>/generators/step_<N>, unless it is there."""
+  its weights) to <output_dir>/generators/step_<N> (output_dir: default the
+  run directory), unless it is there."""
   from compare_gan2 import hub  # pylint: disable=g-import-not-at-top
-  out = os.path.join(runner.model_dir, "generators", f"step_{step:07d}")
+  out = os.path.join(output_dir or runner.model_dir, "generators", f"step_{step:07d}")
   if os.path.exists(out):
     return out
   if not runner.is_chief or isinstance(
@@ -220,33 +223,63 @@ def export_scored_generator(runner: Runner, step: int) -> str | None:
 
 def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores.csv",
                  num_eval_averaging_runs: int = 3, eval_every_steps: int = 5000,
-                 poll_seconds: float = 10.0) -> None:
-  """Runs one of `SCHEDULES` (see the module docstring)."""
+                 poll_seconds: float = 10.0, output_dir: str | None = None) -> None:
+  """Runs one of `SCHEDULES` (see the module docstring).
+
+  output_dir: where the evaluation writes scores.*, generators/ and its
+    TensorBoard scalars; default the run directory. A run directory that is
+    not writable needs one (`ReadOnlyRunError` otherwise).
+  """
   if schedule not in SCHEDULES:
     raise ValueError(f"Unknown schedule '{schedule}'. Choose one of {SCHEDULES}.")
   model_dir = runner.model_dir
+  out = output_dir or model_dir
+  if schedule != "train" and runner.is_chief:
+    if output_dir:
+      os.makedirs(output_dir, exist_ok=True)
+    if not files.writable(out):
+      raise ReadOnlyRunError(
+          f"{out} is not writable, and the evaluation writes {score_filename} and "
+          "generators/ there. Pass --output_dir (run_schedule(output_dir=...)) "
+          "for them.")
   evaluator = None
+  writer = None
+
+  def write_scalars(step: int, values: dict[str, float]) -> None:
+    nonlocal writer
+    if out == model_dir:
+      runner.write_scalars(step, values)
+      return
+    writer = writer or tf.summary.create_file_writer(out)
+    with writer.as_default():
+      for name, value in values.items():
+        tf.summary.scalar(name, value, step=step)
+    writer.flush()
 
   def evaluate(path: str) -> None:
     nonlocal evaluator
     step = checkpoint_step(path)
-    if step in scored_steps(model_dir, score_filename):
+    if step in scored_steps(out, score_filename):
       return
     evaluator = evaluator or Evaluator(runner.dataset, strategy=runner.strategy)
-    row = evaluate_checkpoint(runner, path, evaluator=evaluator,
-                              num_averaging_runs=num_eval_averaging_runs)
+    try:
+      row = evaluate_checkpoint(runner, path, evaluator=evaluator,
+                                num_averaging_runs=num_eval_averaging_runs)
+    except ckpt_lib.CorruptCheckpointError as e:
+      logger.warning("Skipped %s: %s.", path, e.reason or e)
+      return
     if runner.is_chief:
-      write_row(model_dir, score_filename, row)
-      runner.write_scalars(step, {f"eval/{k}": v for k, v in row.items()
-                                  if isinstance(v, float)})
+      write_row(out, score_filename, row)
+      write_scalars(step, {f"eval/{k}": v for k, v in row.items()
+                           if isinstance(v, float)})
     if evaluator.opts["export_generator"]:
-      export_scored_generator(runner, step)
+      export_scored_generator(runner, step, out)
 
   if schedule == "train":
     runner.train()
   elif schedule == "eval_after_train":
     runner.train()
-    for path in tf.train.get_checkpoint_state(model_dir).all_model_checkpoint_paths:
+    for path in reversed(ckpt_lib.list_checkpoints(model_dir)):
       evaluate(path)  # every kept checkpoint, oldest first
   elif schedule == "train_and_eval":
     total = runner.options["training_steps"]
@@ -266,7 +299,7 @@ def continuous_eval(runner: Runner, evaluate: Callable[[str], None],
   last = None
   while True:
     finished = done()  # read before the checkpoint, so none is missed
-    latest = tf.train.latest_checkpoint(model_dir)
+    latest = ckpt_lib.latest_listed(model_dir)
     if latest is not None and latest != last:
       evaluate(latest)
       last = latest

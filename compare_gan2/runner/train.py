@@ -4,11 +4,21 @@ checkpoints, summaries, sample grids and a progress line.
 A run directory holds everything about the run:
   run.json                     what was trained (architecture, data, seed)
   operative_config-<step>.gin  the gin values in effect
-  checkpoint, model.ckpt-*     checkpoints (`tf.train.latest_checkpoint`)
+  checkpoint, model.ckpt-*     checkpoints (see checkpoints.py); damaged ones
+                               that training skipped: model.ckpt-*.corrupt.*
   events.out.tfevents.*        TensorBoard scalars and sample images
   samples/step_<step>.png      sample grids of the (EMA) generator
   scores.csv, scores.jsonl     evaluation rows (`evaluate.py`)
   TRAIN_DONE                   written when training reached the last step
+  restarted-<time>/            what was there before a `restart=True` run
+
+Resuming never loses progress silently: training resumes from the newest
+checkpoint that restores whole (damaged newer ones are reported in one line
+and renamed), refuses to start from step 0 while checkpoints exist (unless
+`restart=True`), applies the configured learning rates to the restored
+optimizers, stops at a step boundary and saves on SIGINT/SIGTERM, and warns
+when the losses diverge. Reading a run (evaluation, export) writes nothing
+into it.
 """
 
 from __future__ import annotations
@@ -19,7 +29,10 @@ import logging
 import math
 import os
 import random
+import re
 import shutil
+import signal
+import threading
 import time
 from typing import Any, Callable
 
@@ -33,6 +46,7 @@ from compare_gan2 import data as data_lib
 from compare_gan2.gans import make_step_inputs
 from compare_gan2.ops import normalization
 from compare_gan2.registry import GANS
+from compare_gan2.runner import checkpoints as ckpt_lib
 from compare_gan2.runner import images as images_lib
 from compare_gan2.runner import strategy as strategy_lib
 
@@ -40,7 +54,11 @@ logger = logging.getLogger("compare_gan2")
 
 TRAIN_DONE = "TRAIN_DONE"
 RUN_INFO = "run.json"
-CHECKPOINT_PREFIX = "model.ckpt"
+CHECKPOINT_PREFIX = ckpt_lib.CHECKPOINT_PREFIX
+RESTART_PREFIX = "restarted-"
+# Training runs in calls of about this many seconds (at most
+# iterations_per_loop steps), so that a SIGINT stops it this soon.
+STOP_CHECK_SECONDS = 0.5
 # Keys of run.json that a resumed run must share with the checkpoint.
 STANDING_STATISTICS = ("accu_mean", "accu_variance", "accu_counter")
 MODEL_KEYS = ("architecture", "gan_class", "resolution", "colors", "z_dim",
@@ -55,6 +73,25 @@ class IncompatibleCheckpointError(ValueError):
   """model_dir holds checkpoints of a different model."""
 
 
+class ReadOnlyRunError(ValueError):
+  """The run directory cannot be written and the command needs to write it."""
+
+
+class CheckpointSaveError(ValueError):
+  """Saving a checkpoint (or its sample grid) failed, e.g. the disk is full;
+  the message names the newest good checkpoint to resume from."""
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+  """SIGINT/SIGTERM stopped training at a step boundary after a checkpoint.
+
+  Attributes: signum (the signal), step, path (the checkpoint saved)."""
+
+  def __init__(self, message: str, signum: int, step: int, path: str):
+    super().__init__(message)
+    self.signum, self.step, self.path = signum, step, path
+
+
 @gin.configurable("run_config")
 def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 1000,
                save_checkpoints_steps: int = 5000, keep_checkpoint_max: int = 10,
@@ -62,7 +99,8 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
                num_standing_batches: int = 16,
                num_accu_examples: int | None = None,
                standing_batch_size: int | None = None,
-               mixed_precision: bool = False) -> dict[str, Any]:
+               mixed_precision: bool = False,
+               divergence_threshold: float | None = 1e4) -> dict[str, Any]:
   """Run-level settings of the original (`run_config.*`).
 
   Args:
@@ -87,6 +125,11 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
       original.
     mixed_precision: bool. G and D compute in bfloat16 on float32 weights
       (for GPUs and TPUs; CPUs gain nothing); losses stay float32.
+    divergence_threshold: float. Warn (once per stretch of training above
+      it) when a loss or loss part the step reports (d_loss, g_loss, their
+      real/fake parts, the penalty) exceeds this in absolute value; D's
+      logits show there too (every loss grows with them). `None` never
+      warns. NaN/inf losses always stop training.
   """
   for key, value in (("iterations_per_loop", iterations_per_loop),
                      ("save_checkpoints_steps", save_checkpoints_steps),
@@ -102,6 +145,9 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
                               or value < 1):
       raise ValueError(f"`run_config.{key}` must be a positive integer or None. "
                        f"Received: {key}={value!r}")
+  if divergence_threshold is not None and not divergence_threshold > 0:
+    raise ValueError("`run_config.divergence_threshold` must be > 0 or None. "
+                     f"Received: {divergence_threshold!r}")
   if tf_random_seed is not None and not 0 <= tf_random_seed < 2**31:
     raise ValueError("`run_config.tf_random_seed` must be in [0, 2**31). "
                      f"Received: {tf_random_seed!r}")
@@ -114,7 +160,8 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
               num_standing_batches=num_standing_batches,
               num_accu_examples=num_accu_examples,
               standing_batch_size=standing_batch_size,
-              mixed_precision=mixed_precision)
+              mixed_precision=mixed_precision,
+              divergence_threshold=divergence_threshold)
 
 
 def _gan_is_conditional(gan_class: str) -> bool:
@@ -163,6 +210,51 @@ def _duration(seconds: float) -> str:
   return f"{h}h{m:02d}m" if h else f"{m}m{s:02d}s"
 
 
+def _first_line(error: BaseException) -> str:
+  """An error's first line without TF's "{{function_node ...}}" prefix."""
+  text = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+  return re.sub(r"\{\{[^}]*\}\}\s*", "", text)[:200]
+
+
+def _has_text(path: str, text: str) -> bool:
+  try:
+    with open(path) as f:
+      return f.read() == text
+  except OSError:
+    return False
+
+
+class _StopOnSignal:
+  """Within: SIGINT and SIGTERM set `signum` instead of stopping the process
+  (training stops at the next step boundary), and give the signals back their
+  previous handlers, so a second one acts at once. Main thread only (signal
+  handlers cannot be set elsewhere; there it does nothing)."""
+
+  SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+  def __enter__(self) -> "_StopOnSignal":
+    self.signum: int | None = None
+    self._previous = {}
+    if threading.current_thread() is threading.main_thread():
+      for s in self.SIGNALS:
+        self._previous[s] = signal.signal(s, self._handle)
+    return self
+
+  def _handle(self, signum: int, frame: Any) -> None:
+    del frame
+    self.signum = signum
+    self._restore()
+
+  def _restore(self) -> None:
+    for s, handler in self._previous.items():
+      if handler is not None:
+        signal.signal(s, handler)
+    self._previous = {}
+
+  def __exit__(self, *exc: Any) -> None:
+    self._restore()
+
+
 class Runner:
   """Builds a run from gin and trains, saves, resumes and samples it.
 
@@ -171,11 +263,16 @@ class Runner:
     strategy: tf.distribute strategy. Defaults to the default strategy.
     fake_data: bool. Random data of the dataset's shape (`--data_fake_dataset`).
     tfds_data_dir: str. Where tfds datasets are prepared (`--tfds_data_dir`).
+    restart: bool. Train from step 0 although model_dir holds a run: its
+      contents move to model_dir/restarted-<time>/ first (`--restart`).
+      Without it, training resumes and never starts over while checkpoints
+      are there.
   """
 
   def __init__(self, model_dir: str, *,
                strategy: tf.distribute.Strategy | None = None,
-               fake_data: bool = False, tfds_data_dir: str | None = None):
+               fake_data: bool = False, tfds_data_dir: str | None = None,
+               restart: bool = False):
     self.model_dir = model_dir
     self.strategy = strategy or tf.distribute.get_strategy()
     self.is_chief = strategy_lib.is_chief(self.strategy)
@@ -199,6 +296,8 @@ class Runner:
         conditional=conditional, dataset=self.dataset.name,
         # Checked by the command line when a run continues (cli.check_fake_data_flag).
         fake_data=bool(fake_data))
+    if restart and self.is_chief:
+      self._move_previous_run()
     os.makedirs(model_dir, exist_ok=True)
     self.seed = self._check_run_info()
     keras.utils.set_random_seed(self.seed)
@@ -214,33 +313,66 @@ class Runner:
           disc_iters=self.options["disc_iters"], lamba=self.options["lamba"],
           data_range=self.dataset.value_range)
       self.checkpoint = tf.train.Checkpoint(**self.gan.checkpoint_items())
+    # The learning rates of this config; a restore must not bring back the
+    # checkpoint's (Keras keeps the rate in an optimizer variable).
+    self._configured_rates = [
+        (name, v, v.numpy()) for name, opt in (("g", self.gan.g_optimizer),
+                                               ("d", self.gan.d_optimizer))
+        for v in opt.variables if v.path.rsplit("/", 1)[-1] == "learning_rate"]
     # Workers other than the chief must save too (the save is collective),
     # into a scratch directory that is removed afterwards.
     self._save_dir = model_dir if self.is_chief else os.path.join(
         model_dir, f".worker_{strategy_lib.worker_id(self.strategy)}")
-    self.manager = tf.train.CheckpointManager(
-        self.checkpoint, self._save_dir, checkpoint_name=CHECKPOINT_PREFIX,
-        max_to_keep=self.run_config["keep_checkpoint_max"])
+    self._make_manager()
     self._train_loop_fn = None
     self._writer = None
     self._standing_step = -1
 
+  def _make_manager(self) -> None:
+    """The CheckpointManager, (re)reading the `checkpoint` state file."""
+    self.manager = tf.train.CheckpointManager(
+        self.checkpoint, self._save_dir, checkpoint_name=CHECKPOINT_PREFIX,
+        max_to_keep=self.run_config["keep_checkpoint_max"])
+
   # --- Run directory ---------------------------------------------------------------
 
+  @property
+  def writable(self) -> bool:
+    return files.writable(self.model_dir)
+
+  def _move_previous_run(self) -> None:
+    """`restart`: model_dir's contents go to model_dir/restarted-<time>/."""
+    names = [n for n in os.listdir(self.model_dir) if not n.startswith(
+        RESTART_PREFIX)] if os.path.isdir(self.model_dir) else []
+    if not names:
+      logger.info("Training from step 0 (restart): %s holds no earlier run.",
+                  self.model_dir)
+      return
+    target = os.path.join(self.model_dir,
+                          RESTART_PREFIX + time.strftime("%Y%m%d-%H%M%S"))
+    os.makedirs(target)
+    for name in names:
+      os.replace(os.path.join(self.model_dir, name), os.path.join(target, name))
+    logger.warning("Training from step 0 (restart): moved the earlier run "
+                   "(%d entries) to %s.", len(names), target)
+
   def _check_run_info(self) -> int:
-    """Checks run.json against this config (or writes it); returns the seed."""
+    """Checks run.json against this config (or writes it if missing, the
+    only write here: reading a run never writes); returns the seed."""
     path = os.path.join(self.model_dir, RUN_INFO)
     seed = self.run_config["tf_random_seed"]
+    self._saved_info = None
     if os.path.exists(path):
       with open(path) as f:
-        saved = json.load(f)
+        self._saved_info = saved = json.load(f)
       diff = {k: (saved.get(k), self.info[k]) for k in MODEL_KEYS
               if saved.get(k) != self.info[k]}
-      if diff and tf.train.latest_checkpoint(self.model_dir):
+      if diff and ckpt_lib.list_checkpoints(self.model_dir):
         detail = ", ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in diff.items())
         raise IncompatibleCheckpointError(
-            f"{self.model_dir} holds checkpoints of another model ({detail}). "
-            "Use a new --model_dir, or the gin config of that run.")
+            f"{self.model_dir} holds checkpoints of another model ({detail}); "
+            f"{diff.popitem()[0]} cannot change on resume. Use a new "
+            "--model_dir, the gin config of that run, or --restart.")
       if seed is None:
         seed = saved.get("seed")
     if seed is None:
@@ -248,34 +380,105 @@ class Runner:
         raise ValueError("Multi-worker training needs `run_config.tf_random_seed`"
                          " so that every worker draws the same latents.")
       seed = random.SystemRandom().randrange(2**31)
-    if self.is_chief:
-      files.write_json(path, {**self.info, "seed": seed,
-                         "num_replicas": self.strategy.num_replicas_in_sync})
+    self._run_info = {**self.info, "seed": int(seed),
+                      "num_replicas": self.strategy.num_replicas_in_sync}
+    if self._saved_info is None and self.is_chief and self.writable:
+      self._write_run_info()
     return int(seed)
+
+  def _write_run_info(self) -> None:
+    """run.json, when training and what it records changed."""
+    if self.is_chief and self._saved_info != self._run_info:
+      files.write_json(os.path.join(self.model_dir, RUN_INFO), self._run_info)
+      self._saved_info = dict(self._run_info)
 
   @property
   def step(self) -> int:
     return int(self.gan.global_step.numpy())
 
   def restore(self) -> int:
-    """Restores the newest checkpoint if there is one; returns the step."""
-    latest = tf.train.latest_checkpoint(self.model_dir)
-    if latest is None:
-      return 0
-    self.restore_from(latest)
-    logger.info("Resumed from %s (step %d).", latest, self.step)
-    return self.step
+    """Restores the newest checkpoint that restores whole; returns the step.
 
-  def restore_from(self, path: str) -> None:
+    Damaged newer checkpoints are reported in one line; when training (a
+    writable run dir, the chief) they are renamed model.ckpt-<N>.corrupt.*
+    and the `checkpoint` state file is rewritten to list the good ones, so
+    the rotation never counts them. With checkpoint files present but none
+    restorable this raises `CorruptCheckpointError` unless `restart`."""
+    candidates = ckpt_lib.list_checkpoints(self.model_dir)
+    skipped: list[tuple[str, str]] = []
+    for path in candidates:
+      if not os.path.exists(path + ".index"):  # (TF would log an error line)
+        skipped.append((path, ckpt_lib.checkpoint_problem(path)))
+        continue
+      try:
+        self.restore_from(path, log_rates=True)
+      except ckpt_lib.CorruptCheckpointError as e:
+        skipped.append((path, e.reason))
+        continue
+      self._after_fallback(path, skipped, candidates)
+      if not skipped:
+        logger.info("Resumed from %s (step %d).", path, self.step)
+      return self.step
+    if skipped and any(ckpt_lib.checkpoint_files(p) for p, _ in skipped):
+      raise ckpt_lib.CorruptCheckpointError(
+          f"No checkpoint in {self.model_dir} restores: "
+          f"{ckpt_lib.describe(skipped)}. Replace them with good copies, or pass "
+          "--restart (Runner(restart=True)) to train from step 0 (the earlier "
+          f"files move to {RESTART_PREFIX}<time>/).")
+    if skipped:  # listed in the state file only: nothing left to lose
+      logger.warning("The `checkpoint` file lists %s, whose files are all gone; "
+                     "training from step 0.", ckpt_lib.describe(skipped))
+      if self.is_chief and self.writable:
+        ckpt_lib.write_state(self.model_dir, [])
+        self._make_manager()
+    return 0
+
+  def _after_fallback(self, path: str, skipped: list[tuple[str, str]],
+                      candidates: list[str]) -> None:
+    if not skipped:
+      return
+    moved = ""
+    if self.is_chief and self.writable:
+      renamed = [ckpt_lib.move_aside(p) for p, _ in skipped]
+      ckpt_lib.write_state(self.model_dir, [p for p in candidates
+                                            if p not in dict(skipped)])
+      self._make_manager()
+      if any(renamed):
+        moved = f"; renamed their files to {CHECKPOINT_PREFIX}-<N>.{ckpt_lib.CORRUPT_TAG}.*"
+    logger.warning("Skipped %s; resumed from %s (step %d)%s.",
+                   ckpt_lib.describe(skipped), os.path.basename(path),
+                   self.step, moved)
+
+  def _apply_configured_rates(self, log: bool = False) -> None:
+    """Sets the optimizers' learning rates back to this config's after a
+    restore (the moments and iteration counts stay restored; Adam's betas
+    and epsilon are not checkpointed, so they are the config's anyway)."""
+    for name, variable, value in self._configured_rates:
+      restored = variable.numpy()
+      if restored != value:
+        variable.assign(value)
+        if log:
+          logger.info("%s learning rate: %g in the checkpoint, %g in the config; "
+                      "using %g.", name.upper(), restored, value, value)
+
+  def restore_from(self, path: str, log_rates: bool = False) -> None:
+    """Restores checkpoint `path`; raises `CorruptCheckpointError` (with a
+    `reason`) if its files are missing or damaged, and
+    `IncompatibleCheckpointError` if it belongs to another model."""
     self._standing_step = -1  # the restored weights need their own statistics
     try:
       self.checkpoint.restore(path).assert_existing_objects_matched()
-    except (AssertionError, ValueError, tf.errors.OpError) as e:
+    except (AssertionError, ValueError, IndexError, OSError, tf.errors.OpError) as e:
+      problem = ckpt_lib.checkpoint_problem(path)
+      if problem is not None:
+        raise ckpt_lib.CorruptCheckpointError(
+            f"Checkpoint {path}: {problem}", path=path, reason=problem) from e
       raise IncompatibleCheckpointError(
           f"Checkpoint {path} does not match this model "
           f"({self.info['architecture']}, {self.info['resolution']} px): "
           f"{str(e).splitlines()[0][:300]}. Use a new --model_dir, or the gin "
           "config of that run.") from e
+    self._apply_configured_rates(log=log_rates)
 
   def write_operative_config(self, step: int) -> str:
     """operative_config-<step>.gin: the gin values this run (from `step` on)
@@ -328,6 +531,12 @@ class Runner:
             checkpoint_every: int | None = None) -> int:
     """Trains to `options.training_steps`, resuming from the newest checkpoint.
 
+    Runs in calls of about `STOP_CHECK_SECONDS` (at most iterations_per_loop
+    steps; one progress line per iterations_per_loop), so that SIGINT or
+    SIGTERM stops it within about that long at a step boundary: it saves a
+    checkpoint and raises `TrainingInterrupted` (a second signal acts as
+    usual, at once).
+
     Args:
       on_checkpoint: called with (step, path) after each checkpoint (chief).
       checkpoint_every: extra checkpoint period (e.g. the eval period).
@@ -335,57 +544,124 @@ class Runner:
     """
     total = self.options["training_steps"]
     cfg = self.run_config
+    if self.is_chief and self.writable:
+      removed = ckpt_lib.remove_temp_folders(self.model_dir)
+      if removed:
+        logger.warning("Removed %s, left by an interrupted checkpoint save.",
+                       ", ".join(os.path.basename(p) + "/" for p in removed))
     start = self.restore()
     if start >= total:
       logger.info("Training already reached step %d of %d.", start, total)
       self._finish()
       return start
+    if not self.writable:
+      raise ReadOnlyRunError(
+          f"{self.model_dir} is not writable, and training (step {start} of "
+          f"{total}) writes its checkpoints there. Make it writable, or use "
+          "--schedule continuous_eval / eval_after_train with --output_dir on a "
+          "finished run.")
+    self._write_run_info()
     periods = [cfg["save_checkpoints_steps"]] + ([checkpoint_every] if checkpoint_every else [])
     iterator = iter(self.strategy.experimental_distribute_dataset(
         self.train_inputs(start)))
     progress = Progress(start, total)
-    step, wrote_config = start, False
+    step, wrote_config, saved_step = start, False, start
     logger.info("Training %s (%s) on %s from step %d to %d, %d replica(s), "
                 "global batch %d.", self.info["architecture"],
                 self.info["gan_class"], self.dataset.name, start, total,
                 self.strategy.num_replicas_in_sync, self.options["batch_size"])
-    while step < total:
-      boundary = min(((step // p) + 1) * p for p in periods)
-      num_steps = min(cfg["iterations_per_loop"], total - step, boundary - step)
-      metrics = self._train_loop()(iterator, tf.constant(num_steps))
-      values = {k: float(v) for k, v in metrics.items()}
-      step = self.step
-      bad = sorted(k for k, v in values.items() if not math.isfinite(v))
-      if bad:
-        raise NaNLossError(
-            f"{', '.join(bad)} became NaN/inf between steps {step - num_steps} "
-            f"and {step}; stopped without saving. The last good checkpoint is "
-            f"{self.manager.latest_checkpoint or 'none (no checkpoint yet)'}.")
-      if not wrote_config:
-        self.write_operative_config(start)
-        wrote_config = True
-      rate = progress.update(step, values)
-      self.write_scalars(step, {**values, "steps_per_sec": rate})
-      if step % cfg["save_checkpoints_steps"] == 0 or step == total or (
-          checkpoint_every and step % checkpoint_every == 0):
-        path = self.save()
-        if on_checkpoint is not None and self.is_chief:
-          on_checkpoint(step, path)
+    chunk, diverging = 1, False  # the first call traces: one step
+    with _StopOnSignal() as stop:
+      while step < total:
+        boundary = min(((step // p) + 1) * p for p in periods)
+        loop_start = step
+        loop_end = step + min(cfg["iterations_per_loop"], total - step, boundary - step)
+        while step < loop_end and stop.signum is None:
+          num_steps = min(chunk, loop_end - step)
+          began = time.time()
+          metrics = self._train_loop()(iterator, tf.constant(num_steps))
+          values = {k: float(v) for k, v in metrics.items()}
+          seconds = max(time.time() - began, 1e-6)
+          chunk = max(1, min(cfg["iterations_per_loop"],
+                             int(num_steps * STOP_CHECK_SECONDS / seconds)))
+          step = self.step
+          self._check_losses(values, step - num_steps, step)
+          diverging = self._warn_divergence(values, step, diverging)
+        if step > loop_start:
+          if not wrote_config:
+            self.write_operative_config(start)
+            wrote_config = True
+          rate = progress.update(step, values)
+          self.write_scalars(step, {**values, "steps_per_sec": rate})
+        if stop.signum is not None:
+          path = self.manager.latest_checkpoint if saved_step == step else self.save()
+          saved = f"saved {path}" if saved_step != step else (
+              f"{path} holds it" if path else "nothing to save")
+          raise TrainingInterrupted(
+              f"{signal.Signals(stop.signum).name}: stopped at step {step} of "
+              f"{total}, {saved}; run the same command again to resume.",
+              stop.signum, step, path)
+        if step % cfg["save_checkpoints_steps"] == 0 or step == total or (
+            checkpoint_every and step % checkpoint_every == 0):
+          path = self.save()
+          saved_step = step
+          if on_checkpoint is not None and self.is_chief:
+            on_checkpoint(step, path)
     self._finish()
     return step
 
+  def _check_losses(self, values: dict[str, float], first: int, last: int) -> None:
+    bad = sorted(k for k, v in values.items() if not math.isfinite(v))
+    if bad:
+      raise NaNLossError(
+          f"{', '.join(bad)} became NaN/inf between steps {first} "
+          f"and {last}; stopped without saving. The last good checkpoint is "
+          f"{self.manager.latest_checkpoint or 'none (no checkpoint yet)'}.")
+
+  def _warn_divergence(self, values: dict[str, float], step: int,
+                       diverging: bool) -> bool:
+    """One warning when the losses first exceed `divergence_threshold`
+    (again only after they came back under it); returns whether they do."""
+    threshold = self.run_config["divergence_threshold"]
+    if threshold is None:
+      return False
+    big = sorted(k for k, v in values.items() if abs(v) > threshold)
+    if big and not diverging:
+      detail = ", ".join(f"{k} {values[k]:.3g}" for k in big)
+      logger.warning(
+          "Diverging at step %d: %s (|value| > run_config.divergence_threshold "
+          "= %g). Training goes on (it stops on NaN/inf); consider a lower "
+          "learning rate, resuming from %s.", step, detail, threshold,
+          self.manager.latest_checkpoint or "step 0")
+    return bool(big)
+
   def save(self) -> str:
-    """Checkpoint plus sample grid at the current step."""
-    path = self.manager.save(checkpoint_number=self.step)
-    self.write_samples()
+    """Checkpoint plus sample grid at the current step; a failed write (a
+    full disk) raises `CheckpointSaveError` naming what to resume from (a
+    half-written checkpoint is left in a _temp folder, removed on start)."""
+    good = self.manager.latest_checkpoint
+    try:
+      path = self.manager.save(checkpoint_number=self.step)
+    except (OSError, tf.errors.OpError) as e:
+      raise CheckpointSaveError(
+          f"Saving the checkpoint of step {self.step} in {self._save_dir} failed "
+          f"({_first_line(e)}). Free space (or fix the "
+          f"directory) and rerun to resume from {good or 'step 0'}.") from e
+    try:
+      self.write_samples()
+    except (OSError, tf.errors.OpError) as e:
+      raise CheckpointSaveError(
+          f"Writing the sample grid of step {self.step} failed ({e}); the "
+          f"checkpoint {path} was saved. Free space and rerun to resume.") from e
     if not self.is_chief:
       shutil.rmtree(self._save_dir, ignore_errors=True)
     return path
 
   def _finish(self) -> None:
-    if self.is_chief:
-      files.write_text(os.path.join(self.model_dir, TRAIN_DONE),
-                  f"step {self.step}\n")
+    path = os.path.join(self.model_dir, TRAIN_DONE)
+    text = f"step {self.step}\n"
+    if self.is_chief and not _has_text(path, text):
+      files.write_text(path, text)
     if self._writer is not None:
       self._writer.flush()
 
