@@ -434,8 +434,9 @@ def test_batch_schedule_and_drift(mirrored_strategy):
 
 def test_static_step_kwargs_hold_until_the_level_changes():
   """16 px, 16 images per level and per transition, 8 per step at 4x4 and
-  8x8, 4 at 16x16: the level's batch and the number of steps it holds,
-  against a step-by-step walk of the schedule."""
+  8x8, 4 at 16x16: the level's batch and the number of steps it holds
+  (through levels of the same batch), against a step-by-step walk of the
+  schedule."""
   gan = make_gan(16, batch_sizes={16: 4})
   kw = dict(resolution=16, training_kimg=0.016, transition_kimg=0.016)
   table = {2: 8, 1: 8, 0: 4}  # floor(lod) -> examples
@@ -445,7 +446,7 @@ def test_static_step_kwargs_hold_until_the_level_changes():
     level = math.floor(float(lod_at(seen, **kw)))
     assert static == {"batch": table[level]}, seen
     walk, s = 0, seen
-    while math.floor(float(lod_at(s, **kw))) == level and walk < 100:
+    while table[math.floor(float(lod_at(s, **kw)))] == table[level] and walk < 100:
       walk, s = walk + 1, s + table[level]
     assert steps == (None if level == 0 else walk), seen
   # The same batch at every level: no static arguments.

@@ -243,9 +243,10 @@ class ProgressiveGAN(ModularGAN):
   def static_step_kwargs(self, per_replica: int, replicas: int
                          ) -> tuple[dict[str, Any], int | None]:
     """({"batch": examples per replica at the current level}, how many steps
-    from `images_seen` on keep that level), or ({}, None) when the batch is
-    the same at every level. Host side (reads images_seen): what a compiled
-    step needs to slice the level's batch with a static shape."""
+    from `images_seen` on keep that batch; None: all), or ({}, None) when
+    the batch is the same at every level. Host side (reads images_seen):
+    what a compiled step needs to slice the level's batch with a static
+    shape."""
     table = self.batch_table(per_replica, replicas)
     if table is None:
       return {}, None
@@ -255,12 +256,14 @@ class ProgressiveGAN(ModularGAN):
     seen = int(self.images_seen.numpy())
     level = math.floor(lod_of(seen))
     batch = table[level]
-    if level == 0:  # the last level lasts forever
+    other = [k for k in range(level) if table[k] != batch]
+    if not other:  # the finer levels share the batch: it holds for good
       return {"batch": batch}, None
+    changed = max(other)  # the next level with another batch
     per_step = batch * replicas * self.disc_iters
-    # Steps start at seen + i * per_step; the lod never grows: find the
-    # first step of a finer level by doubling, then bisection.
-    below = lambda i: math.floor(lod_of(seen + i * per_step)) < level
+    # Steps start at seen + i * per_step and the lod never grows: find the
+    # first step at that level by doubling, then bisection.
+    below = lambda i: math.floor(lod_of(seen + i * per_step)) <= changed
     hi = 1
     while not below(hi):
       hi *= 2
