@@ -41,7 +41,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2 import architectures, config, files
+from compare_gan2 import architectures, batching, config, files
 from compare_gan2 import data as data_lib
 from compare_gan2.gans import make_step_inputs
 from compare_gan2.ops import normalization
@@ -386,6 +386,7 @@ class Runner:
         model_dir, f".worker_{strategy_lib.worker_id(self.strategy)}")
     self._make_manager()
     self._train_loop_fn = None
+    self._sample_fn = None
     self._writer = None
     self._standing_step = -1
 
@@ -849,30 +850,44 @@ class Runner:
   def generate(self, num: int, batch_size: int | None = None,
                seed_offset: int = 0) -> np.ndarray:
     """`num` samples of the sampling (EMA) generator, computed on every
-    replica; numpy [num, H, W, C]."""
+    replica; numpy [num, H, W, C]. Batches of `batch_size` (default
+    options.batch_size), the last one padded (its padding dropped), so the
+    sampling function is traced once; under XLA (compile_loop or
+    jit_compile) it is compiled."""
     self.accumulate_standing_statistics()
     z, labels = self.sample_inputs(num, seed_offset)
     batch = batch_size or self.options["batch_size"]
     if labels is None:
       labels = tf.zeros([num], tf.int32)
-    ds = tf.data.Dataset.from_tensor_slices((z, labels)).batch(batch)
-    gan = self.gan
-
-    def sample(z, y):
-      return gan.sample(z, y if gan.conditional else None)
-
+    z, labels = (batching.pad_to_batches(t, batch) for t in (z, labels))
+    ds = tf.data.Dataset.from_tensor_slices((z, labels)).batch(
+        batch, drop_remainder=True)
     outputs = []
     # One host: the replicas' results in replica order are the batch in
     # order. Several hosts need an all-gather (a collective).
     multi_host = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
     for z_batch, y_batch in self.strategy.experimental_distribute_dataset(ds):
-      per_replica = self.strategy.run(sample, args=(z_batch, y_batch))
+      per_replica = self.sample_fn()(z_batch, y_batch)
       if multi_host:
         outputs.append(self.strategy.gather(per_replica, axis=0).numpy())
       else:
         outputs += [t.numpy() for t in
                     self.strategy.experimental_local_results(per_replica)]
     return np.concatenate(outputs)[:num]
+
+  def sample_fn(self) -> Callable[[Any, Any], Any]:
+    """The traced sampling of one (distributed) batch: labels ignored when
+    unconditional; per replica, XLA-compiled when training is."""
+    if self._sample_fn is None:
+      gan, strategy = self.gan, self.strategy
+
+      def sample(z, y):
+        return gan.sample(z, y if gan.conditional else None)
+
+      if self.compiles:
+        sample = tf.function(sample, jit_compile=True)
+      self._sample_fn = tf.function(lambda z, y: strategy.run(sample, args=(z, y)))
+    return self._sample_fn
 
   def write_samples(self) -> str | None:
     """samples/step_<step>.png and a TensorBoard image of the same grid."""
