@@ -35,7 +35,8 @@ PROGAN = [
     "ProgressiveGAN.batch_sizes = {16: 4}", "progan.Generator.fmap_base = 32",
     "progan.Generator.fmap_max = 4", "progan.Discriminator.fmap_base = 32",
     "progan.Discriminator.fmap_max = 4", "run_config.iterations_per_loop = 8",
-    "run_config.save_checkpoints_steps = 8"]
+    "run_config.save_checkpoints_steps = 8", "G.batch_norm_fn = None",
+    "D.spectral_norm = False"]
 GANS = {
     "ModularGAN": [],
     "SSGAN": ["options.gan_class = @SSGAN"],
