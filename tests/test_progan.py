@@ -357,8 +357,6 @@ def test_gan_rejects_other_architectures_and_bad_batch_sizes():
   g, d = build_nets(8)
   with pytest.raises(ValueError, match="batch_sizes"):
     ProgressiveGAN(generator=g, discriminator=d, batch_sizes={16: 8})
-  with pytest.raises(ValueError, match="jit_compile"):
-    ProgressiveGAN(generator=g, discriminator=d, jit_compile=True)
   gin.clear_config()
   gin.parse_config(["dcgan.Generator.ch = 4", "dcgan.Discriminator.ch = 4"])
   g2, d2 = architectures.build("dcgan_arch", resolution=16, colors=3, z_dim=Z_DIM)
@@ -432,6 +430,59 @@ def test_batch_schedule_and_drift(mirrored_strategy):
   assert float(metrics["d_loss"]) == pytest.approx(
       parts + 0.5 * float(metrics["drift"]), rel=1e-5)
   assert float(metrics["drift"]) > 0
+
+
+def test_static_step_kwargs_hold_until_the_level_changes():
+  """16 px, 16 images per level and per transition, 8 per step at 4x4 and
+  8x8, 4 at 16x16: the level's batch and the number of steps it holds
+  (through levels of the same batch), against a step-by-step walk of the
+  schedule."""
+  gan = make_gan(16, batch_sizes={16: 4})
+  kw = dict(resolution=16, training_kimg=0.016, transition_kimg=0.016)
+  table = {2: 8, 1: 8, 0: 4}  # floor(lod) -> examples
+  for seen in (0, 8, 16, 24, 48, 56, 60, 64, 1000):
+    gan.images_seen.assign(seen)
+    static, steps = gan.static_step_kwargs(8, 1)
+    level = math.floor(float(lod_at(seen, **kw)))
+    assert static == {"batch": table[level]}, seen
+    walk, s = 0, seen
+    while table[math.floor(float(lod_at(s, **kw)))] == table[level] and walk < 100:
+      walk, s = walk + 1, s + table[level]
+    assert steps == (None if level == 0 else walk), seen
+  # The same batch at every level: no static arguments.
+  assert make_gan(16).static_step_kwargs(8, 1) == ({}, None)
+
+
+def _grow_through_two_transitions(jit_compile):
+  """9 steps at 16 px: 4x4, the fade to 8x8, 8x8, the fade to 16x16 (the
+  batch drops from 8 to 4), WGAN-GP; every weight and optimizer variable."""
+  gin.clear_config()
+  gan = make_gan(16, bindings=["loss.fn = @wasserstein",
+                               "penalty.fn = @wgangp_penalty"],
+                 lamba=10.0, batch_sizes={16: 4}, jit_compile=jit_compile)
+  step = lambda f: gan.distributed_train_step(tf.distribute.get_strategy(), f)
+  lods = []
+  for i in range(9):
+    lods.append(float(step(step_inputs(16, step=i))["lod"]))
+  variables = (gan.generator.weights + gan.discriminator.weights
+               + gan.ema_generator.weights + gan.g_optimizer.variables
+               + gan.d_optimizer.variables)
+  return lods, int(gan.images_seen.numpy()), [(v.path, v.numpy()) for v in variables]
+
+
+@pytest.mark.slow
+def test_jit_compile_grows_like_the_plain_step():
+  """The XLA step (growth, fade-in, optimizer resets and the level's batch
+  inside one compiled step, one trace per batch size) computes what the
+  plain step does, to 1e-5 (XLA fuses and reorders float32 arithmetic)."""
+  lods, seen, plain = _grow_through_two_transitions(False)
+  assert lods == [2.0, 2.0, 2.0, 1.5, 1.0, 1.0, 1.0, 0.5, 0.25]
+  assert seen == 7 * 8 + 2 * 4
+  lods_xla, seen_xla, compiled = _grow_through_two_transitions(True)
+  assert (lods_xla, seen_xla) == (lods, seen)
+  assert len(plain) == len(compiled)
+  for (name, a), (_, b) in zip(plain, compiled):
+    np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5, err_msg=name)
 
 
 # --- The original's D loss (loss.py D_wgangp_acgan) ---------------------------

@@ -357,9 +357,19 @@ class ModularGAN:
     self.update_ema()
     return metrics
 
+  def static_step_kwargs(self, per_replica: int, replicas: int
+                         ) -> tuple[dict[str, Any], int | None]:
+    """(Python keyword arguments of `train_step` that fix the step's shapes,
+    how many steps from now they hold; None: all). A compiled loop
+    retraces per distinct value and ends where they change. ModularGAN's
+    shapes never change: ({}, None)."""
+    del per_replica, replicas
+    return {}, None
+
   def distributed_train_step(self, strategy: tf.distribute.Strategy,
-                             features: Any) -> Metrics:
-    """Runs `train_step` on every replica; metrics averaged over replicas."""
+                             features: Any, **static: Any) -> Metrics:
+    """Runs `train_step` on every replica; metrics averaged over replicas.
+    `static`: the `static_step_kwargs` (Python values) for `train_step`."""
     step = self.train_step
     # On TPUs the whole step is compiled anyway.
     if self.jit_compile and not isinstance(strategy, tf.distribute.TPUStrategy):
@@ -371,7 +381,7 @@ class ModularGAN:
       if self._compiled_train_step is None:
         self._compiled_train_step = tf.function(self.train_step, jit_compile=True)
       step = self._compiled_train_step
-    per_replica = strategy.run(step, args=(features,))
+    per_replica = strategy.run(step, args=(features,), kwargs=static)
     return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
             for k, v in per_replica.items()}
 

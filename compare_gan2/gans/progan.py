@@ -11,10 +11,19 @@ stays. Each step, before the updates:
     (their `lod` variables, see architectures/progan.py);
   * Adam's state (moments and iteration count) is reset when floor(lod) or
     ceil(lod) changes, i.e. when a transition starts and when it ends, as the
-    original's `reset_opt_for_new_lod`;
+    original's `reset_opt_for_new_lod`: a masked assignment in replica
+    context (no merge_call), so the step compiles whole under XLA;
   * the step uses the first b(res) / replicas examples of each replica's
     batch, b the resolution-dependent global batch (`batch_sizes`; the
     resolution is 2^(log2(res) - floor(lod)), the one being faded in).
+
+XLA (`jit_compile`, the Runner's `run_config.compile_loop`, TPUs): the
+levels are `tf.cond` branches of one step, so growth, fade-in and resets
+need no retrace. Only a batch that changes with the level changes the
+step's shapes: the compiled step then takes the level's batch as a Python
+int (`train_step(batch=...)`, from `static_step_kwargs`), one trace per
+distinct batch, and the Runner ends each compiled loop where the level's
+batch changes.
 Reals are faded like G's output (`prepare_reals`): box-downscaled to the
 level, blended with their 2x box down/up version by frac(lod) and
 nearest-upscaled to full size. D's loss gets the drift term
@@ -34,6 +43,7 @@ As the original's D_wgangp_acgan:
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import keras
@@ -141,9 +151,6 @@ class ProgressiveGAN(ModularGAN):
         raise ValueError(f"ProgressiveGAN needs the progan_arch networks (with a "
                          f"`lod` variable). Received {name}: {type(net).__module__}."
                          f"{type(net).__name__}")
-    if kwargs.get("jit_compile"):
-      raise ValueError("ProgressiveGAN cannot XLA-compile its step (jit_compile): "
-                       "the optimizer reset at growth is a cross-replica merge_call.")
     if training_kimg < 0 or transition_kimg < 0:
       raise ValueError("training_kimg and transition_kimg must be >= 0. Received: "
                        f"{training_kimg}, {transition_kimg}")
@@ -187,32 +194,29 @@ class ProgressiveGAN(ModularGAN):
       if net is not None:
         net.lod.assign(lod)
 
-  def reset_optimizers(self) -> None:
+  def reset_optimizers(self, where: tf.Tensor | bool = True) -> None:
     """Zeros the optimizers' state (moments and iteration counts, so Adam's
-    bias correction restarts too); the learning rates stay."""
+    bias correction restarts too) if `where` (a bool scalar); the learning
+    rates stay. A masked assignment, not a tf.cond: replicas compute the
+    same `where` and reset their own copies, with no merge_call, so it
+    compiles inside an XLA step (one replica, TPU, MirroredStrategy on GPUs)."""
+    where = tf.convert_to_tensor(where, tf.bool)
     for optimizer in (self.g_optimizer, self.d_optimizer):
       for v in optimizer.variables:
         if not v.path.endswith("learning_rate"):
-          v.assign(tf.zeros_like(v))
+          v.assign(tf.where(where, tf.zeros_like(v), v))
 
-  def _begin_step(self, strategy: tf.distribute.Strategy) -> None:
-    """Cross-replica context (a merge_call): optimizer variables are mirrored
-    and can only be reset here, on every replica at once."""
-    del strategy
+  def _begin_step(self) -> None:
+    """The level of the current images_seen, resetting the optimizers when
+    it grew (replica context)."""
     new = self.scheduled_lod()
     if self.reset_optimizer_on_growth:
-      old = tf.convert_to_tensor(self.generator.lod)
-
-      def reset():
-        self.reset_optimizers()
-        return tf.constant(True)
-
-      tf.cond(_grew(old, new), reset, lambda: tf.constant(False))
+      self.reset_optimizers(_grew(tf.convert_to_tensor(self.generator.lod), new))
     self.assign_lod(new)
 
-  def step_batch_size(self, lod: tf.Tensor, per_replica: int, replicas: int
-                      ) -> tf.Tensor | None:
-    """Examples per replica at level `lod`, or None for all of them."""
+  def batch_table(self, per_replica: int, replicas: int) -> list[int] | None:
+    """Examples per replica at each level (index floor(lod)), or None when
+    every level uses the whole batch."""
     table = []
     for k in range(self.max_lod + 1):
       res = self.resolution >> k
@@ -225,7 +229,49 @@ class ProgressiveGAN(ModularGAN):
       table.append(batch // replicas)
     if all(b == per_replica for b in table):
       return None
+    return table
+
+  def step_batch_size(self, lod: tf.Tensor, per_replica: int, replicas: int
+                      ) -> tf.Tensor | None:
+    """Examples per replica at level `lod` (a tensor: a dynamic shape), or
+    None for all of them."""
+    table = self.batch_table(per_replica, replicas)
+    if table is None:
+      return None
     return tf.gather(tf.constant(table, tf.int32), tf.cast(tf.floor(lod), tf.int32))
+
+  def static_step_kwargs(self, per_replica: int, replicas: int
+                         ) -> tuple[dict[str, Any], int | None]:
+    """({"batch": examples per replica at the current level}, how many steps
+    from `images_seen` on keep that batch; None: all), or ({}, None) when
+    the batch is the same at every level. Host side (reads images_seen):
+    what a compiled step needs to slice the level's batch with a static
+    shape."""
+    table = self.batch_table(per_replica, replicas)
+    if table is None:
+      return {}, None
+    lod_of = lambda seen: float(lod_at(
+        seen, resolution=self.resolution, training_kimg=self.training_kimg,
+        transition_kimg=self.transition_kimg))
+    seen = int(self.images_seen.numpy())
+    level = math.floor(lod_of(seen))
+    batch = table[level]
+    other = [k for k in range(level) if table[k] != batch]
+    if not other:  # the finer levels share the batch: it holds for good
+      return {"batch": batch}, None
+    changed = max(other)  # the next level with another batch
+    per_step = batch * replicas * self.disc_iters
+    # Steps start at seen + i * per_step and the lod never grows: find the
+    # first step at that level by doubling, then bisection.
+    below = lambda i: math.floor(lod_of(seen + i * per_step)) <= changed
+    hi = 1
+    while not below(hi):
+      hi *= 2
+    lo = hi // 2  # below(lo) is False (lo = 0: the current step)
+    while hi - lo > 1:
+      mid = (lo + hi) // 2
+      lo, hi = (lo, mid) if below(mid) else (mid, hi)
+    return {"batch": batch}, hi
 
   # --- Hooks ---------------------------------------------------------------------
 
@@ -271,18 +317,25 @@ class ProgressiveGAN(ModularGAN):
 
   # --- The training step -----------------------------------------------------------
 
-  def train_step(self, features: dict[str, tf.Tensor]) -> Metrics:
+  def train_step(self, features: dict[str, tf.Tensor], batch: int | None = None
+                 ) -> Metrics:
     """Level update (and optimizer reset), ModularGAN's step on the level's
-    batch, then images_seen += disc_iters * global batch. Replica context."""
-    ctx = tf.distribute.get_replica_context()
-    replicas = ctx.num_replicas_in_sync
-    ctx.merge_call(self._begin_step)
+    batch, then images_seen += disc_iters * global batch. Replica context.
+
+    batch: the level's examples per replica as a Python int (static shapes,
+      for XLA: `static_step_kwargs` gives it and how long it holds); None
+      slices by the lod at run time (a dynamic shape when `batch_sizes`
+      varies).
+    """
+    replicas = tf.distribute.get_replica_context().num_replicas_in_sync
+    self._begin_step()
     lod = tf.convert_to_tensor(self.generator.lod)
     per_replica = features["images"].shape[0]
     if per_replica is None:
       raise ValueError("ProgressiveGAN needs a static batch size (batches with "
                        "drop_remainder=True).")
-    batch = self.step_batch_size(lod, per_replica, replicas)
+    if batch is None:
+      batch = self.step_batch_size(lod, per_replica, replicas)
     if batch is not None:
       features = {k: v[:batch] for k, v in features.items()}
     metrics = super().train_step(features)
@@ -290,6 +343,16 @@ class ProgressiveGAN(ModularGAN):
     self.images_seen.assign_add(tf.cast(shown, tf.int64))
     metrics["lod"] = lod
     return metrics
+
+  def distributed_train_step(self, strategy: tf.distribute.Strategy,
+                             features: Any, **static: Any) -> Metrics:
+    """ModularGAN's; an XLA step called eagerly without the level's batch
+    gets it here (a traced caller passes `static_step_kwargs()` itself)."""
+    if self.jit_compile and not static and tf.executing_eagerly():
+      images = strategy.experimental_local_results(features["images"])[0]
+      static, _ = self.static_step_kwargs(int(images.shape[0]),
+                                          strategy.num_replicas_in_sync)
+    return super().distributed_train_step(strategy, features, **static)
 
   def checkpoint_items(self) -> dict[str, Any]:
     return {**super().checkpoint_items(), "images_seen": self.images_seen}

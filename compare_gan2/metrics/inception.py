@@ -28,6 +28,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2 import batching
 from compare_gan2.metrics import inception_weights
 from compare_gan2.metrics.inception_weights import BN_EPSILON
 
@@ -380,13 +381,16 @@ def get_inception(weights: str | None = None,
 
 def extract(model: FIDInception, images: Any, batch_size: int = 64,
             resize: str = "tf", outputs: Sequence[str] = ("pool_3",),
-            strategy: tf.distribute.Strategy | None = None
-            ) -> dict[str, np.ndarray]:
+            strategy: tf.distribute.Strategy | None = None,
+            jit_compile: bool = False) -> dict[str, np.ndarray]:
   """Features of images [N, H, W, C] in [0, 1]: {name: [N, D] float32}.
 
   `outputs` picks "pool_3" and/or "logits" (an error if logits were not
   loaded). With `strategy`, each batch is split over its replicas; the model
   must have been created under `strategy.scope()` (get_inception(strategy=)).
+  Every batch has `batch_size` images (the last one padded, the padding's
+  features dropped), so the function is traced once; `jit_compile`
+  compiles it with XLA.
   """
   outputs = tuple(outputs)
   if "logits" in outputs and not model.logits_loaded:
@@ -394,6 +398,8 @@ def extract(model: FIDInception, images: Any, batch_size: int = 64,
                      "loaded (TorchScript port has none); load the TF graph "
                      "or the pytorch-fid .pth for Inception Score.")
   images = np.asarray(images)
+  num = len(images)
+  images = batching.pad_to_batches(images, batch_size)
 
   def step(batch):
     out = model(preprocess(batch, resize), training=False)
@@ -401,21 +407,23 @@ def extract(model: FIDInception, images: Any, batch_size: int = 64,
 
   results = {k: [] for k in outputs}
   if strategy is None:
-    fn = tf.function(step, reduce_retracing=True)
+    fn = tf.function(step, jit_compile=jit_compile)
     for start in range(0, len(images), batch_size):
       for k, v in zip(outputs, fn(images[start:start + batch_size])):
         results[k].append(v.numpy())
   else:
-    dataset = tf.data.Dataset.from_tensor_slices(images).batch(batch_size)
+    dataset = tf.data.Dataset.from_tensor_slices(images).batch(
+        batch_size, drop_remainder=True)
     dist = strategy.experimental_distribute_dataset(dataset)
-    fn = tf.function(lambda b: strategy.run(step, args=(b,)))
+    step_fn = tf.function(step, jit_compile=True) if jit_compile else step
+    fn = tf.function(lambda b: strategy.run(step_fn, args=(b,)))
     for batch in dist:
       per_replica = fn(batch)
       for k, v in zip(outputs, per_replica):
         # Replicas hold consecutive slices of the global batch, in order.
         for local in strategy.experimental_local_results(v):
           results[k].append(local.numpy())
-  return {k: (np.concatenate(v, axis=0) if v
+  return {k: (np.concatenate(v, axis=0)[:num] if v
               else np.zeros([0, POOL3_DIM if k == "pool_3" else NUM_LOGITS],
                             np.float32))
           for k, v in results.items()}

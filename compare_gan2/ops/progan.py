@@ -215,8 +215,13 @@ def upscale2d(x: tf.Tensor, factor: int = 2) -> tf.Tensor:
   """Nearest-neighbour upscaling by an integer factor (NHWC)."""
   if factor == 1:
     return x
-  x = tf.repeat(x, factor, axis=1)
-  return tf.repeat(x, factor, axis=2)
+  # Reshape and tile with constant multiples rather than tf.repeat: inside
+  # the levels' tf.cond, XLA needs the gradient's shapes as compile-time
+  # constants, and tf.repeat's gradient reads its computed multiples.
+  dynamic = tf.shape(x)
+  _, h, w, c = (d if d is not None else dynamic[i] for i, d in enumerate(x.shape))
+  x = tf.tile(x[:, :, None, :, None, :], [1, 1, factor, 1, factor, 1])
+  return tf.reshape(x, [-1, h * factor, w * factor, c])
 
 
 def block_average(x: tf.Tensor, factor: int) -> tf.Tensor:

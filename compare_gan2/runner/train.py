@@ -41,7 +41,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2 import architectures, config, files
+from compare_gan2 import architectures, batching, config, files
 from compare_gan2 import data as data_lib
 from compare_gan2.gans import make_step_inputs
 from compare_gan2.ops import normalization
@@ -82,6 +82,45 @@ class CheckpointSaveError(ValueError):
   the message names the newest good checkpoint to resume from."""
 
 
+class XlaCompileError(ValueError):
+  """XLA could not compile a step (an op without an XLA kernel, or a shape
+  known only at run time); the message names the op.
+
+  Attributes: ops, the op types named by XLA's error."""
+
+  def __init__(self, message: str, ops: list[str]):
+    super().__init__(message)
+    self.ops = ops
+
+
+def xla_error_ops(error: BaseException) -> list[str]:
+  """The ops an XLA compilation error names ("Type (node name)"), or []
+  when `error` is not one."""
+  text = str(error)
+  found = []
+  for op, node in re.findall(r"No registered '([\w.]+)' OpKernel for XLA\w* devices "
+                             r"compatible with node \{\{node ([^}]+)\}\}", text):
+    found.append(f"{op} (node {node})")
+  for node, op in re.findall(r"node `([^`]+)` with op ([\w.]+) must be a "
+                             r"compile-time constant", text):
+    found.append(f"{op} (node {node}: a shape known only at run time)")
+  return list(dict.fromkeys(found))
+
+
+def check_static_spec(spec: Any, what: str) -> None:
+  """Raises ValueError naming the first component of `spec` (a nest of
+  tf.TensorSpec) with a dimension unknown before run time."""
+  items = spec.items() if isinstance(spec, dict) else enumerate(tf.nest.flatten(spec))
+  for name, s in items:
+    for leaf in tf.nest.flatten(s):
+      if leaf.shape.is_fully_defined():
+        continue
+      raise ValueError(
+          f"{what}: `{name}` has the shape {leaf.shape}, not fully "
+          "known; XLA (run_config.compile_loop, jit_compile, TPUs) needs static "
+          "shapes: batch with drop_remainder=True.")
+
+
 class TrainingInterrupted(KeyboardInterrupt):
   """SIGINT/SIGTERM stopped training at a step boundary after a checkpoint.
 
@@ -100,7 +139,8 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
                num_accu_examples: int | None = None,
                standing_batch_size: int | None = None,
                mixed_precision: bool = False,
-               divergence_threshold: float | None = 1e4) -> dict[str, Any]:
+               divergence_threshold: float | None = 1e4,
+               compile_loop: bool = False) -> dict[str, Any]:
   """Run-level settings of the original (`run_config.*`).
 
   Args:
@@ -130,6 +170,17 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
       real/fake parts, the penalty) exceeds this in absolute value; D's
       logits show there too (every loss grows with them). `None` never
       warns. NaN/inf losses always stop training.
+    compile_loop: bool. XLA-compile each loop of steps whole, as one program
+      (`tf.function(jit_compile=True)`), as a TPU runs iterations_per_loop
+      steps: the loop's inputs are dequeued on the host first and stacked
+      ([steps, ...], the TPU's infeed), every shape must be static (the
+      dataset's element_spec fully known) and every op compilable (the
+      error names the op that is not). Each call then runs a whole loop
+      (iterations_per_loop steps; fewer at a checkpoint, at the end and
+      where ProGAN's batch changes with the level), so a SIGINT stops at
+      the end of the loop, and one loop's inputs sit in memory. One
+      replica per process. `ModularGAN.jit_compile` compiles the step
+      alone (the host loop stays) and suits GPUs better.
   """
   for key, value in (("iterations_per_loop", iterations_per_loop),
                      ("save_checkpoints_steps", save_checkpoints_steps),
@@ -151,6 +202,9 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
   if tf_random_seed is not None and not 0 <= tf_random_seed < 2**31:
     raise ValueError("`run_config.tf_random_seed` must be in [0, 2**31). "
                      f"Received: {tf_random_seed!r}")
+  if not isinstance(compile_loop, bool):
+    raise ValueError("`run_config.compile_loop` must be True or False. "
+                     f"Received: {compile_loop!r}")
   return dict(tf_random_seed=tf_random_seed,
               iterations_per_loop=iterations_per_loop,
               save_checkpoints_steps=save_checkpoints_steps,
@@ -161,7 +215,8 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
               num_accu_examples=num_accu_examples,
               standing_batch_size=standing_batch_size,
               mixed_precision=mixed_precision,
-              divergence_threshold=divergence_threshold)
+              divergence_threshold=divergence_threshold,
+              compile_loop=compile_loop)
 
 
 def _gan_is_conditional(gan_class: str) -> bool:
@@ -286,6 +341,12 @@ class Runner:
       raise ValueError(
           f"options.batch_size={self.options['batch_size']} must divide evenly "
           f"over the {replicas} replicas of the strategy.")
+    if self.run_config["compile_loop"] and (
+        replicas > 1 or isinstance(self.strategy, tf.distribute.TPUStrategy)):
+      raise ValueError(
+          "run_config.compile_loop compiles the loop on one replica per process "
+          f"(a TPUStrategy compiles each step itself). Received {replicas} "
+          f"replica(s) of {type(self.strategy).__name__}.")
     gan_class = GANS.name_of(self.options["gan_class"])
     conditional = _gan_is_conditional(gan_class)
     self.info = dict(
@@ -325,6 +386,7 @@ class Runner:
         model_dir, f".worker_{strategy_lib.worker_id(self.strategy)}")
     self._make_manager()
     self._train_loop_fn = None
+    self._sample_fn = None
     self._writer = None
     self._standing_step = -1
 
@@ -513,19 +575,79 @@ class Runner:
 
   # --- Training ----------------------------------------------------------------------
 
-  def _train_loop(self) -> Callable[..., dict[str, tf.Tensor]]:
-    if self._train_loop_fn is None:
-      gan, strategy = self.gan, self.strategy
+  @property
+  def compiles(self) -> bool:
+    """Whether training runs under XLA (the loop or the step)."""
+    return self.run_config["compile_loop"] or self.gan.jit_compile
 
+  def _train_loop(self) -> Callable[..., dict[str, tf.Tensor]]:
+    """train_loop(iterator, num_steps, **static): num_steps steps, the
+    metrics of the last. `static`: the GAN's `static_step_kwargs` (Python
+    values: one trace each). With `compile_loop`, num_steps is a Python
+    int (one trace per loop length)."""
+    if self._train_loop_fn is not None:
+      return self._train_loop_fn
+    gan, strategy = self.gan, self.strategy
+
+    if not self.run_config["compile_loop"]:
       @tf.function
-      def train_loop(iterator, num_steps):
-        metrics = gan.distributed_train_step(strategy, next(iterator))
+      def train_loop(iterator, num_steps, **static):
+        metrics = gan.distributed_train_step(strategy, next(iterator), **static)
         for _ in tf.range(num_steps - 1):
-          metrics = gan.distributed_train_step(strategy, next(iterator))
+          metrics = gan.distributed_train_step(strategy, next(iterator), **static)
         return metrics
 
       self._train_loop_fn = train_loop
-    return self._train_loop_fn
+      return train_loop
+
+    @tf.function(jit_compile=True)
+    def run_steps(inputs, **static):
+      """The whole loop as one XLA program; inputs [num_steps, ...]."""
+      num_steps = tf.nest.flatten(inputs)[0].shape[0]
+      take = lambda i: tf.nest.map_structure(lambda t: t[i], inputs)
+      step = lambda f: gan.distributed_train_step(strategy, f, **static)
+      # The metrics' structure from a trace that is not run, so that the
+      # program holds the step once (in the loop), not twice.
+      spec = tf.nest.map_structure(lambda t: tf.TensorSpec(t.shape[1:], t.dtype), inputs)
+      outputs = tf.function(step).get_concrete_function(spec).structured_outputs
+      metrics = tf.nest.map_structure(lambda t: tf.zeros(t.shape, t.dtype), outputs)
+      for i in tf.range(num_steps):
+        metrics = step(take(i))
+      return metrics
+
+    @tf.function
+    def train_loop(iterator, num_steps, **static):
+      # The host dequeues the loop's inputs first (a TPU's infeed).
+      arrays = tf.nest.map_structure(
+          lambda spec: tf.TensorArray(spec.dtype, size=num_steps,
+                                      element_shape=spec.shape),
+          iterator.element_spec)
+      for i in tf.range(num_steps):
+        arrays = tf.nest.map_structure(lambda a, t: a.write(i, t), arrays,
+                                       next(iterator))
+      inputs = tf.nest.map_structure(
+          lambda a, spec: tf.ensure_shape(a.stack(), [num_steps, *spec.shape]),
+          arrays, iterator.element_spec)
+      return run_steps(inputs, **static)
+
+    self._train_loop_fn = train_loop
+    return train_loop
+
+  def _run_loop(self, iterator: Any, num_steps: int, static: dict[str, Any]
+                ) -> dict[str, tf.Tensor]:
+    """One call of the training loop; XLA's compile errors name the op."""
+    steps = num_steps if self.run_config["compile_loop"] else tf.constant(num_steps)
+    try:
+      return self._train_loop()(iterator, steps, **static)
+    except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as e:
+      ops = xla_error_ops(e) if self.compiles else []
+      if not ops:
+        raise
+      raise XlaCompileError(
+          f"XLA cannot compile the training step of {self.info['gan_class']} "
+          f"({self.info['architecture']}): {'; '.join(ops)}. That op needs an "
+          "XLA-compilable replacement (or run without run_config.compile_loop "
+          f"/ jit_compile). {_first_line(e)}", ops) from e
 
   def train(self, on_checkpoint: Callable[[int, str], None] | None = None,
             checkpoint_every: int | None = None) -> int:
@@ -535,7 +657,10 @@ class Runner:
     steps; one progress line per iterations_per_loop), so that SIGINT or
     SIGTERM stops it within about that long at a step boundary: it saves a
     checkpoint and raises `TrainingInterrupted` (a second signal acts as
-    usual, at once).
+    usual, at once). With `run_config.compile_loop` each call is a whole
+    loop. Under XLA (compile_loop or `jit_compile`) the inputs' shapes
+    must be static, and a call ends where the GAN's step shapes change
+    (`static_step_kwargs`: ProGAN's per-level batch).
 
     Args:
       on_checkpoint: called with (step, path) after each checkpoint (chief).
@@ -562,24 +687,33 @@ class Runner:
           "finished run.")
     self._write_run_info()
     periods = [cfg["save_checkpoints_steps"]] + ([checkpoint_every] if checkpoint_every else [])
-    iterator = iter(self.strategy.experimental_distribute_dataset(
-        self.train_inputs(start)))
+    inputs = self.train_inputs(start)
+    if self.compiles:
+      check_static_spec(inputs.element_spec, "The training inputs")
+    iterator = iter(self.strategy.experimental_distribute_dataset(inputs))
+    replicas = self.strategy.num_replicas_in_sync
+    per_replica = self.options["batch_size"] // replicas
     progress = Progress(start, total)
     step, wrote_config, saved_step = start, False, start
     logger.info("Training %s (%s) on %s from step %d to %d, %d replica(s), "
                 "global batch %d.", self.info["architecture"],
                 self.info["gan_class"], self.dataset.name, start, total,
                 self.strategy.num_replicas_in_sync, self.options["batch_size"])
-    chunk, diverging = 1, False  # the first call traces: one step
+    # The first call traces: one step (a whole loop when compile_loop).
+    chunk, diverging = 1, False
     with _StopOnSignal() as stop:
       while step < total:
         boundary = min(((step // p) + 1) * p for p in periods)
         loop_start = step
         loop_end = step + min(cfg["iterations_per_loop"], total - step, boundary - step)
         while step < loop_end and stop.signum is None:
-          num_steps = min(chunk, loop_end - step)
+          num_steps = loop_end - step if cfg["compile_loop"] else min(chunk, loop_end - step)
+          static = {}
+          if self.compiles:  # the step's shapes as Python values, while they hold
+            static, holds = self.gan.static_step_kwargs(per_replica, replicas)
+            num_steps = min(num_steps, holds or num_steps)
           began = time.time()
-          metrics = self._train_loop()(iterator, tf.constant(num_steps))
+          metrics = self._run_loop(iterator, num_steps, static)
           values = {k: float(v) for k, v in metrics.items()}
           seconds = max(time.time() - began, 1e-6)
           chunk = max(1, min(cfg["iterations_per_loop"],
@@ -716,30 +850,44 @@ class Runner:
   def generate(self, num: int, batch_size: int | None = None,
                seed_offset: int = 0) -> np.ndarray:
     """`num` samples of the sampling (EMA) generator, computed on every
-    replica; numpy [num, H, W, C]."""
+    replica; numpy [num, H, W, C]. Batches of `batch_size` (default
+    options.batch_size), the last one padded (its padding dropped), so the
+    sampling function is traced once; under XLA (compile_loop or
+    jit_compile) it is compiled."""
     self.accumulate_standing_statistics()
     z, labels = self.sample_inputs(num, seed_offset)
     batch = batch_size or self.options["batch_size"]
     if labels is None:
       labels = tf.zeros([num], tf.int32)
-    ds = tf.data.Dataset.from_tensor_slices((z, labels)).batch(batch)
-    gan = self.gan
-
-    def sample(z, y):
-      return gan.sample(z, y if gan.conditional else None)
-
+    z, labels = (batching.pad_to_batches(t, batch) for t in (z, labels))
+    ds = tf.data.Dataset.from_tensor_slices((z, labels)).batch(
+        batch, drop_remainder=True)
     outputs = []
     # One host: the replicas' results in replica order are the batch in
     # order. Several hosts need an all-gather (a collective).
     multi_host = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
     for z_batch, y_batch in self.strategy.experimental_distribute_dataset(ds):
-      per_replica = self.strategy.run(sample, args=(z_batch, y_batch))
+      per_replica = self.sample_fn()(z_batch, y_batch)
       if multi_host:
         outputs.append(self.strategy.gather(per_replica, axis=0).numpy())
       else:
         outputs += [t.numpy() for t in
                     self.strategy.experimental_local_results(per_replica)]
     return np.concatenate(outputs)[:num]
+
+  def sample_fn(self) -> Callable[[Any, Any], Any]:
+    """The traced sampling of one (distributed) batch: labels ignored when
+    unconditional; per replica, XLA-compiled when training is."""
+    if self._sample_fn is None:
+      gan, strategy = self.gan, self.strategy
+
+      def sample(z, y):
+        return gan.sample(z, y if gan.conditional else None)
+
+      if self.compiles:
+        sample = tf.function(sample, jit_compile=True)
+      self._sample_fn = tf.function(lambda z, y: strategy.run(sample, args=(z, y)))
+    return self._sample_fn
 
   def write_samples(self) -> str | None:
     """samples/step_<step>.png and a TensorBoard image of the same grid."""
