@@ -33,6 +33,7 @@ from compare_gan2 import augment as augment_lib
 from compare_gan2 import config
 from compare_gan2 import losses as loss_lib
 from compare_gan2 import penalties as penalty_lib
+from compare_gan2.architectures import base as arch_base
 from compare_gan2.gans.variables import VariableBag
 from compare_gan2.registry import GANS
 
@@ -138,10 +139,12 @@ class ModularGAN:
   # --- Parts -----------------------------------------------------------------
 
   def _make_ema_generator(self) -> keras.Model:
-    ema = type(self.generator).from_config(self.generator.get_config())
-    z = tf.zeros([1, self.z_dim])
-    y = tf.zeros([1, self.num_classes]) if self.conditional else None
-    ema(z, y, training=False)
+    # The generator's dtype policy (mixed precision) for every sublayer.
+    with arch_base.dtype_policy(self.generator.dtype_policy):
+      ema = type(self.generator).from_config(self.generator.get_config())
+      z = tf.zeros([1, self.z_dim])
+      y = tf.zeros([1, self.num_classes]) if self.conditional else None
+      ema(z, y, training=False)
     for e, w in zip(ema.weights, self.generator.weights):
       if e.shape != w.shape:
         raise RuntimeError(f"EMA generator weight {e.path} does not match {w.path}.")
