@@ -55,8 +55,8 @@ def test_split_xla_refuses_synchronising_layers(mirrored_strategy, binding, laye
                    bindings=[binding], jit_compile=True)
   features = make_step_inputs(np.zeros([8, 16, 16, 3], np.float32), np.zeros(8),
                               disc_iters=1, z_dim=Z_DIM, num_classes=NUM_CLASSES, seed=0)
-  with pytest.raises(ValueError, match=f"docs/xla_multi_replica.md.*|{layer}") as error:
+  with pytest.raises(ValueError, match="docs/xla_multi_replica.md") as error:
     gan.distributed_train_step(mirrored_strategy, features)
   assert "docs/xla_multi_replica.md" in str(error.value)
   assert layer in str(error.value)
-  assert "one replica per process" in str(error.value)
+  assert "single device" in str(error.value)

@@ -421,7 +421,7 @@ class ModularGAN:
           "(cross-replica moments) and spectral norm (the update of u) do, in "
           f"{', '.join(synced[:6])}{' ...' if len(synced) > 6 else ''}. TensorFlow "
           f"{tf.__version__} cannot compile MirroredStrategy's merge_call: see "
-          "docs/xla_multi_replica.md. Use one replica per process or jit_compile=False.")
+          "docs/xla_multi_replica.md. Train on a single device or set jit_compile=False.")
 
   # --- Sampling ----------------------------------------------------------------
 
