@@ -77,8 +77,11 @@ class ModularGAN:
       Defaults to `40000`.
     augmentation: `augment.DiffAugment`; default: the one gin configures
       (`DiffAugment.policy`, none unless set).
-    jit_compile: bool. XLA-compile each replica's training step. Defaults to
-      `False` (see benchmarks/train_speed.py for when it pays).
+    jit_compile: bool. XLA-compile each replica's training step; with several
+      replicas (MirroredStrategy) only each replica's losses and gradients,
+      for networks without batch norm or spectral norm
+      (docs/xla_multi_replica.md). Defaults to `False` (see
+      benchmarks/train_speed.py for when it pays).
     data_range: (lo, hi) of the real data, or `None` for unbounded data (the
       2-D mixtures); penalties that perturb reals (DRAGAN) stay inside it. The
       runner passes the dataset's `value_range`. Defaults to `(0.0, 1.0)`.
