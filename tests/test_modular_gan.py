@@ -285,8 +285,9 @@ def test_mirrored_equals_default(mirrored_strategy, arch, penalty, policy):
 
 
 def test_jit_compile_gives_the_same_step(mirrored_strategy):
-  """The XLA-compiled step computes what the plain one does; it refuses
-  several replicas (their cross-replica sums cannot sit inside XLA)."""
+  """The XLA-compiled step computes what the plain one does; with several
+  replicas it refuses networks with batch norm or spectral norm (their
+  cross-replica sums cannot sit inside XLA)."""
   runs = []
   for jit in (False, True):
     gin.clear_config()
@@ -307,7 +308,7 @@ def test_jit_compile_gives_the_same_step(mirrored_strategy):
     np.testing.assert_allclose(a, b, atol=1e-5)
   with mirrored_strategy.scope():
     gan = make_gan("sndcgan_arch", jit_compile=True)
-  with pytest.raises(ValueError, match="one replica per process"):
+  with pytest.raises(ValueError, match="docs/xla_multi_replica.md"):
     gan.distributed_train_step(mirrored_strategy, step_inputs(gan))
 
 

@@ -9,9 +9,10 @@ unconditional (num_classes == 0).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import inspect
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import gin
 import keras
@@ -283,10 +284,7 @@ def build(name: str, *, resolution: int, colors: int, z_dim: int,
     raise ValueError(f"num_classes must be >= 0. Received: num_classes={num_classes}")
   g_opts = generator_options()
   d_opts = discriminator_options()
-  policy = keras.config.dtype_policy()
-  # A layer takes the policy in force when it is made.
-  keras.config.set_dtype_policy("mixed_bfloat16" if mixed_precision else "float32")
-  try:
+  with dtype_policy("mixed_bfloat16" if mixed_precision else "float32"):
     generator = arch.generator(resolution=resolution, colors=colors, z_dim=z_dim,
                                num_classes=num_classes, **g_opts,
                                **arch.generator_options())
@@ -294,9 +292,20 @@ def build(name: str, *, resolution: int, colors: int, z_dim: int,
                                        num_classes=num_classes, **d_opts,
                                        **arch.discriminator_options())
     build_variables(generator, discriminator)
-  finally:
-    keras.config.set_dtype_policy(policy)
   return generator, discriminator
+
+
+@contextlib.contextmanager
+def dtype_policy(policy: Any) -> Iterator[None]:
+  """Within: Keras' global dtype policy is `policy` (a name or a
+  DTypePolicy). A layer takes the policy in force when it is made, so the
+  sublayers of a network copied with `from_config` need this too."""
+  previous = keras.config.dtype_policy()
+  keras.config.set_dtype_policy(policy)
+  try:
+    yield
+  finally:
+    keras.config.set_dtype_policy(previous)
 
 
 def build_variables(generator: Generator, discriminator: Discriminator,

@@ -67,8 +67,8 @@ def max_lod(resolution: int) -> int:
 
 
 def lerp_clip(a: tf.Tensor, b: tf.Tensor, t: tf.Tensor) -> tf.Tensor:
-  """a + (b - a) * clip(t, 0, 1)."""
-  return a + (b - a) * tf.clip_by_value(t, 0.0, 1.0)
+  """a + (b - a) * clip(t, 0, 1); t (float32) is cast to a's dtype."""
+  return a + (b - a) * tf.cast(tf.clip_by_value(t, 0.0, 1.0), a.dtype)
 
 
 def _lrelu(x: tf.Tensor) -> tf.Tensor:
@@ -93,8 +93,10 @@ class _Progressive:
     self.resolution_log2 = int(math.log2(self.resolution))
     self.max_lod = self.resolution_log2 - 2
     # Replicas assign the same value; the first one's is kept.
+    # Never autocast: a bfloat16 lod would step the fade-ins by 1/64.
     self.lod = self.add_weight(name="lod", shape=(), initializer="zeros",
-                               trainable=False, aggregation="only_first_replica")
+                               trainable=False, aggregation="only_first_replica",
+                               autocast=False)
 
   def nf(self, stage: int) -> int:
     return num_features(stage, self.fmap_base, self.fmap_decay, self.fmap_max)

@@ -33,6 +33,8 @@ from compare_gan2 import augment as augment_lib
 from compare_gan2 import config
 from compare_gan2 import losses as loss_lib
 from compare_gan2 import penalties as penalty_lib
+from compare_gan2.architectures import base as arch_base
+from compare_gan2.ops import normalization
 from compare_gan2.gans.variables import VariableBag
 from compare_gan2.registry import GANS
 
@@ -75,8 +77,11 @@ class ModularGAN:
       Defaults to `40000`.
     augmentation: `augment.DiffAugment`; default: the one gin configures
       (`DiffAugment.policy`, none unless set).
-    jit_compile: bool. XLA-compile each replica's training step. Defaults to
-      `False` (see benchmarks/train_speed.py for when it pays).
+    jit_compile: bool. XLA-compile each replica's training step; with several
+      replicas (MirroredStrategy) only each replica's losses and gradients,
+      for networks without batch norm or spectral norm
+      (docs/xla_multi_replica.md). Defaults to `False` (see
+      benchmarks/train_speed.py for when it pays).
     data_range: (lo, hi) of the real data, or `None` for unbounded data (the
       2-D mixtures); penalties that perturb reals (DRAGAN) stay inside it. The
       runner passes the dataset's `value_range`. Defaults to `(0.0, 1.0)`.
@@ -134,14 +139,20 @@ class ModularGAN:
     self.data_range = None if data_range is None else tuple(data_range)
     self.g_step_reuses_d_latents = g_step_reuses_d_latents
     self._compiled_train_step = None
+    # Several replicas with jit_compile: XLA for each replica's losses and
+    # gradients only (see distributed_train_step).
+    self._split_jit = False
+    self._compiled_gradients: dict[str, Any] = {}
 
   # --- Parts -----------------------------------------------------------------
 
   def _make_ema_generator(self) -> keras.Model:
-    ema = type(self.generator).from_config(self.generator.get_config())
-    z = tf.zeros([1, self.z_dim])
-    y = tf.zeros([1, self.num_classes]) if self.conditional else None
-    ema(z, y, training=False)
+    # The generator's dtype policy (mixed precision) for every sublayer.
+    with arch_base.dtype_policy(self.generator.dtype_policy):
+      ema = type(self.generator).from_config(self.generator.get_config())
+      z = tf.zeros([1, self.z_dim])
+      y = tf.zeros([1, self.num_classes]) if self.conditional else None
+      ema(z, y, training=False)
     for e, w in zip(ema.weights, self.generator.weights):
       if e.shape != w.shape:
         raise RuntimeError(f"EMA generator weight {e.path} does not match {w.path}.")
@@ -301,6 +312,23 @@ class ModularGAN:
 
   def d_step(self, inputs: dict[str, tf.Tensor]) -> Metrics:
     """One discriminator update on a real batch and fresh fakes."""
+    metrics, grads = self._gradients(self.d_gradients, inputs)
+    self.d_optimizer.apply_gradients(zip(grads, self.d_variables))
+    return metrics
+
+  def _gradients(self, fn: Callable[..., Any], inputs: dict[str, tf.Tensor]) -> Any:
+    """fn(inputs), XLA-compiled when the step of several replicas is split
+    (see `distributed_train_step`)."""
+    if not self._split_jit:
+      return fn(inputs)
+    if fn.__name__ not in self._compiled_gradients:
+      self._compiled_gradients[fn.__name__] = tf.function(fn, jit_compile=True)
+    return self._compiled_gradients[fn.__name__](inputs)
+
+  def d_gradients(self, inputs: dict[str, tf.Tensor]
+                  ) -> tuple[Metrics, list[tf.Tensor]]:
+    """The D step's metrics and this replica's gradients of `d_variables`
+    (not yet summed over replicas)."""
     y_real, y_fake = self._labels(inputs)
     seeds = inputs["seeds"]
     raw_fake = tf.stop_gradient(self.generator(inputs["z"], y_fake, training=True))
@@ -314,12 +342,18 @@ class ModularGAN:
       metrics = self.discriminator_loss(real, y_real, fake, y_fake, seeds,
                                         penalty_images=penalty_images)
       scaled = metrics["d_loss"] / _num_replicas()
-    grads = tape.gradient(scaled, variables)
-    self.d_optimizer.apply_gradients(zip(grads, variables))
-    return metrics
+    return metrics, tape.gradient(scaled, variables)
 
   def g_step(self, inputs: dict[str, tf.Tensor]) -> Metrics:
     """One generator update."""
+    metrics, grads = self._gradients(self.g_gradients, inputs)
+    self.g_optimizer.apply_gradients(zip(grads, self.generator.trainable_variables))
+    return metrics
+
+  def g_gradients(self, inputs: dict[str, tf.Tensor]
+                  ) -> tuple[Metrics, list[tf.Tensor]]:
+    """The G step's metrics and this replica's gradients of G's trainable
+    variables (not yet summed over replicas)."""
     y_real, y_fake = self._labels(inputs)
     seeds = inputs["seeds"]
     real = self.preprocess(self.prepare_reals(inputs["images"]), seeds, REAL_SALT)
@@ -329,9 +363,7 @@ class ModularGAN:
       fake = self.preprocess(fake, seeds, FAKE_SALT)
       metrics = self.generator_loss(real, y_real, fake, y_fake, inputs["seeds"])
       scaled = metrics["g_loss"] / _num_replicas()
-    grads = tape.gradient(scaled, variables)
-    self.g_optimizer.apply_gradients(zip(grads, variables))
-    return metrics
+    return metrics, tape.gradient(scaled, variables)
 
   def update_ema(self) -> None:
     """EMA of G's trainable weights; other weights (BN statistics, spectral
@@ -374,16 +406,35 @@ class ModularGAN:
     # On TPUs the whole step is compiled anyway.
     if self.jit_compile and not isinstance(strategy, tf.distribute.TPUStrategy):
       if strategy.num_replicas_in_sync > 1:
-        raise ValueError(
-            "jit_compile needs one replica per process: the cross-replica sums "
-            "of MirroredStrategy (gradients, synchronised batch norm) cannot sit "
-            f"inside an XLA function. Received {strategy.num_replicas_in_sync} replicas.")
-      if self._compiled_train_step is None:
+        # XLA cannot hold MirroredStrategy's merge_calls (the gradients'
+        # all-reduce, synchronised batch norm, spectral norm's u): each
+        # replica's losses and gradients are compiled, the update is not.
+        self._check_split_jit(strategy.num_replicas_in_sync)
+        self._split_jit = True
+      elif self._compiled_train_step is None:
         self._compiled_train_step = tf.function(self.train_step, jit_compile=True)
-      step = self._compiled_train_step
+      if not self._split_jit:
+        step = self._compiled_train_step
     per_replica = strategy.run(step, args=(features,), kwargs=static)
     return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
             for k, v in per_replica.items()}
+
+  def _check_split_jit(self, replicas: int) -> None:
+    """Refuses jit_compile on several replicas for networks whose forward
+    pass synchronises replicas (docs/xla_multi_replica.md)."""
+    nets = [self.generator, self.discriminator, *self.heads.values()]
+    layers = [l for net in nets for l in net._flatten_layers()]  # pylint: disable=protected-access
+    synced = sorted({l.name for l in layers
+                     if isinstance(l, normalization.StandardizeBatch)
+                     or (getattr(l, "use_sn", False) and hasattr(l, "u"))})
+    if synced:
+      raise ValueError(
+          f"jit_compile with {replicas} replicas XLA-compiles each replica's losses "
+          "and gradients, which must not synchronise replicas; batch norm "
+          "(cross-replica moments) and spectral norm (the update of u) do, in "
+          f"{', '.join(synced[:6])}{' ...' if len(synced) > 6 else ''}. TensorFlow "
+          f"{tf.__version__} cannot compile MirroredStrategy's merge_call: see "
+          "docs/xla_multi_replica.md. Train on a single device or set jit_compile=False.")
 
   # --- Sampling ----------------------------------------------------------------
 

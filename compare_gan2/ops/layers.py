@@ -59,7 +59,8 @@ class _NormalizedKernelLayer(keras.layers.Layer):
       self.u = self.add_weight(
           name="u", shape=sn.u_shape(sn_shape, self._sn_side),
           initializer=keras.initializers.RandomNormal(stddev=1.0),
-          trainable=False, aggregation="only_first_replica")
+          # float32 under a bfloat16 policy too: the power iteration's state.
+          trainable=False, aggregation="only_first_replica", autocast=False)
     if self.use_wn:
       self.g = self.add_weight(name="g", shape=(shape[-1],),
                                initializer="ones")

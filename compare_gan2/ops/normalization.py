@@ -80,7 +80,9 @@ class StandardizeBatch(keras.layers.Layer):
 
   def build(self, input_shape: tuple[int, ...]) -> None:
     c = (int(input_shape[-1]),)
-    stat = dict(trainable=False, aggregation="mean")
+    # Never autocast: under a bfloat16 policy the moving averages would be
+    # updated in bfloat16, where 0.999 * m + 0.001 * mean rounds back to m.
+    stat = dict(trainable=False, aggregation="mean", autocast=False)
     self.moving_mean = self.add_weight(name="moving_mean", shape=c,
                                        initializer="zeros", **stat)
     self.moving_variance = self.add_weight(name="moving_variance", shape=c,
@@ -98,6 +100,10 @@ class StandardizeBatch(keras.layers.Layer):
       v.assign(tf.zeros_like(v))
 
   def call(self, x: tf.Tensor, training: bool | None = None) -> tf.Tensor:
+    # Moments, statistics and the normalization in float32 whatever the
+    # compute dtype (as Keras' BatchNormalization); the result in x's dtype.
+    dtype = x.dtype
+    x = tf.cast(x, tf.float32)
     axes = list(range(len(x.shape) - 1))
     if training:
       mean, variance = batch_moments(x, axes)
@@ -114,7 +120,8 @@ class StandardizeBatch(keras.layers.Layer):
     else:
       count = tf.maximum(self.accu_counter, 1.0)
       mean, variance = self.accu_mean / count, self.accu_variance / count
-    return tf.nn.batch_normalization(x, mean, variance, None, None, self.epsilon)
+    return tf.cast(tf.nn.batch_normalization(x, mean, variance, None, None, self.epsilon),
+                   dtype)
 
   def get_config(self) -> dict[str, Any]:
     return {**super().get_config(), "decay": self.decay, "epsilon": self.epsilon,

@@ -86,12 +86,16 @@ def spectral_normalize(kernel: tf.Tensor, u: tf.Variable, side: str,
   """Returns kernel / sigma(kernel); in training one power iteration updates u.
 
   Args:
-    kernel: Tensor of rank >= 2; the last axis is C_out.
-    u: Variable of shape `u_shape(kernel.shape, side)`.
+    kernel: Tensor of rank >= 2; the last axis is C_out. Any float dtype.
+    u: float32 Variable of shape `u_shape(kernel.shape, side)`, not autocast.
     side: "left" (u approximates the first left singular vector) or "right".
     training: bool. Run the power iteration and store the new u.
     epsilon: float. Epsilon of the l2 normalisations.
   """
+  # The power iteration and the division run in float32 whatever the compute
+  # dtype (u is a float32 variable); the result comes back in kernel's dtype.
+  dtype = kernel.dtype
+  kernel = tf.cast(kernel, tf.float32)
   w = tf.reshape(kernel, [-1, kernel.shape[-1]])
   if side == "left":
     w = tf.transpose(w)
@@ -105,4 +109,4 @@ def spectral_normalize(kernel: tf.Tensor, u: tf.Variable, side: str,
   u_val = tf.stop_gradient(u_val)
   v = tf.stop_gradient(v)
   sigma = tf.matmul(tf.matmul(v, w), u_val, transpose_b=True)
-  return kernel / tf.squeeze(sigma)
+  return tf.cast(kernel / tf.squeeze(sigma), dtype)
