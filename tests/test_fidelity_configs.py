@@ -171,7 +171,10 @@ def _build(name):
   N(0, 0.02) init: counts do not depend on it, and orthogonal init of BigGAN's
   158M weights takes minutes on a CPU (the config's own value is checked)."""
   config.parse([cli.resolve_config(name)], [])
-  _build.initializer = gin.query_parameter("weights.initializer")
+  try:
+    _build.initializer = gin.query_parameter("weights.initializer")
+  except ValueError:  # not bound: the library's default
+    _build.initializer = "normal"
   with gin.unlock_config():
     gin.bind_parameter("weights.initializer", "normal")
   options = config.options()

@@ -190,10 +190,11 @@ def _read_direct(info, data_dir, spec):
   return [ex["image"].numpy() for ex in builder.as_dataset(split=spec, shuffle_files=False)]
 
 
-def _check_flat(images, labels, ds, *, max_off=0.01):
+def _check_flat(images, labels, ds, *, max_off=0.03):
   """Every image is (nearly) the flat colour of its centre; returns the
   example indices. `max_off`: allowed fraction of pixels off that colour
-  (JPEG ringing at the box edge)."""
+  (JPEG ringing at the box edge: up to 1.6% seen for lsun's resized crops;
+  a crop 10% too wide shows 17% border)."""
   images, labels = np.asarray(images), np.asarray(labels)
   assert images.dtype == np.float32 and images.shape[1:] == ds.image_shape
   assert images.min() >= 0.0 and images.max() <= 1.0
