@@ -15,10 +15,11 @@ from typing import Any
 __version__ = "0.1.0"
 
 # Importing these registers every component and gin configurable.
-_COMPONENT_MODULES = ("config", "losses", "penalties", "ops", "architectures", "gans",
-                      "data")
-_REGISTRY_NAMES = ("ARCHITECTURES", "GANS", "LOSSES", "NORMALIZATIONS", "PENALTIES",
-                   "Registry", "UnknownNameError")
+_COMPONENT_MODULES = ("config", "losses", "penalties", "augment", "ops", "architectures",
+                      "gans", "data", "labels", "metrics.scores", "metrics.extractors")
+_REGISTRY_NAMES = ("ARCHITECTURES", "AUGMENTATIONS", "DATASETS", "EXTRACTORS", "GANS",
+                   "LABEL_SOURCES", "LOSSES", "METRICS", "NORMALIZATIONS", "PENALTIES",
+                   "REGISTRIES", "Registry", "UnknownNameError")
 
 
 def register_all() -> None:

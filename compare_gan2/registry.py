@@ -107,6 +107,12 @@ class Registry:
   def names(self) -> list[str]:
     return sorted(self._entries)
 
+  def summary(self, name: str) -> str:
+    """The first line of the docstring of the entry registered as `name`."""
+    entry = self.get(name)
+    lines = (getattr(entry, "__doc__", None) or "").strip().splitlines()
+    return lines[0].strip() if lines else ""
+
   def __contains__(self, name: str) -> bool:
     return name in self._entries
 
@@ -123,9 +129,22 @@ def _construct(cls: type, **kwargs: Any) -> Any:
   return cls(**kwargs)
 
 
+# Every registry lives here, keyed by the kind `compare_gan2 list KIND` takes;
+# the modules that fill them import them from here.
 ARCHITECTURES = Registry("architecture")
+GANS = Registry("gan")
 LOSSES = Registry("loss")
 PENALTIES = Registry("penalty")
 NORMALIZATIONS = Registry("normalization")
-GANS = Registry("gan")
 AUGMENTATIONS = Registry("augmentation")
+DATASETS = Registry("dataset")
+LABEL_SOURCES = Registry("label_source")
+METRICS = Registry("metric")
+EXTRACTORS = Registry("feature extractor")
+
+REGISTRIES: dict[str, Registry] = {
+    "architecture": ARCHITECTURES, "gan": GANS, "loss": LOSSES,
+    "penalty": PENALTIES, "normalization": NORMALIZATIONS,
+    "augmentation": AUGMENTATIONS, "dataset": DATASETS,
+    "label_source": LABEL_SOURCES, "metric": METRICS, "extractor": EXTRACTORS,
+}

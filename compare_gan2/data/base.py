@@ -34,9 +34,8 @@ from typing import Any, Mapping
 
 import tensorflow as tf
 
-from compare_gan2.registry import Registry
+from compare_gan2.registry import DATASETS
 
-DATASETS = Registry("dataset")
 
 # The original's default for `dataset.seed`.
 DEFAULT_SEED = 547

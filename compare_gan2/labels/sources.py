@@ -40,9 +40,8 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2.registry import Registry
+from compare_gan2.registry import LABEL_SOURCES
 
-LABEL_SOURCES = Registry("label_source")
 
 # Label of an example without one (one_hot(-1) is the all-zero row).
 UNLABELLED = -1

@@ -13,9 +13,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from compare_gan2.registry import Registry
+from compare_gan2.registry import EXTRACTORS
 
-EXTRACTORS = Registry("feature extractor")
 Extractor = Callable[[np.ndarray], dict[str, Any]]
 
 

@@ -11,9 +11,8 @@ from typing import Callable
 import numpy as np
 
 from compare_gan2.metrics import functions
-from compare_gan2.registry import Registry
+from compare_gan2.registry import METRICS
 
-METRICS = Registry("metric")
 
 
 @dataclasses.dataclass
