@@ -4,9 +4,12 @@
   compare_gan2 eval --model_dir RUN --schedule continuous_eval   # follow training
   compare_gan2 eval --model_dir READ_ONLY_RUN --output_dir SCORES/
 
-The gin config defaults to the run's own (its newest operative_config-*.gin)
-and --data_fake_dataset to what run.json records, so a run evaluates as it
-was trained; --gin_bindings change the evaluation (`eval.metrics = ['fid']`).
+The run's own gin config (its newest operative_config-*.gin) is parsed
+first, then --gin_config files and --gin_bindings, and --data_fake_dataset
+defaults to what run.json records, so a run evaluates as it was trained. The
+operative config holds only what training used: the `eval.*` settings of a
+run that did not evaluate while training come from --gin_config (the
+training config, or a file of eval settings) or --gin_bindings.
 """
 
 from __future__ import annotations
@@ -28,7 +31,8 @@ _OPERATIVE_CONFIG = re.compile(r"operative_config-(\d+)\.gin$")
 
 def add_flags(p: argparse.ArgumentParser) -> None:
   p.add_argument("--model_dir", required=True, help="Run directory (only read).")
-  common.add_gin_flags(p, default="the run's newest operative_config-*.gin")
+  common.add_gin_flags(p, default="none; parsed after the run's newest "
+                                  "operative_config-*.gin")
   p.add_argument("--schedule", default="eval_after_train", choices=EVAL_SCHEDULES,
                  help="eval_after_train: score every kept checkpoint of a finished "
                       "run; continuous_eval: score each checkpoint as training "
@@ -40,16 +44,12 @@ def add_flags(p: argparse.ArgumentParser) -> None:
   common.add_strategy_flags(p)
 
 
-def operative_config(model_dir: str) -> str:
+def operative_config(model_dir: str) -> str | None:
   """The newest operative_config-<step>.gin of the run in `model_dir`."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  steps = {int(m[1]): name for name in (tf.io.gfile.listdir(model_dir)
-                                        if tf.io.gfile.isdir(model_dir) else [])
+  steps = {int(m[1]): name for name in tf.io.gfile.listdir(model_dir)
            if (m := _OPERATIVE_CONFIG.match(name))}
-  if not steps:
-    raise FileNotFoundError(f"--model_dir '{model_dir}' holds no operative_config-*.gin "
-                            "(not a run directory?); pass --gin_config.")
-  return os.path.join(model_dir, steps[max(steps)])
+  return os.path.join(model_dir, steps[max(steps)]) if steps else None
 
 
 def run(args: argparse.Namespace) -> None:
@@ -66,9 +66,13 @@ def run(args: argparse.Namespace) -> None:
         "`compare_gan2 eval` does not train: pass --schedule continuous_eval to score "
         "its checkpoints while it trains, or finish it with `compare_gan2 train "
         "--schedule eval_after_train`.")
-  configs = ([resolve_config(c) for c in args.gin_config] if args.gin_config
-             else [operative_config(args.model_dir)])
-  config.parse(configs, args.gin_bindings)
+  configs = [resolve_config(c) for c in args.gin_config]
+  own = operative_config(args.model_dir)
+  if own is None and not configs:
+    raise FileNotFoundError(f"--model_dir '{args.model_dir}' holds no "
+                            "operative_config-*.gin (not a run directory, or training "
+                            "has not started); pass --gin_config.")
+  config.parse([own] * (own is not None) + configs, args.gin_bindings)
   fake_data = args.data_fake_dataset
   if fake_data is None:
     fake_data = bool(common.saved_fake_data(args.model_dir))
