@@ -184,7 +184,3 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not command.interruptible:
       raise
     return _interrupted(e)
-
-
-if __name__ == "__main__":
-  sys.exit(main())
