@@ -14,6 +14,9 @@ import gin
 import keras
 import tensorflow as tf
 
+# Config lookup (TF-free, for the command line) re-exported with the config.
+from compare_gan2.config_files import CONFIG_DIR, QUICKSTART, resolve_config  # noqa: F401
+
 
 @gin.configurable("options")
 def options(batch_size: int = 64, gan_class: Any = "ModularGAN",
@@ -108,9 +111,8 @@ def parse(gin_configs: Sequence[str] = (), gin_bindings: Sequence[str] = (),
   `include "name.gin"` in a file finds the shipped configs."""
   import compare_gan2  # pylint: disable=g-import-not-at-top
   compare_gan2.register_all()
-  shipped = os.path.join(os.path.dirname(__file__), "configs")
-  if shipped not in gin.config._LOCATION_PREFIXES:  # noqa: SLF001  (no public getter)
-    gin.add_config_file_search_path(shipped)
+  if CONFIG_DIR not in gin.config._LOCATION_PREFIXES:  # noqa: SLF001  (no public getter)
+    gin.add_config_file_search_path(CONFIG_DIR)
   # gin tries each search path in turn and logs an ERROR for every miss
   # before it finds a shipped include; only a file found nowhere is an error.
   root = logging.getLogger()

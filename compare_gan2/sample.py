@@ -1,4 +1,5 @@
-"""`compare_gan2 export` and `compare_gan2 sample`: pretrained generators.
+"""Samples of pretrained generators: what `compare_gan2 sample` writes
+(its flags, and those of `compare_gan2 export`, are in cli/).
 
   compare_gan2 export --model_dir RUN [--step N] --out /tmp/generator
   compare_gan2 sample --generator /tmp/generator --num 16 --out samples/
@@ -14,14 +15,11 @@ gets arrays images [N, H, W, C] in [0, 1], z and labels (and, with
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 from typing import Any, Sequence
 
 import numpy as np
-
-from compare_gan2 import cli
 
 logger = logging.getLogger("compare_gan2")
 
@@ -31,99 +29,58 @@ INTERPOLATION_FILE = "interpolation.png"
 SUMMARY_FILES = (GRID_FILE, INTERPOLATION_FILE)
 
 
-def parse_export_args(argv: Sequence[str]) -> argparse.Namespace:
-  p = cli.ArgumentParser(
-      prog="compare_gan2 export",
-      description="Export a run's (EMA) generator and discriminator as a SavedModel "
-                  "with the signatures of the compare_gan TF-Hub modules.")
-  p.add_argument("--model_dir", required=True, help="Run directory.")
-  p.add_argument("--step", type=int, default=None,
-                 help="Checkpoint step (default: the latest).")
-  p.add_argument("--out", required=True, help="Directory to write (new or empty).")
-  return p.parse_args(argv)
-
-
-def export_main(argv: Sequence[str]) -> str:
-  args = parse_export_args(argv)
-  from compare_gan2 import hub  # pylint: disable=g-import-not-at-top
-  path = hub.export_generator(args.model_dir, args.out, step=args.step)
-  print(path)
-  return path
-
-
-def _labels(text: str | None) -> list[int] | None:
-  if not text:
-    return None
-  try:
-    return [int(x) for x in text.split(",") if x.strip()]
-  except ValueError as e:
-    raise ValueError(f"--labels must be comma-separated integers. Received: {text!r}") from e
-
-
-def parse_sample_args(argv: Sequence[str]) -> argparse.Namespace:
-  p = cli.ArgumentParser(
-      prog="compare_gan2 sample",
-      description="Sample images from an exported generator or a TF-Hub module.")
-  p.add_argument("--generator", required=True,
-                 help="Export directory, TF1 Hub module directory, or URL/handle.")
-  p.add_argument("--num", type=int, default=16, help="Number of samples.")
-  p.add_argument("--labels", default=None,
-                 help="Comma-separated classes, used in turn (default: random).")
-  p.add_argument("--truncation", type=float, default=None,
-                 help="Redraw |z| > T (normal z) or clip to [-T, T] (uniform z).")
-  p.add_argument("--seed", type=int, default=0)
-  p.add_argument("--interpolate", type=int, default=0, metavar="K",
-                 help="Also write interpolation strips of K steps, one per sample.")
-  p.add_argument("--kind", default="spherical", choices=("linear", "spherical"),
-                 help="Interpolation path.")
-  p.add_argument("--out", required=True, help="Output folder, or a file ending in .npz.")
-  return p.parse_args(argv)
-
-
-def sample_main(argv: Sequence[str]) -> dict[str, Any]:
-  args = parse_sample_args(argv)
-  if args.num < 1:
-    raise ValueError(f"--num must be >= 1. Received: {args.num}")
-  if args.interpolate == 1 or args.interpolate < 0:
-    raise ValueError(f"--interpolate must be >= 2. Received: {args.interpolate}")
+def write_samples(generator: str, out: str, *, num: int = 16,
+                  labels: Sequence[int] | None = None, truncation: float | None = None,
+                  seed: int = 0, interpolate: int = 0,
+                  kind: str = "spherical") -> dict[str, Any]:
+  """Writes `num` samples of `generator` (an export directory, a TF1 Hub
+  module directory, or a URL/handle) to `out`: a folder of PNGs plus grid.png,
+  or a file ending in .npz (see the module docstring). `labels` are used in
+  turn (default: random); `truncation` redraws |z| > T (normal z) or clips
+  to [-T, T] (uniform z); `interpolate` >= 2 also writes one strip of that
+  many steps per sample along a `kind` ("linear" or "spherical") path.
+  Returns the generator's description and the files written."""
+  if num < 1:
+    raise ValueError(f"--num must be >= 1. Received: {num}")
+  if interpolate == 1 or interpolate < 0:
+    raise ValueError(f"--interpolate must be >= 2. Received: {interpolate}")
   from compare_gan2 import hub  # pylint: disable=g-import-not-at-top
   from compare_gan2.runner import images as images_lib  # pylint: disable=g-import-not-at-top
-  gen = hub.load_generator(args.generator)
-  labels = _labels(args.labels)
-  images, z, used = gen.sample(args.num, labels=labels, truncation=args.truncation,
-                               seed=args.seed, return_inputs=True)
+  gen = hub.load_generator(generator)
+  images, z, used = gen.sample(num, labels=None if labels is None else list(labels),
+                               truncation=truncation, seed=seed, return_inputs=True)
   strips = strip_z = None
-  if args.interpolate:
-    rng = np.random.default_rng(args.seed + 1)
-    ends = gen.sample_z(2 * args.num, args.truncation, rng)
-    rows = [gen.interpolate(args.interpolate, ends[2 * i], ends[2 * i + 1],
+  if interpolate:
+    rng = np.random.default_rng(seed + 1)
+    ends = gen.sample_z(2 * num, truncation, rng)
+    rows = [gen.interpolate(interpolate, ends[2 * i], ends[2 * i + 1],
                             labels=None if used is None else int(used[i]),
-                            kind=args.kind, return_inputs=True)
-            for i in range(args.num)]
+                            kind=kind, return_inputs=True)
+            for i in range(num)]
     strips = np.stack([r[0] for r in rows])  # [num, K, H, W, C]
     strip_z = np.stack([r[1] for r in rows])
   written = []
-  if args.out.endswith(".npz"):
+  if out.endswith(".npz"):
     arrays = {"images": images, "z": z,
-              "labels": np.full([args.num], -1, np.int32) if used is None else used}
+              "labels": np.full([num], -1, np.int32) if used is None else used}
     if strips is not None:
       arrays.update(interpolation_images=strips, interpolation_z=strip_z)
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    tmp = args.out[:-4] + ".tmp.npz"
+    os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+    tmp = out[:-4] + ".tmp.npz"
     np.savez_compressed(tmp, **arrays)
-    os.replace(tmp, args.out)
-    written.append(args.out)
+    os.replace(tmp, out)
+    written.append(out)
   else:
-    os.makedirs(args.out, exist_ok=True)
+    os.makedirs(out, exist_ok=True)
     for i, image in enumerate(images):
       grid = images_lib.image_grid(image[None], columns=1, padding=0)
-      written.append(images_lib.save_png(grid, os.path.join(args.out, f"sample_{i:05d}.png")))
+      written.append(images_lib.save_png(grid, os.path.join(out, f"sample_{i:05d}.png")))
     written.append(images_lib.save_png(
-        images_lib.image_grid(images), os.path.join(args.out, GRID_FILE)))
+        images_lib.image_grid(images), os.path.join(out, GRID_FILE)))
     if strips is not None:
       flat = strips.reshape((-1,) + strips.shape[2:])
       written.append(images_lib.save_png(
-          images_lib.image_grid(flat, columns=args.interpolate),
-          os.path.join(args.out, INTERPOLATION_FILE)))
-  logger.info("Wrote %d file(s) to %s from %r", len(written), args.out, gen)
+          images_lib.image_grid(flat, columns=interpolate),
+          os.path.join(out, INTERPOLATION_FILE)))
+  logger.info("Wrote %d file(s) to %s from %r", len(written), out, gen)
   return {"generator": repr(gen), "files": written}

@@ -1,5 +1,6 @@
-"""`compare_gan2 score`: scores a folder of generated images against a
-dataset or another folder, with the metrics of the evaluation.
+"""Scoring a folder of generated images against a dataset or another
+folder, with the metrics of the evaluation (`compare_gan2 score`, whose
+flags are in cli/score.py):
 
   compare_gan2 score --real cifar10 --fake samples/ --metrics fid,kid
   compare_gan2 score --real real_images/ --fake samples/ --output scores.json
@@ -15,36 +16,13 @@ score mostly measures the sample size (FID falls as N grows).
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import os
 from typing import Any, Sequence
 
-from compare_gan2 import cli
 from compare_gan2.sample import SUMMARY_FILES
 
 logger = logging.getLogger("compare_gan2")
-
-
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-  p = cli.ArgumentParser(prog="compare_gan2 score",
-                              description="Score generated images (a folder).")
-  p.add_argument("--real", required=True,
-                 help="A dataset name (e.g. cifar10, digits) or a folder of images.")
-  p.add_argument("--fake", required=True, help="A folder of generated images.")
-  p.add_argument("--metrics", default="fid,kid", help="Comma-separated metric names.")
-  p.add_argument("--feature_extractor", default="auto",
-                 help="auto | inception | classifier | pixels")
-  p.add_argument("--num_samples", type=int, default=None,
-                 help="Images per side (default: all fake images).")
-  p.add_argument("--resolution", type=int, default=None,
-                 help="Resolution for folders (default: the real dataset's, or 299).")
-  p.add_argument("--split", default=None, help="Real split (default: the eval split).")
-  p.add_argument("--tfds_data_dir", default=None)
-  p.add_argument("--gin_bindings", action="append", default=[])
-  p.add_argument("--output", default=None, help="Also write the JSON here.")
-  return p.parse_args(argv)
 
 
 def _folder(path: str, resolution: int, *, decode: bool = True) -> Any:
@@ -83,10 +61,10 @@ def memory_needed(num_images: int, resolution: int, colors: int, *,
   return total
 
 
-def _check_memory(args: argparse.Namespace, extractor: str, num_images: int,
+def _check_memory(metrics: Sequence[str], extractor: str, num_images: int,
                   resolution: int, colors: int) -> None:
   available = available_memory()
-  pixels, fid = extractor == "pixels", "fid" in args.metrics.split(",")
+  pixels, fid = extractor == "pixels", "fid" in metrics
   need = memory_needed(num_images, resolution, colors, pixel_features=pixels, fid=fid)
   if available is None or need <= available:
     return
@@ -104,34 +82,47 @@ def _check_memory(args: argparse.Namespace, extractor: str, num_images: int,
       + f", more than the {available / gib:,.1f} GiB available: {advice}.")
 
 
-def score(args: argparse.Namespace) -> dict[str, Any]:
-  """Loads both sides, extracts features, computes the metrics."""
-  from compare_gan2 import config  # pylint: disable=g-import-not-at-top
+def score(real: str, fake: str, *, metrics: Sequence[str] = ("fid", "kid"),
+          feature_extractor: str = "auto", num_samples: int | None = None,
+          resolution: int | None = None, split: str | None = None,
+          tfds_data_dir: str | None = None) -> dict[str, Any]:
+  """Scores the images in folder `fake` against `real` (a dataset name or a
+  folder): loads both sides, extracts features, computes `metrics`.
+
+  num_samples: images per side (default: all fake images). resolution: of
+  folders (default: the real dataset's, or 299). split: the real split
+  (default: the eval split). Other evaluation settings come from gin
+  (`eval.*`, parsed before). Returns the scores, the settings used, the
+  files skipped or excluded and the warnings.
+  """
+  import compare_gan2  # pylint: disable=g-import-not-at-top
   from compare_gan2.data import get_dataset
   from compare_gan2.metrics import extractors
   from compare_gan2.runner.evaluate import Evaluator, eval_options
-  config.parse([], args.gin_bindings)
-  real_is_folder = os.path.isdir(args.real)
+  compare_gan2.register_all()
+  metrics = list(metrics)
+  real_name, fake_dir = real, fake
+  real_is_folder = os.path.isdir(real_name)
   if real_is_folder:
-    real = _folder(args.real, args.resolution or 299, decode=False)
+    real = _folder(real_name, resolution or 299, decode=False)
   else:
-    real = get_dataset(args.real, tfds_data_dir=args.tfds_data_dir)
-  resolution = args.resolution or real.resolution
-  fake = _folder(args.fake, resolution, decode=False)  # lists the files only
-  extractor = (extractors.auto_name(real) if args.feature_extractor == "auto"
-               else args.feature_extractor)
-  num_fake = min(args.num_samples or len(fake.files), len(fake.files))
-  _check_memory(args, extractor, 2 * num_fake, resolution, real.colors)
+    real = get_dataset(real_name, tfds_data_dir=tfds_data_dir)
+  resolution = resolution or real.resolution
+  fake = _folder(fake_dir, resolution, decode=False)  # lists the files only
+  extractor = (extractors.auto_name(real) if feature_extractor == "auto"
+               else feature_extractor)
+  num_fake = min(num_samples or len(fake.files), len(fake.files))
+  _check_memory(metrics, extractor, 2 * num_fake, resolution, real.colors)
   if real_is_folder:
-    real = _folder(args.real, resolution)
-  fake = _folder(args.fake, resolution)
+    real = _folder(real_name, resolution)
+  fake = _folder(fake_dir, resolution)
   images = fake.arrays("train")[0]
   images = images.astype("float32") / 255.0 if images.dtype.kind == "u" else images
   if real.colors == 1 and images.shape[-1] == 3:  # grey data, RGB files
     images = images.mean(axis=-1, keepdims=True)
-  num = min(args.num_samples or len(images), len(images))
-  opts = eval_options(num_samples=num, metrics=args.metrics.split(","),
-                      feature_extractor=args.feature_extractor, split=args.split)
+  num = min(num_samples or len(images), len(images))
+  opts = eval_options(num_samples=num, metrics=metrics,
+                      feature_extractor=feature_extractor, split=split)
   evaluator = Evaluator(real, opts)
   results = evaluator.score(images[:num])
   warnings = []
@@ -144,19 +135,8 @@ def score(args: argparse.Namespace) -> dict[str, Any]:
         "FIDs only at equal sample sizes (KID is unbiased at any size).")
   for warning in warnings:
     logger.warning("Warning: %s", warning)
-  return {"real": args.real, "fake": args.fake, "num_samples": num,
+  return {"real": real_name, "fake": fake_dir, "num_samples": num,
           "feature_extractor": evaluator.extractor_name,
           "skipped_files": [str(f) for f in getattr(fake, "skipped_files", [])],
           "excluded_files": list(fake.excluded_files), "warnings": warnings,
           **results}
-
-
-def main(argv: Sequence[str]) -> dict[str, Any]:
-  args = parse_args(argv)
-  results = score(args)
-  text = json.dumps(results, indent=2, sort_keys=True)
-  print(text)
-  if args.output:
-    with open(args.output, "w") as f:
-      f.write(text + "\n")
-  return results

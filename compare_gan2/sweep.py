@@ -57,11 +57,13 @@ import sys
 import tempfile
 import time
 import tomllib
+import types
 from typing import Any, Sequence
 
 import numpy as np
 
-from compare_gan2 import files
+from compare_gan2 import console, files
+from compare_gan2.config_files import CONFIG_DIR, resolve_config
 
 logger = logging.getLogger("compare_gan2")
 
@@ -80,8 +82,7 @@ def is_remote(path: str) -> bool:
 
 
 def _gfile() -> Any:
-  from compare_gan2.cli import _import_tensorflow_quietly  # pylint: disable=g-import-not-at-top
-  _import_tensorflow_quietly()
+  console.import_tensorflow_quietly()
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   return tf.io.gfile
 
@@ -189,7 +190,6 @@ class Trial:
 
 def load_spec(path: str) -> dict[str, Any]:
   """The sweep spec at `path` (a file, or a spec shipped in configs/sweeps)."""
-  from compare_gan2.cli import CONFIG_DIR  # pylint: disable=g-import-not-at-top
   if not os.path.isfile(path):
     name = path if path.endswith(".toml") else path + ".toml"
     shipped = os.path.join(CONFIG_DIR, "sweeps", os.path.basename(name))
@@ -229,7 +229,6 @@ def _safe(name: str) -> str:
 
 def expand(spec: dict[str, Any], out: str) -> list[Trial]:
   """The trials of `spec`, seed-major (a partial sweep covers every config)."""
-  from compare_gan2.cli import resolve_config  # pylint: disable=g-import-not-at-top
   seeds = spec.get("seeds", [0])
   grid = spec.get("grid", {})
   for key, values in grid.items():
@@ -666,43 +665,30 @@ def _ray_options(spec: dict[str, Any], args: Any) -> dict[str, Any]:
   return options
 
 
+BACKENDS = ("local", "ray")
 RAY_FLAGS = ("address", "num_cpus", "num_cpus_per_trial", "num_gpus_per_trial",
              "resources")
 
 
-def main(argv: Sequence[str]) -> None:
-  from compare_gan2.cli import ArgumentParser  # pylint: disable=g-import-not-at-top
-  p = ArgumentParser(prog="compare_gan2 sweep", description=__doc__.split("\n\n")[0])
-  p.add_argument("--spec", required=True, help="TOML sweep spec, or a shipped one.")
-  p.add_argument("--out", required=True,
-                 help="Sweep directory (with --backend ray: one every worker reaches, "
-                      "a shared file system path or gs://...).")
-  p.add_argument("--backend", choices=("local", "ray"), default="local",
-                 help="local: child processes here; ray: one Ray task per trial.")
-  p.add_argument("--parallel", type=int, default=None,
-                 help="Trials run at once (local backend; default 1).")
-  p.add_argument("--max_retries", type=int, default=None,
-                 help="Restarts of a trial killed by a signal (or whose Ray worker "
-                      "died) before it counts as failed (default 2).")
-  ray = p.add_argument_group("Ray backend (--backend ray; see docs/sweeps_ray.md)")
-  ray.add_argument("--address", default=None,
-                   help="An existing cluster: 'auto' (this machine is on it), "
-                        "host:port or ray://host:port. Default: a Ray instance on "
-                        "this machine only (127.0.0.1).")
-  ray.add_argument("--num_cpus", type=int, default=None,
-                   help="CPUs of the Ray instance started without --address "
-                        "(default: all cores).")
-  ray.add_argument("--num_cpus_per_trial", type=float, default=None,
-                   help="CPUs each trial's task requests (default 1).")
-  ray.add_argument("--num_gpus_per_trial", type=float, default=None,
-                   help="GPUs each trial's task requests (default 0).")
-  ray.add_argument("--resources", default=None,
-                   help="Custom resources each task requests, as JSON: '{\"TPU\": 1}'.")
-  p.add_argument("--print_commands", action="store_true",
-                 help="Print the unfinished trials' command lines and exit.")
-  p.add_argument("--report_only", action="store_true",
-                 help="Only aggregate what the trials have written.")
-  args = p.parse_args(argv)
+def run_spec(spec_path: str, out: str, *, backend: str = "local",
+             parallel: int | None = None, max_retries: int | None = None,
+             address: str | None = None, num_cpus: int | None = None,
+             num_cpus_per_trial: float | None = None,
+             num_gpus_per_trial: float | None = None, resources: str | None = None,
+             print_commands: bool = False, report_only: bool = False) -> None:
+  """`compare_gan2 sweep`: runs the unfinished trials of the spec at
+  `spec_path` (a file or a shipped spec name) into `out` with `backend`
+  ("local": `parallel` child processes; "ray": one Ray task per trial on
+  the cluster at `address`, sized by the other Ray arguments or the spec's
+  [ray] table), then writes the report. `print_commands`: only print the
+  unfinished trials' command lines; `report_only`: only aggregate what the
+  trials have written. Raises RuntimeError naming the failed trials."""
+  args = types.SimpleNamespace(
+      backend=backend, parallel=parallel, max_retries=max_retries, address=address,
+      num_cpus=num_cpus, num_cpus_per_trial=num_cpus_per_trial,
+      num_gpus_per_trial=num_gpus_per_trial, resources=resources)
+  if backend not in BACKENDS:
+    raise ValueError(f"--backend must be one of {BACKENDS}; got {backend!r}.")
   if args.backend == "local":
     for flag in RAY_FLAGS:
       if getattr(args, flag) is not None:
@@ -717,17 +703,17 @@ def main(argv: Sequence[str]) -> None:
     raise ValueError(f"--parallel must be at least 1; got {args.parallel}.")
   if args.max_retries is not None and args.max_retries < 0:
     raise ValueError(f"--max_retries must not be negative; got {args.max_retries}.")
-  spec = load_spec(args.spec)
+  spec = load_spec(spec_path)
   options = _ray_options(spec, args)
-  trials = expand(spec, args.out)
-  if args.print_commands:
+  trials = expand(spec, out)
+  if print_commands:
     for trial in trials:
       if not trial.done:
         print(f"cd {shlex.quote(trial.workdir)} && {shlex.join(trial.command())}")
     return
-  makedirs(args.out)
-  write_json(os.path.join(args.out, "spec.json"), spec)
-  if args.report_only:
+  makedirs(out)
+  write_json(os.path.join(out, "spec.json"), spec)
+  if report_only:
     errors = []
   elif args.backend == "ray":
     from compare_gan2 import sweep_ray  # pylint: disable=g-import-not-at-top
@@ -735,7 +721,7 @@ def main(argv: Sequence[str]) -> None:
                            **options)
   else:
     errors = run(trials, args.parallel or 1, max_retries=options["max_retries"])
-  table, _ = report(trials, args.out, spec.get("metrics"))
-  logger.info("%s\nResults: %s", table, os.path.join(args.out, "summary.md"))
+  table, _ = report(trials, out, spec.get("metrics"))
+  logger.info("%s\nResults: %s", table, os.path.join(out, "summary.md"))
   if errors:
     raise RuntimeError(f"{len(errors)} trial(s) failed:\n" + "\n".join(errors))

@@ -16,7 +16,7 @@ import logging
 import os
 from typing import Any, Sequence
 
-from compare_gan2 import sweep
+from compare_gan2 import console, sweep
 
 logger = logging.getLogger("compare_gan2")
 
@@ -57,9 +57,9 @@ def _trial_task(trial: sweep.Trial, tracker: Any, env: dict[str, str],
 
 
 def _reason(e: BaseException) -> str:
-  from compare_gan2.cli import one_line  # pylint: disable=g-import-not-at-top
   cause = getattr(e, "cause", None) or e
-  return f"{type(cause).__name__}: {one_line(str(cause).splitlines()[-1] if str(cause) else '')}"
+  last = str(cause).splitlines()[-1] if str(cause) else ""
+  return f"{type(cause).__name__}: {console.one_line(last)}"
 
 
 def run(trials: Sequence[sweep.Trial], *, address: str | None = None,

@@ -60,7 +60,8 @@ def test_help_lists_every_command_without_importing_tensorflow():
   assert result.stdout.strip().endswith("NO TF") and result.stderr == ""
   commands = [line.split()[0] for line in result.stdout.split("commands (")[1].splitlines()[1:]
               if line.startswith("  ")]
-  assert commands == ["score", "export", "sample", "sweep", "pretrain", "infer-labels"]
+  assert commands == ["train", "eval", "score", "export", "sample", "sweep", "pretrain",
+                      "infer-labels", "list"]
   assert "--model_dir" in result.stdout  # the flag-only training call is still there
 
 

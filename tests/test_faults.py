@@ -255,7 +255,7 @@ def test_settings_that_cannot_change_on_resume_are_refused(finished_run, tmp_pat
 def test_reading_a_run_writes_nothing_into_it(finished_run, tmp_path, monkeypatch):
   """eval_after_train (outputs to output_dir), export, sample and score on a
   run directory that reports itself not writable: no file there changes."""
-  from compare_gan2 import sample, score
+  from compare_gan2 import cli
   run = copy_run(finished_run, tmp_path)
   before = snapshot(run)
   real_writable = files.writable
@@ -270,14 +270,14 @@ def test_reading_a_run_writes_nothing_into_it(finished_run, tmp_path, monkeypatc
                output_dir=str(out))
   assert [int(r["step"]) for r in read_scores(str(out))] == [4, 8]
   assert sorted(os.listdir(out / "generators")) == ["step_0000004", "step_0000008"]
-  sample.export_main(["--model_dir", str(run), "--out", str(tmp_path / "gen")])
-  sample.sample_main(["--generator", str(out / "generators" / "step_0000008"),
-                      "--num", "4", "--out", str(tmp_path / "samples")])
+  assert cli.main(["export", "--model_dir", str(run), "--out", str(tmp_path / "gen")]) == 0
+  assert cli.main(["sample", "--generator", str(out / "generators" / "step_0000008"),
+                   "--num", "4", "--out", str(tmp_path / "samples")]) == 0
   import gin
   gin.clear_config()  # each command is its own process on the command line
-  score.main(["--real", str(run / "samples"), "--fake", str(tmp_path / "samples"),
-              "--metrics", "swd", "--feature_extractor", "pixels",
-              "--resolution", "16"])
+  assert cli.main(["score", "--real", str(run / "samples"), "--fake",
+                   str(tmp_path / "samples"), "--metrics", "swd", "--feature_extractor",
+                   "pixels", "--resolution", "16"]) == 0
   assert snapshot(run) == before
 
 

@@ -1,7 +1,8 @@
-"""`compare_gan2 infer-labels`: labels for the training split from a
-rotation extractor (`compare_gan2 pretrain`), written as a label file that
-`labels.source = "file"` reads. The two label-inference methods of "High-
-Fidelity Image Generation With Fewer Labels":
+"""`compare_gan2 infer-labels` (flags in cli/infer_labels.py): labels for
+the training split from a rotation extractor (`compare_gan2 pretrain`),
+written as a label file that `labels.source = "file"` reads. The two
+label-inference methods of "High-Fidelity Image Generation With Fewer
+Labels":
 
   # CLUSTERING: k-means cluster ids of the features, no labels used.
   compare_gan2 infer-labels --pretrained /tmp/rot --method kmeans \
@@ -26,21 +27,19 @@ fine-tuning; it reaches the target on `digits`, see README).
 
 from __future__ import annotations
 
-import argparse
-import json
 import logging
 import os
-from typing import Any, Sequence
+from typing import Any
 
 import numpy as np
 
-from compare_gan2 import files
+from compare_gan2 import choices, files
 from compare_gan2.labels import pretrain as pretrain_lib
 from compare_gan2.labels import sources
 
 logger = logging.getLogger("compare_gan2")
 
-METHODS = ("kmeans", "semi_supervised")
+METHODS = choices.LABEL_METHODS
 FEATURES_FILE = "features_{split}_step{step}.npy"
 
 
@@ -230,40 +229,4 @@ def infer_labels(pretrained: str, out: str, *, method: str = "kmeans",
                            confidence=confidence, probs=probs,
                            split=dataset.train_split, method=description)
   files.write_json(report_path(out), report)
-  return report
-
-
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-  p = argparse.ArgumentParser(
-      prog="compare_gan2 infer-labels",
-      description="Infer training labels from a rotation extractor.")
-  p.add_argument("--pretrained", required=True,
-                 help="Directory written by `compare_gan2 pretrain`.")
-  p.add_argument("--method", required=True, choices=METHODS)
-  p.add_argument("--out", required=True, help="Label file to write (.npz).")
-  p.add_argument("--num_clusters", type=int, default=None,
-                 help="kmeans: K (default: the dataset's classes).")
-  p.add_argument("--labeled_fraction", type=float, default=None,
-                 help="semi_supervised: fraction of true labels used.")
-  p.add_argument("--labels_seed", type=int, default=0,
-                 help="semi_supervised: the labelled subset (labels.seed).")
-  p.add_argument("--seed", type=int, default=0, help="kmeans initialisation.")
-  p.add_argument("--dataset", default=None,
-                 help="Dataset (default: the one pretrained on).")
-  p.add_argument("--pixel_baseline", action="store_true",
-                 help="Also report the method on raw pixels.")
-  p.add_argument("--tfds_data_dir", default=None)
-  return p.parse_args(argv)
-
-
-def main(argv: Sequence[str]) -> dict[str, Any]:
-  args = parse_args(argv)
-  report = infer_labels(args.pretrained, args.out, method=args.method,
-                        num_clusters=args.num_clusters,
-                        labeled_fraction=args.labeled_fraction,
-                        labels_seed=args.labels_seed, seed=args.seed,
-                        dataset=args.dataset,
-                        pixel_baseline=args.pixel_baseline,
-                        tfds_data_dir=args.tfds_data_dir)
-  print(json.dumps(report, indent=2, sort_keys=True))
   return report

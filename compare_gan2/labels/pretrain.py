@@ -20,7 +20,6 @@ reached already).
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import math
@@ -399,43 +398,3 @@ def extract_features(dir_or_model: Any, dataset: Any, *, batch_size: int = 250,
   feats = [fn(x).numpy() for x, _ in dataset.eval_input_fn(
       dataset.train_split, batch_size, drop_remainder=False)]
   return np.concatenate(feats + [np.zeros([0, model.feature_dim], np.float32)])
-
-
-# === CLI ===
-
-def parse_args(argv: Sequence[str]) -> argparse.Namespace:
-  from compare_gan2.runner.strategy import STRATEGIES
-  p = argparse.ArgumentParser(
-      prog="compare_gan2 pretrain",
-      description="Train a rotation-prediction feature extractor for label "
-                  "inference (all training images, no labels).")
-  p.add_argument("--out", required=True, help="Output directory (resumable).")
-  p.add_argument("--dataset", required=True, help="Dataset name, e.g. digits.")
-  p.add_argument("--steps", type=int, default=600)
-  p.add_argument("--batch_size", type=int, default=32)
-  p.add_argument("--width", type=int, default=None,
-                 help="First-stage channels (default 16 small, 64 resnet50).")
-  p.add_argument("--arch", default="auto", choices=("auto", "small", "resnet50"))
-  p.add_argument("--learning_rate", type=float, default=1e-3)
-  p.add_argument("--seed", type=int, default=0)
-  p.add_argument("--log_every", type=int, default=50)
-  p.add_argument("--tfds_data_dir", default=None)
-  p.add_argument("--strategy", default="default", choices=STRATEGIES)
-  p.add_argument("--tpu", default=None)
-  p.add_argument("--num_cpu_devices", type=int, default=None)
-  return p.parse_args(argv)
-
-
-def main(argv: Sequence[str]) -> dict[str, Any]:
-  args = parse_args(argv)
-  from compare_gan2.runner import strategy as strategy_lib
-  if args.num_cpu_devices:
-    strategy_lib.split_cpu(args.num_cpu_devices)  # before any TF op
-  strategy = strategy_lib.make_strategy(args.strategy, tpu=args.tpu)
-  info = pretrain(args.out, args.dataset, steps=args.steps,
-                  batch_size=args.batch_size, width=args.width, arch=args.arch,
-                  learning_rate=args.learning_rate, seed=args.seed,
-                  strategy=strategy, log_every=args.log_every,
-                  tfds_data_dir=args.tfds_data_dir)
-  print(json.dumps(info, indent=2, sort_keys=True))
-  return info

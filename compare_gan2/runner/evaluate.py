@@ -29,6 +29,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import files
+from compare_gan2.choices import SCHEDULES
 from compare_gan2.metrics import extractors as extractors_lib
 from compare_gan2.metrics import scores as scores_lib
 from compare_gan2.runner import images as images_lib
@@ -36,8 +37,6 @@ from compare_gan2.runner import checkpoints as ckpt_lib
 from compare_gan2.runner.train import TRAIN_DONE, ReadOnlyRunError, Runner
 
 logger = logging.getLogger("compare_gan2")
-
-SCHEDULES = ("train", "continuous_eval", "eval_after_train", "train_and_eval")
 
 
 class NaNSamplesError(FloatingPointError):

@@ -11,7 +11,8 @@ from typing import Mapping
 
 import tensorflow as tf
 
-STRATEGIES = ("default", "auto", "mirrored", "multi_worker", "tpu")
+from compare_gan2.choices import STRATEGIES
+
 # Seconds to wait for a TCP connection to a grpc:// TPU address before giving
 # up (TensorFlow itself would wait forever on an unreachable address).
 TPU_CONNECT_TIMEOUT = 10.0

@@ -1,0 +1,31 @@
+"""Where gin configs are found: a path, or the name of a config shipped in
+compare_gan2/configs. Without TensorFlow or gin (the command line resolves
+names before they load); `compare_gan2.config` re-exports it."""
+
+from __future__ import annotations
+
+import os
+
+CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
+QUICKSTART = "quickstart.gin"  # the config of a run given none
+
+
+def shipped_configs() -> list[str]:
+  """The names of the shipped configs (relative to CONFIG_DIR, without
+  .gin), leaving out the `_base` files that others include."""
+  return sorted(os.path.relpath(os.path.join(d, f), CONFIG_DIR)[:-4]
+                for d, _, files in os.walk(CONFIG_DIR) for f in files
+                if f.endswith(".gin") and not f.endswith("_base.gin"))
+
+
+def resolve_config(path: str) -> str:
+  """A gin file path, or the name of a config shipped in compare_gan2/configs
+  ("resnet_cifar10" or "resnet_cifar10.gin")."""
+  if os.path.exists(path):
+    return path
+  name = path if path.endswith(".gin") else path + ".gin"
+  shipped = os.path.join(CONFIG_DIR, os.path.normpath(name))
+  if os.path.exists(shipped):
+    return shipped
+  raise FileNotFoundError(f"No gin config '{path}': not a file, and not one of "
+                          f"the shipped configs: {', '.join(shipped_configs())}.")
