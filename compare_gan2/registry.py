@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import re
 from typing import Any, Callable, Iterable
 
 import gin
@@ -108,10 +109,13 @@ class Registry:
     return sorted(self._entries)
 
   def summary(self, name: str) -> str:
-    """The first line of the docstring of the entry registered as `name`."""
-    entry = self.get(name)
-    lines = (getattr(entry, "__doc__", None) or "").strip().splitlines()
-    return lines[0].strip() if lines else ""
+    """The first sentence of the docstring of the entry registered as `name`,
+    on one line ("" when it has none)."""
+    doc = (getattr(self.get(name), "__doc__", None) or "").strip()
+    paragraph = " ".join(doc.split("\n\n")[0].split())
+    # A sentence ends at a full stop before a capital letter (not at
+    # "et al., 2017" or "model.py").
+    return re.split(r"(?<=\.)\s+(?=[A-Z])", paragraph, maxsplit=1)[0]
 
   def __contains__(self, name: str) -> bool:
     return name in self._entries

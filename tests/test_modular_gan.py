@@ -12,22 +12,19 @@ import tensorflow as tf
 import compare_gan2
 from compare_gan2 import architectures
 from compare_gan2.gans import ModularGAN, make_step_inputs
-from tiny_configs import LARGE, TINY
+from tiny_configs import NO_BATCH_NORM, TINY
 
 LOSSES = compare_gan2.LOSSES.names()
 PENALTIES = compare_gan2.PENALTIES.names()
 Z_DIM = 16
 NUM_CLASSES = 3
-# Every architecture; the 128 px ones only under -m slow.
-ARCHS = [pytest.param(a, marks=pytest.mark.slow) if a in LARGE else a
-         for a in sorted(TINY)]
 
 
 def make_gan(arch: str, *, conditional: bool = False, bindings=(), batch_norm_g=True,
              **gan_kwargs):
   resolution, colors, tiny = TINY[arch]
   lines = list(tiny) + list(bindings)
-  if batch_norm_g:
+  if batch_norm_g and arch not in NO_BATCH_NORM:
     lines.append("G.batch_norm_fn = @conditional_batch_norm" if conditional
                  else "G.batch_norm_fn = @batch_norm")
   gin.parse_config(lines)
@@ -75,32 +72,8 @@ def check_step(gan):
   return metrics
 
 
-# --- Every architecture, every loss, every penalty --------------------------------
-
-@pytest.mark.parametrize("arch", ARCHS)
-@pytest.mark.parametrize("conditional", [False, True])
-def test_step_each_architecture(arch, conditional):
-  gan = make_gan(arch, conditional=conditional,
-                 bindings=["loss.fn = @hinge", "penalty.fn = @no_penalty"])
-  check_step(gan)
-
-
-@pytest.mark.parametrize("loss", LOSSES)
-def test_step_each_loss(loss):
-  gan = make_gan("resnet_biggan_arch", bindings=[f"loss.fn = @{loss}"])
-  check_step(gan)
-
-
-@pytest.mark.parametrize("penalty", PENALTIES)
-def test_step_each_penalty(penalty):
-  gan = make_gan("resnet_biggan_arch", bindings=[f"penalty.fn = @{penalty}"],
-                 lamba=1.0)
-  metrics = check_step(gan)
-  if penalty == "no_penalty":
-    assert float(metrics["penalty"]) == 0.0
-  else:
-    assert float(metrics["penalty"]) > 0.0
-
+# --- Every (loss, penalty) pair ------------------------------------------------
+# One step per architecture, loss and penalty: tests/test_registered_parts.py.
 
 def _pairwise_cases():
   """Every (loss, penalty) pair once, the architectures taken in turn, so each
@@ -121,41 +94,7 @@ def test_step_loss_penalty_pairs(arch, loss, penalty):
 
 # --- Variables ----------------------------------------------------------------
 
-@pytest.mark.parametrize("arch", ARCHS)
-def test_variables_disjoint_and_complete(arch):
-  """G and D share no variable, and every trainable variable of each gets a
-  gradient from its own loss (none is left out of its optimizer)."""
-  gan = make_gan(arch, conditional=True, bindings=["penalty.fn = @wgangp_penalty"],
-                 g_use_ema=True, ema_start_step=0)
-  g_vars = {id(v) for v in gan.generator.weights}
-  d_vars = {id(v) for v in gan.discriminator.weights}
-  ema_vars = {id(v) for v in gan.ema_generator.weights}
-  assert not g_vars & d_vars
-  assert not ema_vars & (g_vars | d_vars)
-  assert not gan.ema_generator.trainable_weights or all(
-      id(v) not in g_vars for v in gan.ema_generator.trainable_weights)
-
-  inputs = gan._slot(step_inputs(gan), 0)
-  y_real, y_fake = gan._labels(inputs)
-  with tf.GradientTape(persistent=True) as tape:
-    fake = gan.generator(inputs["z"], y_fake, training=True)
-    d_loss = gan.discriminator_loss(inputs["images"], y_real, tf.stop_gradient(fake),
-                                    y_fake, inputs["seeds"])["d_loss"]
-    g_loss = gan.generator_loss(inputs["images"], y_real, fake, y_fake,
-                                inputs["seeds"])["g_loss"]
-  d_grads = tape.gradient(d_loss, gan.discriminator.trainable_variables)
-  g_grads = tape.gradient(g_loss, gan.generator.trainable_variables)
-  missing = [v.path for v, g in zip(gan.discriminator.trainable_variables, d_grads)
-             if g is None]
-  missing += [v.path for v, g in zip(gan.generator.trainable_variables, g_grads)
-              if g is None]
-  assert not missing
-  # The D loss does not reach G (fakes are stopped) and G's optimizer holds
-  # exactly G's trainables.
-  assert all(g is None for g in tape.gradient(d_loss, gan.generator.trainable_variables))
-  d_step_before = values(gan.generator.trainable_variables)
-  gan.d_step(inputs)
-  assert not any(changed(d_step_before, gan.generator.trainable_variables))
+# G/D/EMA variables apart and all reached by their loss: test_registered_parts.py.
 
 
 def test_disc_iters_uses_separate_real_batches():

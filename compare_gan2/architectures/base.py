@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import inspect
+import sys
 from typing import Any, Callable, Iterator
 
 import gin
@@ -251,6 +252,9 @@ def register(name: str, generator: type, discriminator: type, *,
   arch = Architecture(generator, discriminator, resolutions,
                       gin_options(generator, "Generator", gin_module),
                       gin_options(discriminator, "Discriminator", gin_module))
+  # Its line in `compare_gan2 list`: its module's docstring, else G's.
+  module = sys.modules.get(generator.__module__)
+  object.__setattr__(arch, "__doc__", getattr(module, "__doc__", None) or generator.__doc__)
   ARCHITECTURES.register(name, gin_configurable=False)(arch)
   return arch
 

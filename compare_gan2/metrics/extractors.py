@@ -41,6 +41,8 @@ def inception(dataset: Any, *, resize: str = "tfgan", weights: str | None = None
 
 @EXTRACTORS.register("classifier", gin_configurable=False)
 def classifier(dataset: Any, **unused: Any) -> Extractor:
+  """The shipped classifier of an embedded dataset (digits, shapes): its
+  penultimate features and its logits."""
   del unused
   from compare_gan2.metrics import classifiers
   model = classifiers.load_classifier(dataset.name)
@@ -54,6 +56,7 @@ def classifier(dataset: Any, **unused: Any) -> Extractor:
 
 @EXTRACTORS.register("pixels", gin_configurable=False)
 def pixels(dataset: Any, **unused: Any) -> Extractor:
+  """The raw values as features, for 2-D toy data (mog_ring, mog_grid)."""
   del dataset, unused
   return lambda images: {"features": np.reshape(images, [len(images), -1]),
                          "logits": None}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from compare_gan2.metrics import _checks
+from compare_gan2.metrics.base import SampleSet, register_metric
 
 
 def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
@@ -58,3 +59,9 @@ def frechet_distance(act1, act2) -> float:
   return frechet_distance_from_stats(
       act1.mean(axis=0), np.cov(act1, rowvar=False),
       act2.mean(axis=0), np.cov(act2, rowvar=False))
+
+
+@register_metric("fid", directions={"fid": -1})
+def score(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  """Frechet Inception Distance between the real and generated features."""
+  return {"fid": frechet_distance(real.features, fake.features)}

@@ -8,6 +8,7 @@ from __future__ import annotations
 import numpy as np
 
 from compare_gan2.metrics import _checks
+from compare_gan2.metrics.base import SampleSet, register_metric
 
 
 def fractal_dimension(points, num_radii: int = 20, low_quantile: float = 0.001,
@@ -39,3 +40,10 @@ def fractal_dimension(points, num_radii: int = 20, low_quantile: float = 0.001,
   fraction = np.searchsorted(distances, radii) / len(distances)
   slope, _ = np.polyfit(np.log(radii), np.log(fraction), 1)
   return float(slope)
+
+
+@register_metric("fractal_dimension", directions={"fractal_dimension": 0})
+def score(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  """Correlation dimension of the generated images (pixels), as compare_gan."""
+  del real
+  return {"fractal_dimension": fractal_dimension(fake.images)}

@@ -6,6 +6,7 @@ import numpy as np
 from scipy import special
 
 from compare_gan2.metrics import _checks
+from compare_gan2.metrics.base import SampleSet, needs, register_metric
 
 
 def inception_score(logits) -> float:
@@ -22,3 +23,11 @@ def inception_score(logits) -> float:
   log_marginal = np.log(p.mean(axis=0))
   kl = np.sum(p * (log_p - log_marginal), axis=1)
   return float(np.exp(kl.mean()))
+
+
+@register_metric("inception_score", directions={"inception_score": 1})
+def score(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  """Inception Score of the generated images' logits."""
+  del real
+  return {"inception_score": inception_score(
+      needs(fake.logits, "logits", "inception_score"))}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from compare_gan2.metrics import _checks
+from compare_gan2.metrics.base import SampleSet, register_metric
 
 
 def _block_bounds(n: int, n_blocks: int) -> np.ndarray:
@@ -55,3 +56,10 @@ def kernel_distance(act1, act2,
     return mean, float("nan")
   var = np.sum((ests - mean) ** 2) / (n_blocks - 1)
   return mean, float(np.sqrt(var / n_blocks))
+
+
+@register_metric("kid", directions={"kid": -1})
+def score(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  """Kernel Inception Distance (the mean over blocks) of the features."""
+  mean, _ = kernel_distance(real.features, fake.features)
+  return {"kid": mean}

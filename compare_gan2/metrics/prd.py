@@ -7,6 +7,7 @@ import numpy as np
 from sklearn import cluster
 
 from compare_gan2.metrics import _checks
+from compare_gan2.metrics.base import SampleSet, register_metric
 
 
 def prd_from_histograms(eval_dist: np.ndarray, ref_dist: np.ndarray,
@@ -80,3 +81,12 @@ def prd_f_beta(precision, recall, beta: float = 8) -> tuple[float, float]:
     raise ValueError(f"beta must be positive, got {beta}.")
   return (float(np.max(_f_beta(precision, recall, beta))),
           float(np.max(_f_beta(precision, recall, 1.0 / beta))))
+
+
+@register_metric("prd", directions={"prd_f8": 1, "prd_f1_8": 1})
+def score(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  """Precision and recall for distributions as (F_8, F_1/8) (Sajjadi et al., 2018)."""
+  n = min(len(real.features), len(fake.features))
+  precision, recall = prd(real.features[:n], fake.features[:n])
+  f_8, f_1_8 = prd_f_beta(precision, recall, beta=8)
+  return {"prd_f8": f_8, "prd_f1_8": f_1_8}

@@ -7,6 +7,7 @@ import numpy as np
 from scipy import ndimage
 
 from compare_gan2.metrics import _checks
+from compare_gan2.metrics.base import SampleSet, register_metric
 
 # Binomial 5x5 filter; with mirror padding this matches cv2.pyrDown/pyrUp.
 _BINOMIAL = np.float32([
@@ -117,3 +118,11 @@ def sliced_wasserstein_distance(
   dists = [1e3 * _sliced_wasserstein(a, b, dir_repeats, dirs_per_repeat, rng)
            for a, b in zip(desc1, desc2)]
   return dists, float(np.mean(dists))
+
+
+@register_metric("swd", directions={"swd": -1})
+def score(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  """Sliced Wasserstein distance of the images, averaged over the pyramid levels."""
+  n = min(len(real.images), len(fake.images))
+  _, average = sliced_wasserstein_distance(real.images[:n], fake.images[:n])
+  return {"swd": float(average)}

@@ -1,0 +1,125 @@
+"""What every metric shares: the `SampleSet` it scores, `register_metric` and
+the directions of the registered scores.
+
+A metric is a function (real: SampleSet, fake: SampleSet) -> {key: float},
+registered once with the direction of each key it returns:
+
+  @register_metric("fid", directions={"fid": -1})
+  def score(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+    return {"fid": frechet_distance(real.features, fake.features)}
+
+Its docstring's first sentence is the line `compare_gan2 list metric` prints.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any, Callable, Iterator, Mapping
+
+import numpy as np
+
+from compare_gan2.registry import METRICS
+
+# How a score compares: higher is better, lower is better, or neither
+# (diversity and dimension scores are read against the real data's value).
+HIGHER, LOWER, NEITHER = 1, -1, 0
+
+
+@dataclasses.dataclass
+class SampleSet:
+  """Images [N, H, W, C] in [0, 1], their features [N, D] and logits [N, K]
+  (None where the extractor has none), and their labels [N] (the classes a
+  conditional G was asked for; None when unconditional)."""
+  images: np.ndarray
+  features: np.ndarray
+  logits: np.ndarray | None = None
+  labels: np.ndarray | None = None
+
+
+MetricFn = Callable[[SampleSet, SampleSet], dict[str, float]]
+
+
+def needs(value: Any, what: str, metric: str) -> Any:
+  """`value`, or a ValueError saying that `metric` needs `what`."""
+  if value is None:
+    raise ValueError(f"Metric '{metric}' needs {what}; the chosen feature "
+                     "extractor (eval.feature_extractor) does not provide it.")
+  return value
+
+
+def register_metric(name: str, *, directions: Mapping[str, int]
+                    ) -> Callable[[MetricFn], MetricFn]:
+  """Decorator: registers a metric function as `name` (`eval.metrics`).
+
+  Args:
+    name: str. The name configs and `compare_gan2 score --metrics` use.
+    directions: {key: direction} for every key the function returns:
+      +1 higher is better, -1 lower is better, 0 neither. Sweeps rank trials
+      by these.
+
+  Raises:
+    ValueError: no keys, a direction not in (-1, 0, 1), or a key that another
+      metric already returns with another direction.
+  """
+  directions = dict(directions)
+  if not directions:
+    raise ValueError(f"Metric '{name}' needs the direction of each key it "
+                     f"returns. Received: directions={directions}")
+  for key, direction in directions.items():
+    if direction not in (HIGHER, LOWER, NEITHER):
+      raise ValueError(f"Metric '{name}': the direction of '{key}' must be 1, "
+                       f"-1 or 0. Received: {direction!r}")
+    known = DIRECTIONS.get(key)
+    if known is not None and known != direction:
+      raise ValueError(f"Metric '{name}': key '{key}' already has direction "
+                       f"{known}. Received: {direction}")
+
+  def decorator(fn: MetricFn) -> MetricFn:
+    METRICS.register(name, gin_configurable=False)(fn)
+    fn.directions = directions
+    return fn
+
+  return decorator
+
+
+class _Directions(Mapping[str, int]):
+  """{score key: direction} of every registered metric, read live from the
+  registry (so metrics registered later are included)."""
+
+  def _table(self) -> dict[str, int]:
+    table: dict[str, int] = {}
+    for name in METRICS.names():
+      table.update(getattr(METRICS.get(name), "directions", {}))
+    return table
+
+  def __getitem__(self, key: str) -> int:
+    return self._table()[key]
+
+  def __iter__(self) -> Iterator[str]:
+    return iter(self._table())
+
+  def __len__(self) -> int:
+    return len(self._table())
+
+  def __repr__(self) -> str:
+    return repr(self._table())
+
+
+# How each score compares: +1 higher is better, -1 lower is better, 0 neither.
+DIRECTIONS: Mapping[str, int] = _Directions()
+
+
+def compute(names: list[str] | tuple[str, ...], real: SampleSet,
+            fake: SampleSet) -> dict[str, float]:
+  """Every metric of `names`; NaN results and undeclared keys are an error."""
+  results: dict[str, float] = {}
+  for name in names:
+    fn = METRICS.get(name)
+    for key, value in fn(real, fake).items():
+      if key not in getattr(fn, "directions", {}):
+        raise ValueError(f"Metric '{name}' returned '{key}', which its "
+                       "register_metric(directions=...) does not declare.")
+      if not np.isfinite(value):
+        raise FloatingPointError(f"Metric '{name}' gave {key} = {value}.")
+      results[key] = float(value)
+  return results
