@@ -11,7 +11,6 @@ the same scopes with "/" replaced by ".", since Keras forbids "/").
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
