@@ -1,9 +1,10 @@
-"""Gin wiring: the run-level `options`, latent sampling (`z`, `eval_z`), the
+"""Gin wiring: the run-level `options` (typed: `RunOptions`), latent sampling (`z`, `eval_z`), the
 original compare_gan vocabulary (`tf.train.AdamOptimizer`, `tf.random.normal`)
 and parsing of gin files and bindings."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import re
@@ -18,11 +19,35 @@ import tensorflow as tf
 from compare_gan2.config_files import CONFIG_DIR, QUICKSTART, resolve_config  # noqa: F401
 
 
+@dataclasses.dataclass(frozen=True)
+class RunOptions:
+  """The run-level options (`options.*`); built by `options`, whose docstring
+  describes each field. `opts["batch_size"]` reads a field too (the dict
+  these options were), and `as_dict()` gives them all."""
+  batch_size: int = 64
+  gan_class: Any = "ModularGAN"
+  architecture: str = "resnet_cifar_arch"
+  training_steps: int = 1000
+  lamba: float = 1.0
+  disc_iters: int = 1
+  z_dim: int = 128
+
+  def __getitem__(self, key: str) -> Any:
+    if key not in self.__dataclass_fields__:
+      raise KeyError(f"No run option {key!r}; the options are "
+                     f"{', '.join(self.__dataclass_fields__)}.")
+    return getattr(self, key)
+
+  def as_dict(self) -> dict[str, Any]:
+    """{name: value}, the values as they are (a gin-given class stays one)."""
+    return {name: getattr(self, name) for name in self.__dataclass_fields__}
+
+
 @gin.configurable("options")
 def options(batch_size: int = 64, gan_class: Any = "ModularGAN",
             architecture: str = "resnet_cifar_arch", training_steps: int = 1000,
             lamba: float = 1.0, disc_iters: int = 1, z_dim: int = 128,
-            discriminator_normalization: Any = None) -> dict[str, Any]:
+            discriminator_normalization: Any = None) -> RunOptions:
   """Run-level options of the original (`options.*`).
 
   Args:
@@ -41,9 +66,9 @@ def options(batch_size: int = 64, gan_class: Any = "ModularGAN",
     if not isinstance(value, int) or value < 1:
       raise ValueError(f"`options.{key}` must be a positive integer. "
                        f"Received: {key}={value!r}")
-  return dict(batch_size=batch_size, gan_class=gan_class,
-              architecture=architecture, training_steps=training_steps,
-              lamba=float(lamba), disc_iters=disc_iters, z_dim=z_dim)
+  return RunOptions(batch_size=batch_size, gan_class=gan_class,
+                    architecture=architecture, training_steps=training_steps,
+                    lamba=float(lamba), disc_iters=disc_iters, z_dim=z_dim)
 
 
 # The original's gin vocabulary: `@tf.random.normal`, `@tf.random.uniform`.

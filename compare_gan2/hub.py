@@ -13,7 +13,10 @@ compare_gan TF-Hub modules, so code written for those runs on ours:
 The generator is the sampling (EMA) generator in inference mode. Metadata are
 variables of the loaded object: z_dim, num_classes (0: unconditional),
 resolution, colors, step, gin_config (the operative config text),
-z_distribution (JSON: the `eval_z` distribution) and format_version.
+z_distribution (JSON: the `eval_z` distribution) and format_version. The
+SavedModel itself is written by `compare_gan2.gans.export` (from a GAN
+object); `export_generator` here adds the run directory: it picks a
+checkpoint and rebuilds the run with `Runner.from_run_dir`.
 
 Load: `load_generator(handle)` takes a local directory of our export, a local
 TF1-format SavedModel / TF-Hub module (the released compare_gan generators),
@@ -26,7 +29,6 @@ or a URL / tfhub.dev handle resolved through tensorflow_hub's cache.
 
 from __future__ import annotations
 
-import glob
 import json
 import logging
 import os
@@ -36,11 +38,12 @@ from typing import Any, Sequence
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2.gans import export as export_lib
+from compare_gan2.gans.export import (FORMAT_VERSION,  # noqa: F401  (public here too)
+                                     GENERATOR_SIGNATURES, OUTPUT_KEY)
+
 logger = logging.getLogger("compare_gan2")
 
-FORMAT_VERSION = 1
-GENERATOR_SIGNATURES = ("generator", "default")  # the original's names, in order
-OUTPUT_KEY = "generated"
 DEFAULT_Z = {"distribution": "normal", "stddev": 1.0}  # the released modules'
 SAMPLE_BATCH = 64  # images per generator call when sampling many
 
@@ -89,116 +92,6 @@ def _pick_checkpoint(model_dir: str, step: int | None) -> tuple[int, str]:
       "Restore good copies of them (or rerun training with --restart).")
 
 
-def _operative_config(model_dir: str, step: int) -> str | None:
-  """The operative_config-<N>.gin of the run segment that reached `step`."""
-  found = {}
-  for path in glob.glob(os.path.join(model_dir, "operative_config-*.gin")):
-    match = re.search(r"operative_config-(\d+)\.gin$", path)
-    if match:
-      found[int(match.group(1))] = path
-  usable = [n for n in found if n <= step] or list(found)
-  if not usable:
-    return None
-  with open(found[max(usable)]) as f:
-    return f.read()
-
-
-def _runner_from_dir(model_dir: str) -> Any:
-  """A Runner rebuilt from the run's operative config, on fake data (export
-  reads no data); it writes nothing into the run directory."""
-  import gin  # pylint: disable=g-import-not-at-top
-  from compare_gan2 import config  # pylint: disable=g-import-not-at-top
-  from compare_gan2.runner import Runner  # pylint: disable=g-import-not-at-top
-  if not os.path.isdir(model_dir):
-    raise FileNotFoundError(f"No run directory {model_dir}.")
-  configs = sorted(glob.glob(os.path.join(model_dir, "operative_config-*.gin")),
-                   key=lambda p: int(re.findall(r"(\d+)\.gin$", p)[0]))
-  if not configs:
-    raise FileNotFoundError(f"{model_dir} has no operative_config-*.gin: not a "
-                            "compare_gan2 run directory, or training never ran.")
-  gin.clear_config()  # export owns the global gin config from here on
-  config.parse([configs[-1]], skip_unknown=True)
-  return Runner(model_dir, fake_data=True)
-
-
-def _z_distribution() -> dict[str, Any]:
-  """The `eval_z` distribution from gin (what the run sampled with)."""
-  import gin  # pylint: disable=g-import-not-at-top
-
-  def query(name, default):
-    try:
-      return gin.query_parameter(f"eval_z.{name}")
-    except ValueError:
-      return default
-
-  fn = query("distribution_fn", "uniform")
-  name = fn if isinstance(fn, str) else getattr(fn, "selector", None) or getattr(
-      fn, "__name__", str(fn))
-  name = str(name).rsplit(".", 1)[-1].lstrip("@")
-  if "normal" in name:
-    return {"distribution": "truncated_normal" if "truncated" in name else "normal",
-            "stddev": float(query("stddev", 1.0))}
-  return {"distribution": "uniform", "minval": float(query("minval", -1.0)),
-          "maxval": float(query("maxval", 1.0))}
-
-
-class _ExportModule(tf.Module):
-  """What the SavedModel holds: both networks, metadata and the signatures."""
-
-  def __init__(self, gan: Any, info: dict[str, Any], step: int, gin_text: str,
-               z_distribution: dict[str, Any]):
-    super().__init__(name="compare_gan2_generator")
-    gen, disc = gan.sampling_generator, gan.discriminator
-    # The networks' variables, not the Keras models: saving a tracked Keras
-    # model also traces its default serving signature, which a conditional
-    # generator (two inputs) cannot make.
-    self.generator_variables = list(gen.variables)
-    self.discriminator_variables = list(disc.variables)
-    # Plain variables: readable after load without compare_gan2 or Keras.
-    self.z_dim = tf.Variable(int(info["z_dim"]), trainable=False, name="z_dim")
-    self.num_classes = tf.Variable(int(info["num_classes"]), trainable=False,
-                                   name="num_classes")
-    self.resolution = tf.Variable(int(info["resolution"]), trainable=False,
-                                  name="resolution")
-    self.colors = tf.Variable(int(info["colors"]), trainable=False, name="colors")
-    self.step = tf.Variable(int(step), trainable=False, dtype=tf.int64, name="step")
-    self.gin_config = tf.Variable(gin_text, trainable=False, name="gin_config")
-    self.z_distribution = tf.Variable(json.dumps(z_distribution), trainable=False,
-                                      name="z_distribution")
-    self.format_version = tf.Variable(FORMAT_VERSION, trainable=False,
-                                      name="format_version")
-    z_dim, res, colors = int(info["z_dim"]), int(info["resolution"]), int(info["colors"])
-    num_classes = int(info["num_classes"])
-    z_spec = tf.TensorSpec([None, z_dim], tf.float32, name="z")
-    label_spec = tf.TensorSpec([None], tf.int32, name="labels")
-    image_spec = tf.TensorSpec([None, res, res, colors], tf.float32, name="images")
-
-    def one_hot(labels):
-      return tf.one_hot(labels, num_classes)
-
-    if num_classes:
-      @tf.function(input_signature=[z_spec, label_spec])
-      def generator(z, labels):
-        return {OUTPUT_KEY: gen(z, one_hot(labels), training=False)}
-
-      @tf.function(input_signature=[image_spec, label_spec])
-      def discriminator(images, labels):
-        probs, logits, _ = disc(images, one_hot(labels), training=False)
-        return {"logits": logits, "probs": probs}
-    else:
-      @tf.function(input_signature=[z_spec])
-      def generator(z):
-        return {OUTPUT_KEY: gen(z, None, training=False)}
-
-      @tf.function(input_signature=[image_spec])
-      def discriminator(images):
-        probs, logits, _ = disc(images, None, training=False)
-        return {"logits": logits, "probs": probs}
-
-    self.generator = generator
-    self.discriminator = discriminator
-
-
 def export_generator(runner_or_model_dir: Any, out_path: str,
                      step: int | None = None) -> str:
   """Writes the sampling (EMA) generator and D as a TF2 SavedModel.
@@ -211,39 +104,19 @@ def export_generator(runner_or_model_dir: Any, out_path: str,
       directory, the Runner's current weights for a Runner.
   Returns out_path.
   """
-  out_path = os.fspath(out_path)
-  if os.path.isdir(out_path) and os.listdir(out_path) or os.path.isfile(out_path):
-    raise FileExistsError(f"{out_path} exists and is not empty; choose a new --out.")
+  from compare_gan2.runner import Runner  # pylint: disable=g-import-not-at-top
+  out_path = export_lib.check_out_path(out_path)
   if isinstance(runner_or_model_dir, (str, os.PathLike)):
     model_dir = os.fspath(runner_or_model_dir)
-    step, ckpt = _pick_checkpoint(model_dir, step)  # fail before building
-    runner = _runner_from_dir(model_dir)
+    _, ckpt = _pick_checkpoint(model_dir, step)  # fail before building
+    runner = Runner.from_run_dir(model_dir)  # reads no data, writes nothing
     runner.restore_from(ckpt)
   else:
     runner = runner_or_model_dir
-    model_dir = runner.model_dir
     if step is not None:
-      step, ckpt = _pick_checkpoint(model_dir, step)
+      _, ckpt = _pick_checkpoint(runner.model_dir, step)
       runner.restore_from(ckpt)
-    else:
-      step = runner.step
-  import gin  # pylint: disable=g-import-not-at-top
-  # BigGAN's standing statistics are part of the sampling generator's weights.
-  runner.accumulate_standing_statistics()
-  gin_text = _operative_config(model_dir, step) or gin.operative_config_str()
-  module = _ExportModule(runner.gan, runner.info, step, gin_text, _z_distribution())
-  signatures = {"default": module.generator, "generator": module.generator,
-                "discriminator": module.discriminator}
-  tmp = out_path.rstrip("/") + ".tmp"
-  if os.path.exists(tmp):
-    import shutil  # pylint: disable=g-import-not-at-top
-    shutil.rmtree(tmp)
-  tf.saved_model.save(module, tmp, signatures=signatures)
-  if os.path.isdir(out_path):
-    os.rmdir(out_path)  # empty: checked above
-  os.replace(tmp, out_path)  # never leave a half-written export at out_path
-  logger.info("Exported the generator of step %d to %s", step, out_path)
-  return out_path
+  return runner.export_generator(out_path)
 
 
 # --- Load ----------------------------------------------------------------------

@@ -442,7 +442,7 @@ def test_projection_embedding_initializer_knob(init):
 ])
 def test_standing_statistics_batches(bindings, expected):
   gin.parse_config("\n".join(bindings))
-  fake = types.SimpleNamespace(run_config=run_config(), options={"batch_size": 32})
+  fake = types.SimpleNamespace(run_config=run_config(), options=config.options(batch_size=32))
   assert Runner.standing_batches(fake) == expected
   gin.clear_config()
   gin.parse_config("run_config.standing_batch_size = 0")

@@ -191,6 +191,16 @@ def test_train_and_eval_writes_a_row_per_eval_step(tmp_path):
   assert float(rows[1]["kid"]) > 0 and float(rows[1]["swd"]) > 0
   assert rows[1]["options.architecture"] == "dcgan_arch"
   assert rows[1]["feature_extractor"] == "pixels"
+  # The protocol and the time of each evaluation, in the columns after the
+  # older ones (shapes' eval split is "test": 64 examples, 32 used).
+  protocol = {"eval.num_samples": "32", "eval.num_real_samples": "32",
+              "eval.resize": "tfgan", "eval.split": "test",
+              "eval.num_averaging_runs": "2"}
+  assert {k: rows[1][k] for k in protocol} == protocol
+  assert 0 < float(rows[1]["eval.seconds"]) < 600
+  columns = list(rows[1])
+  assert columns[-len(protocol) - 1:] == list(protocol) + ["eval.seconds"]
+  assert columns.index("DiffAugment.policy") < columns.index("eval.num_samples")
   with open(tmp_path / "run" / "scores.jsonl") as f:
     assert len(f.readlines()) == 2
   assert len(os.listdir(tmp_path / "cache" / "reference")) == 1  # computed once
@@ -208,6 +218,52 @@ def test_evaluation_same_under_mirrored(tmp_path, mirrored_strategy):
     rows.append(evaluate_lib.evaluate_checkpoint(runner, path, num_averaging_runs=1))
   for key in ("fid", "kid", "swd"):
     assert rows[0][key] == pytest.approx(rows[1][key], rel=1e-5), key
+
+
+def test_run_options_are_typed(tmp_path):
+  """options, run_config and eval options are frozen dataclasses; options
+  still read like the dict they were."""
+  import dataclasses
+  from compare_gan2.metrics.evaluation import EvalOptions
+  from compare_gan2.runner.train import RunConfig
+  runner = make_runner(tmp_path, 2)
+  assert isinstance(runner.options, config.RunOptions)
+  assert runner.options.batch_size == runner.options["batch_size"] == 8
+  assert runner.options.as_dict()["z_dim"] == 8
+  with pytest.raises(KeyError, match="No run option 'batch'"):
+    runner.options["batch"]  # pylint: disable=pointless-statement
+  assert isinstance(runner.run_config, RunConfig)
+  assert runner.run_config.save_checkpoints_steps == 4
+  opts = evaluate_lib.eval_options()
+  assert isinstance(opts, EvalOptions) and opts.metrics == ("fid", "kid", "swd")
+  for value in (runner.options, runner.run_config, opts):
+    with pytest.raises(dataclasses.FrozenInstanceError):
+      value.batch_size = 1
+
+
+def test_from_run_dir_reads_without_writing(tmp_path):
+  """Runner.from_run_dir rebuilds a run from its operative config; it writes
+  nothing there (not even a missing run.json) and refuses to train."""
+  from compare_gan2.runner import ReadOnlyRunError
+  run = tmp_path / "run"
+  trained = make_runner(run, 4)
+  trained.train()
+  expected = trained.generate(4)
+  os.remove(run / "run.json")
+  before = sorted(os.listdir(run))
+  gin.clear_config()
+  runner = Runner.from_run_dir(str(run))
+  assert runner.info["z_dim"] == 8 and runner.options.training_steps == 4
+  assert runner.restore() == 4
+  np.testing.assert_allclose(runner.generate(4), expected, atol=1e-6)
+  assert sorted(os.listdir(run)) == before
+  with gin.unlock_config():
+    gin.bind_parameter("options.training_steps", 6)
+  with pytest.raises(ReadOnlyRunError, match="not writable"):
+    Runner(str(run), read_only=True).train()
+  assert sorted(os.listdir(run)) == before
+  with pytest.raises(FileNotFoundError, match="no operative_config"):
+    Runner.from_run_dir(str(tmp_path))
 
 
 def test_unknown_metric_name(tmp_path):

@@ -6,7 +6,7 @@
     dataset.random_flip = True       # random horizontal flips (train only)
     dataset.tfds_data_dir = "/data/tfds"
 
-The training labels come from `labels.*` (compare_gan2/labels/sources.py).
+The training labels come from `labels.*` (compare_gan2/data/labels.py).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import gin
 
 from compare_gan2.data.base import DATASETS, DEFAULT_SEED, ImageDataset
 from compare_gan2.data.fake import FakeDataset
-from compare_gan2.labels import sources as label_sources
+from compare_gan2.data import labels as label_sources
 
 
 def _bound(parameter: str) -> Any:

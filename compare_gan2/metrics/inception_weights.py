@@ -1,5 +1,8 @@
 """Weight loaders for `FIDInception`: PyTorch ports, the TF graph, TF-Hub.
 
+This module converts weights and never builds the model (`inception` imports
+it, not the reverse): `inception.from_hub` builds one from a TF-Hub module.
+
 Every source is reduced to one canonical form, a dict keyed by the TF graph's
 node scopes ("mixed_9/tower/mixed/conv") holding HWIO kernels and batch-norm
 vectors, which `assign_canonical` writes into the Keras layers (named after
@@ -8,7 +11,6 @@ the same scopes with "/" replaced by ".", since Keras forbids "/").
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import os
 import re
@@ -389,22 +391,6 @@ def canonical_from_saved_model(module_dir: str) -> dict[str, dict]:
   prefix = _scope_prefix(tensors)
   return canonical_from_tensors(_strip(prefix, tensors),
                                 _strip(prefix, bn_attrs), source=module_dir)
-
-
-def from_hub(handle: str = TFGAN_HUB_HANDLE,
-             cache_dir: str = "~/.cache/compare_gan2", strategy: Any = None,
-             download: bool = False) -> Any:
-  """FIDInception (with logits) from a TF-Hub handle/URL or module dir."""
-  from compare_gan2.metrics import inception  # pylint: disable=g-import-not-at-top
-
-  module_dir = resolve_hub_module(hub_source(handle) or handle, cache_dir,
-                                  download)
-  canonical = canonical_from_saved_model(module_dir)
-  with strategy.scope() if strategy else contextlib.nullcontext():
-    model = inception.FIDInception()
-    model.build_weights()
-    assign_canonical(model, canonical)
-  return model
 
 
 def assign_canonical(model: Any, canonical: dict[str, dict]) -> None:

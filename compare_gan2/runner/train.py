@@ -8,7 +8,7 @@ A run directory holds everything about the run:
                                that training skipped: model.ckpt-*.corrupt.*
   events.out.tfevents.*        TensorBoard scalars and sample images
   samples/step_<step>.png      sample grids of the (EMA) generator
-  scores.csv, scores.jsonl     evaluation rows (`evaluate.py`)
+  scores.csv, scores.jsonl     evaluation rows (`schedules.py`)
   TRAIN_DONE                   written when training reached the last step
   restarted-<time>/            what was there before a `restart=True` run
 
@@ -23,6 +23,8 @@ into it.
 
 from __future__ import annotations
 
+import dataclasses
+import glob
 import inspect
 import json
 import logging
@@ -44,6 +46,7 @@ import tensorflow as tf
 from compare_gan2 import architectures, batching, config, files
 from compare_gan2 import data as data_lib
 from compare_gan2.gans import make_step_inputs
+from compare_gan2.gans import export as export_lib
 from compare_gan2.ops import normalization
 from compare_gan2.registry import GANS
 from compare_gan2.runner import checkpoints as ckpt_lib
@@ -131,6 +134,24 @@ class TrainingInterrupted(KeyboardInterrupt):
     self.signum, self.step, self.path = signum, step, path
 
 
+@dataclasses.dataclass(frozen=True)
+class RunConfig:
+  """Run-level settings (`run_config.*`); built by `run_config`, whose
+  docstring describes each field."""
+  tf_random_seed: int | None = None
+  iterations_per_loop: int = 1000
+  save_checkpoints_steps: int = 5000
+  keep_checkpoint_max: int = 10
+  num_sample_images: int = 64
+  deterministic_ops: bool = False
+  num_standing_batches: int = 16
+  num_accu_examples: int | None = None
+  standing_batch_size: int | None = None
+  mixed_precision: bool = False
+  divergence_threshold: float | None = 1e4
+  compile_loop: bool = False
+
+
 @gin.configurable("run_config")
 def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 1000,
                save_checkpoints_steps: int = 5000, keep_checkpoint_max: int = 10,
@@ -140,7 +161,7 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
                standing_batch_size: int | None = None,
                mixed_precision: bool = False,
                divergence_threshold: float | None = 1e4,
-               compile_loop: bool = False) -> dict[str, Any]:
+               compile_loop: bool = False) -> RunConfig:
   """Run-level settings of the original (`run_config.*`).
 
   Args:
@@ -205,18 +226,39 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
   if not isinstance(compile_loop, bool):
     raise ValueError("`run_config.compile_loop` must be True or False. "
                      f"Received: {compile_loop!r}")
-  return dict(tf_random_seed=tf_random_seed,
-              iterations_per_loop=iterations_per_loop,
-              save_checkpoints_steps=save_checkpoints_steps,
-              keep_checkpoint_max=keep_checkpoint_max,
-              num_sample_images=num_sample_images,
-              deterministic_ops=deterministic_ops,
-              num_standing_batches=num_standing_batches,
-              num_accu_examples=num_accu_examples,
-              standing_batch_size=standing_batch_size,
-              mixed_precision=mixed_precision,
-              divergence_threshold=divergence_threshold,
-              compile_loop=compile_loop)
+  return RunConfig(tf_random_seed=tf_random_seed,
+                   iterations_per_loop=iterations_per_loop,
+                   save_checkpoints_steps=save_checkpoints_steps,
+                   keep_checkpoint_max=keep_checkpoint_max,
+                   num_sample_images=num_sample_images,
+                   deterministic_ops=deterministic_ops,
+                   num_standing_batches=num_standing_batches,
+                   num_accu_examples=num_accu_examples,
+                   standing_batch_size=standing_batch_size,
+                   mixed_precision=mixed_precision,
+                   divergence_threshold=divergence_threshold,
+                   compile_loop=compile_loop)
+
+
+def operative_configs(model_dir: str) -> dict[int, str]:
+  """{step: path} of the run's operative_config-<step>.gin files."""
+  found = {}
+  for path in glob.glob(os.path.join(model_dir, "operative_config-*.gin")):
+    match = re.search(r"operative_config-(\d+)\.gin$", path)
+    if match:
+      found[int(match.group(1))] = path
+  return found
+
+
+def operative_config_text(model_dir: str, step: int) -> str | None:
+  """The operative config of the run segment that reached `step` (the
+  newest one written at or before it), or None without any."""
+  found = operative_configs(model_dir)
+  usable = [n for n in found if n <= step] or list(found)
+  if not usable:
+    return None
+  with open(found[max(usable)]) as f:
+    return f.read()
 
 
 def _gan_is_conditional(gan_class: str) -> bool:
@@ -322,44 +364,52 @@ class Runner:
       contents move to model_dir/restarted-<time>/ first (`--restart`).
       Without it, training resumes and never starts over while checkpoints
       are there.
+    read_only: bool. Only read the run (evaluate, sample, export): nothing
+      is written into model_dir (not even a missing run.json), and training
+      raises `ReadOnlyRunError`. `Runner.from_run_dir` builds one.
   """
 
   def __init__(self, model_dir: str, *,
                strategy: tf.distribute.Strategy | None = None,
                fake_data: bool = False, tfds_data_dir: str | None = None,
-               restart: bool = False):
+               restart: bool = False, read_only: bool = False):
+    if restart and read_only:
+      raise ValueError("Runner: `restart` moves the run aside and `read_only` "
+                       "writes nothing; pass one of them.")
     self.model_dir = model_dir
+    self.read_only = read_only
     self.strategy = strategy or tf.distribute.get_strategy()
     self.is_chief = strategy_lib.is_chief(self.strategy)
     self.options = config.options()
     self.run_config = run_config()
-    if self.run_config["deterministic_ops"]:
+    if self.run_config.deterministic_ops:
       tf.config.experimental.enable_op_determinism()
     self.dataset = data_lib.get_dataset(fake=fake_data, tfds_data_dir=tfds_data_dir)
     replicas = self.strategy.num_replicas_in_sync
-    if self.options["batch_size"] % replicas:
+    if self.options.batch_size % replicas:
       raise ValueError(
-          f"options.batch_size={self.options['batch_size']} must divide evenly "
+          f"options.batch_size={self.options.batch_size} must divide evenly "
           f"over the {replicas} replicas of the strategy.")
-    if self.run_config["compile_loop"] and (
+    if self.run_config.compile_loop and (
         replicas > 1 or isinstance(self.strategy, tf.distribute.TPUStrategy)):
       raise ValueError(
           "run_config.compile_loop compiles the loop on one replica per process "
           f"(a TPUStrategy compiles each step itself). Received {replicas} "
           f"replica(s) of {type(self.strategy).__name__}.")
-    gan_class = GANS.name_of(self.options["gan_class"])
+    gan_class = GANS.name_of(self.options.gan_class)
     conditional = _gan_is_conditional(gan_class)
     self.info = dict(
-        architecture=self.options["architecture"], gan_class=gan_class,
+        architecture=self.options.architecture, gan_class=gan_class,
         resolution=self.dataset.resolution, colors=self.dataset.colors,
-        z_dim=self.options["z_dim"],
+        z_dim=self.options.z_dim,
         num_classes=self.dataset.num_classes if conditional else 0,
         conditional=conditional, dataset=self.dataset.name,
         # Checked by the command line when a run continues (cli.check_fake_data_flag).
         fake_data=bool(fake_data))
     if restart and self.is_chief:
       self._move_previous_run()
-    os.makedirs(model_dir, exist_ok=True)
+    if not read_only:
+      os.makedirs(model_dir, exist_ok=True)
     self.seed = self._check_run_info()
     keras.utils.set_random_seed(self.seed)
     with self.strategy.scope():
@@ -367,11 +417,11 @@ class Runner:
           self.info["architecture"], resolution=self.info["resolution"],
           colors=self.info["colors"], z_dim=self.info["z_dim"],
           num_classes=self.info["num_classes"],
-          mixed_precision=self.run_config["mixed_precision"])
+          mixed_precision=self.run_config.mixed_precision)
       self.gan = GANS.make(
           gan_class, generator=generator, discriminator=discriminator,
           num_classes=self.dataset.num_classes,
-          disc_iters=self.options["disc_iters"], lamba=self.options["lamba"],
+          disc_iters=self.options.disc_iters, lamba=self.options.lamba,
           data_range=self.dataset.value_range)
       self.checkpoint = tf.train.Checkpoint(**self.gan.checkpoint_items())
     # The learning rates of this config; a restore must not bring back the
@@ -390,17 +440,43 @@ class Runner:
     self._writer = None
     self._standing_step = -1
 
+  @classmethod
+  def from_run_dir(cls, model_dir: str, *,
+                   strategy: tf.distribute.Strategy | None = None,
+                   fake_data: bool = True,
+                   tfds_data_dir: str | None = None) -> "Runner":
+    """The run in `model_dir` rebuilt for reading (`read_only`) from its
+    newest operative config, which replaces the global gin config.
+
+    Args:
+      model_dir: str. A run directory (operative_config-*.gin there).
+      strategy: tf.distribute strategy; default the default strategy.
+      fake_data: bool. Random data of the run's dataset (export and sampling
+        read no data); False for evaluation, which reads the real split.
+      tfds_data_dir: str. Where tfds datasets are prepared.
+    """
+    if not os.path.isdir(model_dir):
+      raise FileNotFoundError(f"No run directory {model_dir}.")
+    configs = operative_configs(model_dir)
+    if not configs:
+      raise FileNotFoundError(f"{model_dir} has no operative_config-*.gin: not a "
+                              "compare_gan2 run directory, or training never ran.")
+    gin.clear_config()
+    config.parse([configs[max(configs)]], skip_unknown=True)
+    return cls(model_dir, strategy=strategy, fake_data=fake_data,
+               tfds_data_dir=tfds_data_dir, read_only=True)
+
   def _make_manager(self) -> None:
     """The CheckpointManager, (re)reading the `checkpoint` state file."""
     self.manager = tf.train.CheckpointManager(
         self.checkpoint, self._save_dir, checkpoint_name=CHECKPOINT_PREFIX,
-        max_to_keep=self.run_config["keep_checkpoint_max"])
+        max_to_keep=self.run_config.keep_checkpoint_max)
 
   # --- Run directory ---------------------------------------------------------------
 
   @property
   def writable(self) -> bool:
-    return files.writable(self.model_dir)
+    return not self.read_only and files.writable(self.model_dir)
 
   def _move_previous_run(self) -> None:
     """`restart`: model_dir's contents go to model_dir/restarted-<time>/."""
@@ -422,7 +498,7 @@ class Runner:
     """Checks run.json against this config (or writes it if missing, the
     only write here: reading a run never writes); returns the seed."""
     path = os.path.join(self.model_dir, RUN_INFO)
-    seed = self.run_config["tf_random_seed"]
+    seed = self.run_config.tf_random_seed
     self._saved_info = None
     if os.path.exists(path):
       with open(path) as f:
@@ -542,6 +618,17 @@ class Runner:
           "config of that run.") from e
     self._apply_configured_rates(log=log_rates)
 
+  def export_generator(self, out_path: str) -> str:
+    """Writes the sampling (EMA) generator of the current weights, with D,
+    as a SavedModel at `out_path` (`gans/export.py`; new or an empty
+    directory), recording the operative config of the run segment that
+    reached this step. Returns out_path."""
+    out_path = export_lib.check_out_path(out_path)
+    # BigGAN's standing statistics are part of the sampling generator's weights.
+    self.accumulate_standing_statistics()
+    gin_text = operative_config_text(self.model_dir, self.step) or gin.operative_config_str()
+    return export_lib.save_generator(self.gan, self.info, self.step, gin_text, out_path)
+
   def write_operative_config(self, step: int) -> str:
     """operative_config-<step>.gin: the gin values this run (from `step` on)
     used; written once the first loop has traced everything."""
@@ -556,7 +643,7 @@ class Runner:
     """Global batches of step inputs from `start_step` on: the same stream
     whether the run started there or resumed there."""
     n, seed = self.gan.disc_iters, self.seed
-    ds = self.dataset.input_fn("train", self.options["batch_size"] * n,
+    ds = self.dataset.input_fn("train", self.options.batch_size * n,
                                skip_batches=start_step)
 
     def to_step_inputs(step, batch):
@@ -578,7 +665,7 @@ class Runner:
   @property
   def compiles(self) -> bool:
     """Whether training runs under XLA (the loop or the step)."""
-    return self.run_config["compile_loop"] or self.gan.jit_compile
+    return self.run_config.compile_loop or self.gan.jit_compile
 
   def _train_loop(self) -> Callable[..., dict[str, tf.Tensor]]:
     """train_loop(iterator, num_steps, **static): num_steps steps, the
@@ -589,7 +676,7 @@ class Runner:
       return self._train_loop_fn
     gan, strategy = self.gan, self.strategy
 
-    if not self.run_config["compile_loop"]:
+    if not self.run_config.compile_loop:
       @tf.function
       def train_loop(iterator, num_steps, **static):
         metrics = gan.distributed_train_step(strategy, next(iterator), **static)
@@ -636,7 +723,7 @@ class Runner:
   def _run_loop(self, iterator: Any, num_steps: int, static: dict[str, Any]
                 ) -> dict[str, tf.Tensor]:
     """One call of the training loop; XLA's compile errors name the op."""
-    steps = num_steps if self.run_config["compile_loop"] else tf.constant(num_steps)
+    steps = num_steps if self.run_config.compile_loop else tf.constant(num_steps)
     try:
       return self._train_loop()(iterator, steps, **static)
     except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as e:
@@ -667,7 +754,7 @@ class Runner:
       checkpoint_every: extra checkpoint period (e.g. the eval period).
     Returns the final step.
     """
-    total = self.options["training_steps"]
+    total = self.options.training_steps
     cfg = self.run_config
     if self.is_chief and self.writable:
       removed = ckpt_lib.remove_temp_folders(self.model_dir)
@@ -686,28 +773,28 @@ class Runner:
           "--schedule continuous_eval / eval_after_train with --output_dir on a "
           "finished run.")
     self._write_run_info()
-    periods = [cfg["save_checkpoints_steps"]] + ([checkpoint_every] if checkpoint_every else [])
+    periods = [cfg.save_checkpoints_steps] + ([checkpoint_every] if checkpoint_every else [])
     inputs = self.train_inputs(start)
     if self.compiles:
       check_static_spec(inputs.element_spec, "The training inputs")
     iterator = iter(self.strategy.experimental_distribute_dataset(inputs))
     replicas = self.strategy.num_replicas_in_sync
-    per_replica = self.options["batch_size"] // replicas
+    per_replica = self.options.batch_size // replicas
     progress = Progress(start, total)
     step, wrote_config, saved_step = start, False, start
     logger.info("Training %s (%s) on %s from step %d to %d, %d replica(s), "
                 "global batch %d.", self.info["architecture"],
                 self.info["gan_class"], self.dataset.name, start, total,
-                self.strategy.num_replicas_in_sync, self.options["batch_size"])
+                self.strategy.num_replicas_in_sync, self.options.batch_size)
     # The first call traces: one step (a whole loop when compile_loop).
     chunk, diverging = 1, False
     with _StopOnSignal() as stop:
       while step < total:
         boundary = min(((step // p) + 1) * p for p in periods)
         loop_start = step
-        loop_end = step + min(cfg["iterations_per_loop"], total - step, boundary - step)
+        loop_end = step + min(cfg.iterations_per_loop, total - step, boundary - step)
         while step < loop_end and stop.signum is None:
-          num_steps = loop_end - step if cfg["compile_loop"] else min(chunk, loop_end - step)
+          num_steps = loop_end - step if cfg.compile_loop else min(chunk, loop_end - step)
           static = {}
           if self.compiles:  # the step's shapes as Python values, while they hold
             static, holds = self.gan.static_step_kwargs(per_replica, replicas)
@@ -716,7 +803,7 @@ class Runner:
           metrics = self._run_loop(iterator, num_steps, static)
           values = {k: float(v) for k, v in metrics.items()}
           seconds = max(time.time() - began, 1e-6)
-          chunk = max(1, min(cfg["iterations_per_loop"],
+          chunk = max(1, min(cfg.iterations_per_loop,
                              int(num_steps * STOP_CHECK_SECONDS / seconds)))
           step = self.step
           self._check_losses(values, step - num_steps, step)
@@ -735,7 +822,7 @@ class Runner:
               f"{signal.Signals(stop.signum).name}: stopped at step {step} of "
               f"{total}, {saved}; run the same command again to resume.",
               stop.signum, step, path)
-        if step % cfg["save_checkpoints_steps"] == 0 or step == total or (
+        if step % cfg.save_checkpoints_steps == 0 or step == total or (
             checkpoint_every and step % checkpoint_every == 0):
           path = self.save()
           saved_step = step
@@ -756,7 +843,7 @@ class Runner:
                        diverging: bool) -> bool:
     """One warning when the losses first exceed `divergence_threshold`
     (again only after they came back under it); returns whether they do."""
-    threshold = self.run_config["divergence_threshold"]
+    threshold = self.run_config.divergence_threshold
     if threshold is None:
       return False
     big = sorted(k for k, v in values.items() if abs(v) > threshold)
@@ -816,10 +903,10 @@ class Runner:
     `run_config.num_standing_batches` batches of `options.batch_size`, or
     with `run_config.num_accu_examples` set, num_accu_examples // batch
     size batches (the original's eval_gan_lib: 204800 // 64 = 3200)."""
-    batch = self.run_config["standing_batch_size"] or self.options["batch_size"]
-    examples = self.run_config["num_accu_examples"]
+    batch = self.run_config.standing_batch_size or self.options.batch_size
+    examples = self.run_config.num_accu_examples
     if examples is None:
-      return batch, self.run_config["num_standing_batches"]
+      return batch, self.run_config.num_standing_batches
     return batch, max(1, examples // batch)
 
   def accumulate_standing_statistics(self) -> bool:
@@ -856,7 +943,7 @@ class Runner:
     jit_compile) it is compiled."""
     self.accumulate_standing_statistics()
     z, labels = self.sample_inputs(num, seed_offset)
-    batch = batch_size or self.options["batch_size"]
+    batch = batch_size or self.options.batch_size
     if labels is None:
       labels = tf.zeros([num], tf.int32)
     z, labels = (batching.pad_to_batches(t, batch) for t in (z, labels))
@@ -891,7 +978,7 @@ class Runner:
 
   def write_samples(self) -> str | None:
     """samples/step_<step>.png and a TensorBoard image of the same grid."""
-    samples = self.generate(self.run_config["num_sample_images"])
+    samples = self.generate(self.run_config.num_sample_images)
     if not self.is_chief:
       return None
     real = None
