@@ -14,7 +14,6 @@ README = ROOT / "README.md"
 DOCS = [README, *sorted((ROOT / "docs").glob("*.md"))]
 
 # Pages that other parts of issue 17 add; links to them may dangle until then.
-PENDING_LINKS = {"docs/layers.md"}
 
 _FENCE = re.compile(r"^```.*?^```", re.M | re.S)
 _LINK = re.compile(r"\[[^\]]*\]\(([^)\s]+)\)")
@@ -111,19 +110,11 @@ def test_relative_links_resolve(path):
     except ValueError:
       broken.append(f"{target} (outside the repository)")
       continue
-    if rel in PENDING_LINKS:
-      continue
     if not dest.exists():
       broken.append(f"{target} (no file {rel})")
     elif anchor and dest.suffix == ".md" and anchor not in _anchors(dest):
       broken.append(f"{target} (no heading #{anchor} in {rel})")
   assert not broken, f"{_rel(path)}: broken links: {broken}"
-
-
-def test_pending_links_are_still_pending():
-  # Once layers.md / extending.md exist, drop them from PENDING_LINKS.
-  present = sorted(p for p in PENDING_LINKS if (ROOT / p).exists())
-  assert not present, f"{present} exist now: remove them from PENDING_LINKS."
 
 
 def test_every_registry_kind_has_a_table(registries):

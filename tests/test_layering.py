@@ -26,7 +26,8 @@ LAYERS = {
     # 1: foundations
     "compare_gan2.registry": 1, "compare_gan2.config": 1,
     "compare_gan2.random_ops": 1, "compare_gan2.files": 1,
-    "compare_gan2.batching": 1,
+    "compare_gan2.batching": 1, "compare_gan2.choices": 1,
+    "compare_gan2.config_files": 1, "compare_gan2.console": 1,
     # 2: building blocks and data (datasets and label *sources*)
     "compare_gan2.ops": 2, "compare_gan2.data": 2, "compare_gan2.losses": 2,
     "compare_gan2.augment": 2,
@@ -39,8 +40,9 @@ LAYERS = {
     "compare_gan2.runner": 5,
     # 6: tools over runs
     "compare_gan2.hub": 6, "compare_gan2.sweep": 6, "compare_gan2.sweep_ray": 6,
+    "compare_gan2.sweep_backends": 6,
     "compare_gan2.labels": 6, "compare_gan2.sample": 6, "compare_gan2.score": 6,
-    # 7: the command line (a module today, a package `compare_gan2.cli` soon)
+    # 7: the command line (the package compare_gan2/cli/)
     "compare_gan2.cli": 7, "compare_gan2.__main__": 7,
 }
 
@@ -61,23 +63,6 @@ SHIMS = {
                                      "metrics.evaluation, the schedules to "
                                      "compare_gan2.runner.schedules"),
 }
-
-# Expected violations, left for the CLI redesign (issue 17 item 3): these
-# modules borrow helpers of `compare_gan2.cli` (one_line, ArgumentParser,
-# CONFIG_DIR, resolve_config, ...), which move to `config` and the new
-# `compare_gan2/cli/` package. Once that is merged these edges are gone:
-# empty this list then (`test_pending_cli_edges_are_still_there` says so).
-PENDING_CLI_EDGES = [
-    ("compare_gan2.sample", "compare_gan2.cli"),
-    ("compare_gan2.score", "compare_gan2.cli"),
-    ("compare_gan2.sweep", "compare_gan2.cli"),
-    ("compare_gan2.sweep_ray", "compare_gan2.cli"),
-    # sweep.main() picks the ray backend (`--backend ray`), and sweep_ray
-    # builds on sweep: a cycle that ends when main() moves to the CLI
-    # package (or the backends are chosen there).
-    ("compare_gan2.sweep", "compare_gan2.sweep_ray"),
-]
-
 
 def _modules() -> dict[str, str]:
   """{module name: file path} of every module of the package."""
@@ -142,8 +127,7 @@ def _targets(module: str, tree: ast.AST) -> list[tuple[str, int]]:
 
 def _edges() -> dict[tuple[str, str], str]:
   """{(importer, imported): "file:line" of the first such import}, with the
-  package __init__ files an import runs; the root and PENDING_CLI_EDGES
-  left out."""
+  package __init__ files an import runs; the root left out."""
   edges = {}
   for module, path in sorted(MODULES.items()):
     if module in EXEMPT:
@@ -162,7 +146,7 @@ def _edges() -> dict[tuple[str, str], str]:
         if imported != target:
           where += f" (runs the package __init__ of {imported})"
         edges.setdefault((module, imported), where)
-  return {e: w for e, w in edges.items() if e not in PENDING_CLI_EDGES}
+  return edges
 
 
 def layer_of(module: str) -> int | None:
@@ -253,18 +237,3 @@ def test_shims_only_re_export(module):
       n.value, ast.Constant))]  # the docstring
   assert all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in body), (
       f"{module} is a re-export shim ({SHIMS[module]}); code belongs in its new home.")
-
-
-def test_pending_cli_edges_are_still_there():
-  """PENDING_CLI_EDGES lists edges that exist now; once the CLI package has
-  removed one, remove it from the list (the layering then checks it)."""
-  gone = []
-  for a, b in PENDING_CLI_EDGES:
-    if a not in MODULES:
-      gone.append((a, b))
-      continue
-    with open(MODULES[a]) as f:
-      tree = ast.parse(f.read())
-    if not any(t == b or t.startswith(b + ".") for t, _ in _targets(a, tree)):
-      gone.append((a, b))
-  assert not gone, f"No longer imported: {gone}; remove them from PENDING_CLI_EDGES."

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from compare_gan2 import cli, sweep
+from compare_gan2 import cli, sweep, sweep_backends
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NO_RAY = importlib.util.find_spec("ray") is None
@@ -64,11 +64,11 @@ def test_ray_table_of_the_spec(tmp_path, capsys):
   class Flags:  # none given: the table's values, the defaults for the rest
     num_cpus_per_trial = num_gpus_per_trial = resources = max_retries = None
   spec = {"ray": {"num_gpus_per_trial": 1, "resources": {"TPU": 1}}}
-  assert sweep._ray_options(spec, Flags()) == {  # pylint: disable=protected-access
+  assert sweep_backends._ray_options(spec, Flags()) == {  # pylint: disable=protected-access
       "num_cpus_per_trial": 1.0, "num_gpus_per_trial": 1, "resources": {"TPU": 1},
       "max_retries": 2}
   Flags.num_gpus_per_trial, Flags.resources = 0.5, '{"A": 2}'
-  options = sweep._ray_options(spec, Flags())  # pylint: disable=protected-access
+  options = sweep_backends._ray_options(spec, Flags())  # pylint: disable=protected-access
   assert options["num_gpus_per_trial"] == 0.5 and options["resources"] == {"A": 2}
 
 

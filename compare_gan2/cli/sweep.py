@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import argparse
 
-from compare_gan2 import sweep
-from compare_gan2.sweep import BACKENDS
+from compare_gan2 import sweep_backends
+from compare_gan2.sweep_backends import BACKENDS
 
-# Passed on to sweep.run_spec under their own names.
+# Passed on to sweep_backends.run_spec under their own names.
 _RUN_SPEC_FLAGS = ("backend", "parallel", "max_retries", "address", "num_cpus",
                    "num_cpus_per_trial", "num_gpus_per_trial", "resources",
                    "print_commands", "report_only")
@@ -52,4 +52,4 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> None:
-  sweep.run_spec(args.spec, args.out, **{k: getattr(args, k) for k in _RUN_SPEC_FLAGS})
+  sweep_backends.run_spec(args.spec, args.out, **{k: getattr(args, k) for k in _RUN_SPEC_FLAGS})
