@@ -80,3 +80,67 @@ def test_digits_variant_trains_under_mirrored(tmp_path, mirrored_strategy, varia
   assert path.endswith("model.ckpt-2") and os.path.exists(path + ".index")
   if "co" in variant:
     assert runner.dataset.label_fraction == pytest.approx(0.1)
+
+
+# --- One file per method: configs/fewer_labels/methods/<method>.gin, included
+# by a thin <dataset>_<method>.gin after the dataset's <dataset>_base.gin. ---
+
+FOLDER = os.path.join(os.path.dirname(config.__file__), "configs", "fewer_labels")
+DATASETS = ("digits", "imagenet128")
+
+
+def _methods():
+  """The methods (shared parts, named "_<part>.gin", are not methods)."""
+  return sorted(f[:-4] for f in os.listdir(os.path.join(FOLDER, "methods"))
+                if f.endswith(".gin") and not f.startswith("_"))
+
+
+def _body(path):
+  """A gin file's lines without comments and blank lines."""
+  with open(path) as f:
+    return [line.strip() for line in f
+            if line.strip() and not line.lstrip().startswith("#")]
+
+
+def _bindings(path):
+  """Every binding after parsing `path`: {"scope/selector.param": repr}."""
+  gin.clear_config()
+  config.parse([path], [])
+  return {f"{scope}/{selector}.{name}": repr(value)
+          for (scope, selector), params in gin.config._CONFIG.items()  # noqa: SLF001
+          for name, value in params.items()}
+
+
+def test_methods_are_written_once_and_variants_are_thin():
+  assert sorted(_methods()) == sorted(VARIANTS)
+  methods = os.path.join(FOLDER, "methods")
+  bodies = {}
+  for name in sorted(os.listdir(methods)):
+    body = tuple(_body(os.path.join(methods, name)))
+    assert body, name
+    assert body not in bodies, f"{name} repeats {bodies.get(body)}"
+    bodies[body] = name
+  # A variant file only combines its dataset base and its method.
+  for dataset in DATASETS:
+    variants = sorted(f[len(dataset) + 1:-4] for f in os.listdir(FOLDER)
+                      if f.startswith(dataset + "_") and f.endswith(".gin")
+                      and f != f"{dataset}_base.gin")
+    assert variants == _methods(), dataset
+    for method in variants:
+      assert _body(os.path.join(FOLDER, f"{dataset}_{method}.gin")) == [
+          f'include "fewer_labels/{dataset}_base.gin"',
+          f'include "fewer_labels/methods/{method}.gin"'], (dataset, method)
+
+
+@pytest.mark.parametrize("method", _methods())
+def test_dataset_variants_resolve_to_the_method_bindings(method):
+  """digits_<method> and imagenet128_<method> both hold every binding of
+  methods/<method>.gin, and otherwise only their dataset base's."""
+  own = _bindings(os.path.join(FOLDER, "methods", f"{method}.gin"))
+  assert own
+  for dataset in DATASETS:
+    base = _bindings(os.path.join(FOLDER, f"{dataset}_base.gin"))
+    variant = _bindings(os.path.join(FOLDER, f"{dataset}_{method}.gin"))
+    assert {k: variant.get(k) for k in own} == own, dataset
+    assert {k: v for k, v in variant.items() if k not in own} == {
+        k: v for k, v in base.items() if k not in own}, dataset

@@ -74,7 +74,40 @@ def check_output_activation(activation: str) -> str:
   return activation
 
 
-class Generator(keras.Model):
+class _Network(keras.Model):
+  """What G and D share: the resolution and colors of the images, the number
+  of classes, the normalization and spectral norm of their layers, and
+  float32 outputs."""
+
+  def __init__(self, *, resolution: int, colors: int, num_classes: int = 0,
+               batch_norm_fn: Any = None, spectral_norm: bool = False,
+               **kwargs: Any):
+    super().__init__(**kwargs)
+    self.resolution = resolution
+    self.colors = colors
+    self.num_classes = num_classes
+    self.batch_norm_fn = _norm_name(batch_norm_fn)
+    self.spectral_norm = spectral_norm
+
+  @property
+  def conditional(self) -> bool:
+    return self.num_classes > 0
+
+  def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    return _float32(super().__call__(*args, **kwargs))
+
+  def norm(self, name: str) -> keras.layers.Layer:
+    """A new instance of the network's normalization."""
+    return make_normalization(self.batch_norm_fn, name, self.spectral_norm)
+
+  def get_config(self) -> dict[str, Any]:
+    return {"name": self.name, "resolution": self.resolution,
+            "colors": self.colors, "num_classes": self.num_classes,
+            "batch_norm_fn": self.batch_norm_fn,
+            "spectral_norm": self.spectral_norm}
+
+
+class Generator(_Network):
   """Base generator.
 
   Args:
@@ -87,27 +120,9 @@ class Generator(keras.Model):
     spectral_norm: bool. Spectral norm on G's layers.
   """
 
-  def __init__(self, *, resolution: int, colors: int, z_dim: int,
-               num_classes: int = 0, batch_norm_fn: Any = None,
-               spectral_norm: bool = False, **kwargs: Any):
+  def __init__(self, *, z_dim: int, **kwargs: Any):
     super().__init__(**kwargs)
-    self.resolution = resolution
-    self.colors = colors
     self.z_dim = z_dim
-    self.num_classes = num_classes
-    self.batch_norm_fn = _norm_name(batch_norm_fn)
-    self.spectral_norm = spectral_norm
-
-  @property
-  def conditional(self) -> bool:
-    return self.num_classes > 0
-
-  def __call__(self, *args: Any, **kwargs: Any) -> Any:
-    return _float32(super().__call__(*args, **kwargs))
-
-  def norm(self, name: str) -> keras.layers.Layer:
-    """A new instance of G's normalization."""
-    return make_normalization(self.batch_norm_fn, name, self.spectral_norm)
 
   def output_images(self, net: tf.Tensor, training: bool | None,
                     activation: str = "tanh", **condition: Any) -> tf.Tensor:
@@ -118,14 +133,10 @@ class Generator(keras.Model):
     return to_unit_range(net, activation)
 
   def get_config(self) -> dict[str, Any]:
-    return {"name": self.name, "resolution": self.resolution,
-            "colors": self.colors, "z_dim": self.z_dim,
-            "num_classes": self.num_classes,
-            "batch_norm_fn": self.batch_norm_fn,
-            "spectral_norm": self.spectral_norm}
+    return {**super().get_config(), "z_dim": self.z_dim}
 
 
-class Discriminator(keras.Model):
+class Discriminator(_Network):
   """Base discriminator.
 
   Args:
@@ -138,27 +149,9 @@ class Discriminator(keras.Model):
     spectral_norm: bool. Spectral norm on D's layers.
   """
 
-  def __init__(self, *, resolution: int, colors: int, num_classes: int = 0,
-               batch_norm_fn: Any = None, layer_norm: bool = False,
-               spectral_norm: bool = False, **kwargs: Any):
+  def __init__(self, *, layer_norm: bool = False, **kwargs: Any):
     super().__init__(**kwargs)
-    self.resolution = resolution
-    self.colors = colors
-    self.num_classes = num_classes
-    self.batch_norm_fn = _norm_name(batch_norm_fn)
     self.layer_norm = layer_norm
-    self.spectral_norm = spectral_norm
-
-  @property
-  def conditional(self) -> bool:
-    return self.num_classes > 0
-
-  def __call__(self, *args: Any, **kwargs: Any) -> Any:
-    return _float32(super().__call__(*args, **kwargs))
-
-  def norm(self, name: str) -> keras.layers.Layer:
-    """A new instance of D's normalization."""
-    return make_normalization(self.batch_norm_fn, name, self.spectral_norm)
 
   def make_head(self, features: int, project_y: bool = True,
                 embedding_initializer: str = "glorot_normal") -> None:
@@ -203,10 +196,7 @@ class Discriminator(keras.Model):
     return tf.nn.sigmoid(logits), logits, h
 
   def get_config(self) -> dict[str, Any]:
-    return {"name": self.name, "resolution": self.resolution,
-            "colors": self.colors, "num_classes": self.num_classes,
-            "batch_norm_fn": self.batch_norm_fn, "layer_norm": self.layer_norm,
-            "spectral_norm": self.spectral_norm}
+    return {**super().get_config(), "layer_norm": self.layer_norm}
 
 
 def gin_options(cls: type, name: str, module: str) -> Callable[[], dict[str, Any]]:

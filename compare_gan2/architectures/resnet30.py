@@ -24,8 +24,8 @@ from typing import Any
 
 import tensorflow as tf
 
-from compare_gan2.architectures import base
-from compare_gan2.ops import Conv2D, Linear, ResNetBlock
+from compare_gan2.architectures import base, resnet_trunk
+from compare_gan2.ops import Conv2D
 
 SEED_SIZE = 4
 NUM_SUPERBLOCKS = 6
@@ -43,22 +43,20 @@ def _check_options(ch: int, shortcut: str) -> None:
                      f"Received: shortcut={shortcut!r}")
 
 
-def _superblocks(width: int, scale: str, **block_kwargs: Any) -> list[ResNetBlock]:
+def _superblocks(width: int, scale: str) -> list[resnet_trunk.BlockSpec]:
   """The 35 blocks: each superblock of `width` channels is followed (but the
   last) by a `scale` block named "B_<s>_<scale>" that halves ("up") or
   doubles ("down") the width."""
   blocks = []
   for s in range(NUM_SUPERBLOCKS):
-    blocks += [ResNetBlock(width, "none", name=f"B_{s}_{i}", **block_kwargs)
-               for i in range(BLOCKS_PER_SUPERBLOCK)]
+    blocks += [(width, "none", f"B_{s}_{i}") for i in range(BLOCKS_PER_SUPERBLOCK)]
     if s < NUM_SUPERBLOCKS - 1:
       width = width // 2 if scale == "up" else width * 2
-      blocks.append(ResNetBlock(width, scale, name=f"B_{s}_{scale}",
-                                **block_kwargs))
+      blocks.append((width, scale, f"B_{s}_{scale}"))
   return blocks
 
 
-class Generator(base.Generator):
+class Generator(resnet_trunk.ResNetGenerator):
   """ResNet30 generator: [B, z_dim] -> [B, 128, 128, colors] in [0, 1].
 
   Every norm is conditioned on the whole z (and y).
@@ -77,37 +75,18 @@ class Generator(base.Generator):
   def __init__(self, *, ch: int = 64, shortcut: str = "auto",
                shortcut_kernel: int = 1, output_activation: str = "tanh",
                **kwargs: Any):
-    super().__init__(**kwargs)
     _check_options(ch, shortcut)
-    self.ch = ch
+    super().__init__(ch=ch, output_activation=output_activation,
+                     shortcut_kernel=shortcut_kernel, **kwargs)
     self.shortcut = shortcut
-    self.shortcut_kernel = shortcut_kernel
-    self.output_activation = base.check_output_activation(output_activation)
-    sn = self.spectral_norm
-    self.fc_noise = Linear(SEED_SIZE * SEED_SIZE * 8 * ch, use_sn=sn,
-                           name="fc_noise")
-    self.blocks = _superblocks(8 * ch, "up", batch_norm_fn=self.batch_norm_fn,
-                               use_sn=sn, shortcut=shortcut,
-                               shortcut_kernel=shortcut_kernel)
-    self.final_conv = Conv2D(self.colors, 3, use_sn=sn, name="final_conv")
-
-  def call(self, z, y=None, training=None):
-    if not self.conditional:
-      y = None
-    net = self.fc_noise(z, training=training)
-    net = tf.reshape(net, [-1, SEED_SIZE, SEED_SIZE, 8 * self.ch])
-    for block in self.blocks:
-      net = block(net, y=y, z=z, training=training)
-    net = self.final_conv(net, training=training)
-    return base.to_unit_range(net, self.output_activation)
+    self.make_trunk(SEED_SIZE, 8 * ch, _superblocks(8 * ch, "up"),
+                    shortcut=shortcut, final_norm=False)
 
   def get_config(self):
-    return {**super().get_config(), "ch": self.ch, "shortcut": self.shortcut,
-            "shortcut_kernel": self.shortcut_kernel,
-            "output_activation": self.output_activation}
+    return {**super().get_config(), "shortcut": self.shortcut}
 
 
-class Discriminator(base.Discriminator):
+class Discriminator(resnet_trunk.ResNetDiscriminator):
   """ResNet30 discriminator: [B, 128, 128, colors] -> ([B, 1], [B, 1],
   h [B, 4 * 4 * 8 ch]).
 
@@ -122,18 +101,14 @@ class Discriminator(base.Discriminator):
 
   def __init__(self, *, ch: int = 64, shortcut: str = "auto",
                shortcut_kernel: int = 1, project_y: bool = True, **kwargs: Any):
-    super().__init__(**kwargs)
     _check_options(ch, shortcut)
-    self.ch = ch
+    super().__init__(ch=ch, project_y=project_y,
+                     shortcut_kernel=shortcut_kernel, **kwargs)
     self.shortcut = shortcut
-    self.shortcut_kernel = shortcut_kernel
-    self.project_y = project_y
-    sn = self.spectral_norm
-    self.color_conv = Conv2D(ch // 4, 3, use_sn=sn, name="color_conv")
+    self.color_conv = Conv2D(ch // 4, 3, use_sn=self.spectral_norm,
+                             name="color_conv")
     # The original named the down-sampling blocks "B_<s>_up" as in G.
-    self.blocks = _superblocks(ch // 4, "down", batch_norm_fn=self.batch_norm_fn,
-                               layer_norm=self.layer_norm, use_sn=sn,
-                               shortcut=shortcut, shortcut_kernel=shortcut_kernel)
+    self.make_blocks(_superblocks(ch // 4, "down"), shortcut=shortcut)
     self.make_head(SEED_SIZE * SEED_SIZE * 8 * ch, project_y)
 
   def call(self, x, y=None, training=None):
@@ -144,8 +119,7 @@ class Discriminator(base.Discriminator):
     return self.head(h, y, training)
 
   def get_config(self):
-    return {**super().get_config(), "ch": self.ch, "shortcut": self.shortcut,
-            "shortcut_kernel": self.shortcut_kernel, "project_y": self.project_y}
+    return {**super().get_config(), "shortcut": self.shortcut}
 
 
 base.register("resnet30_arch", Generator, Discriminator,

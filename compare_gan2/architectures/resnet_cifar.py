@@ -13,15 +13,15 @@ from typing import Any
 
 import tensorflow as tf
 
-from compare_gan2.architectures import base
-from compare_gan2.ops import Conv2D, Linear, ResNetBlock
+from compare_gan2.architectures import base, resnet_trunk
+from compare_gan2.ops import Linear
 
 NUM_G_BLOCKS = 3
 NUM_D_BLOCKS = 4
 NUM_D_DOWN_BLOCKS = 2
 
 
-class Generator(base.Generator):
+class Generator(resnet_trunk.ResNetGenerator):
   """ResNet CIFAR generator: [B, z_dim] -> [B, 32, 32, colors] in [0, 1].
 
   Args:
@@ -41,10 +41,8 @@ class Generator(base.Generator):
                embed_z: bool = False, embed_y: bool = False,
                output_activation: str = "tanh", shortcut_kernel: int = 1,
                **kwargs: Any):
-    super().__init__(**kwargs)
-    self.output_activation = base.check_output_activation(output_activation)
-    self.shortcut_kernel = shortcut_kernel
-    self.ch = ch
+    super().__init__(ch=ch, output_activation=output_activation,
+                     shortcut_kernel=shortcut_kernel, **kwargs)
     self.hierarchical_z = hierarchical_z
     self.embed_z = embed_z
     self.embed_y = embed_y
@@ -58,13 +56,7 @@ class Generator(base.Generator):
                         if embed_z else None)
     self.y_embedding = (Linear(self.z_dim, use_sn=sn, name="embed_y")
                         if embed_y and self.conditional else None)
-    self.fc_noise = Linear(4 * 4 * ch, use_sn=sn, name="fc_noise")
-    self.blocks = [ResNetBlock(ch, "up", self.batch_norm_fn, use_sn=sn,
-                               shortcut="conv", shortcut_kernel=shortcut_kernel,
-                               name=f"B{i + 1}")
-                   for i in range(NUM_G_BLOCKS)]
-    self.final_norm = self.norm("final_norm")
-    self.final_conv = Conv2D(self.colors, 3, use_sn=sn, name="final_conv")
+    self.make_trunk(4, ch, [(ch, "up", f"B{i + 1}") for i in range(NUM_G_BLOCKS)])
 
   def call(self, z, y=None, training=None):
     if not self.conditional:
@@ -80,21 +72,15 @@ class Generator(base.Generator):
                      else [tf.concat([zi, y], axis=1) for zi in z_per_block])
     else:
       z0, z_per_block, y_per_block = z, [z] * NUM_G_BLOCKS, [y] * NUM_G_BLOCKS
-    net = self.fc_noise(z0, training=training)
-    net = tf.reshape(net, [-1, 4, 4, self.ch])
-    for block, zi, yi in zip(self.blocks, z_per_block, y_per_block):
-      net = block(net, y=yi, z=zi, training=training)
-    return self.output_images(net, training, self.output_activation, y=y, z=z)
+    net = self.trunk(z0, z_per_block, y_per_block, training)
+    return self.images(net, training, y=y, z=z)
 
   def get_config(self):
-    return {**super().get_config(), "ch": self.ch,
-            "hierarchical_z": self.hierarchical_z, "embed_z": self.embed_z,
-            "embed_y": self.embed_y,
-            "output_activation": self.output_activation,
-            "shortcut_kernel": self.shortcut_kernel}
+    return {**super().get_config(), "hierarchical_z": self.hierarchical_z,
+            "embed_z": self.embed_z, "embed_y": self.embed_y}
 
 
-class Discriminator(base.Discriminator):
+class Discriminator(resnet_trunk.ResNetDiscriminator):
   """ResNet CIFAR discriminator: [B, 32, 32, colors] -> ([B, 1], [B, 1],
   h [B, ch]).
 
@@ -112,27 +98,16 @@ class Discriminator(base.Discriminator):
   def __init__(self, *, ch: int = 128, project_y: bool = True,
                embedding_initializer: str = "glorot_normal",
                shortcut_kernel: int = 1, **kwargs: Any):
-    super().__init__(**kwargs)
-    self.ch = ch
-    self.project_y = project_y
+    super().__init__(ch=ch, project_y=project_y,
+                     shortcut_kernel=shortcut_kernel, **kwargs)
     self.embedding_initializer = embedding_initializer
-    self.shortcut_kernel = shortcut_kernel
-    self.blocks = [
-        ResNetBlock(ch, "down" if i < NUM_D_DOWN_BLOCKS else "none",
-                    self.batch_norm_fn, layer_norm=self.layer_norm,
-                    use_sn=self.spectral_norm, shortcut="conv",
-                    shortcut_kernel=shortcut_kernel, name=f"B{i + 1}")
-        for i in range(NUM_D_BLOCKS)]
+    self.make_blocks([(ch, "down" if i < NUM_D_DOWN_BLOCKS else "none", f"B{i + 1}")
+                      for i in range(NUM_D_BLOCKS)])
     self.make_head(ch, project_y, embedding_initializer)
 
-  def call(self, x, y=None, training=None):
-    h = self.pooled_features(x, y, training, pool="mean")
-    return self.head(h, y, training)
-
   def get_config(self):
-    return {**super().get_config(), "ch": self.ch, "project_y": self.project_y,
-            "embedding_initializer": self.embedding_initializer,
-            "shortcut_kernel": self.shortcut_kernel}
+    return {**super().get_config(),
+            "embedding_initializer": self.embedding_initializer}
 
 
 base.register("resnet_cifar_arch", Generator, Discriminator,

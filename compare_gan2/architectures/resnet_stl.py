@@ -12,10 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import tensorflow as tf
-
-from compare_gan2.architectures import base
-from compare_gan2.ops import Conv2D, Linear, ResNetBlock
+from compare_gan2.architectures import base, resnet_trunk
 
 SEED_SIZE = 6
 # Output widths of the blocks, in units of ch (the original's "magic" lists).
@@ -26,7 +23,7 @@ D_CHANNELS = (1, 2, 4, 8, 16)
 D_DOWN = (True, True, True, True, False)
 
 
-class Generator(base.Generator):
+class Generator(resnet_trunk.ResNetGenerator):
   """ResNet STL-10 generator: [B, z_dim] -> [B, 48, 48, colors] in [0, 1].
 
   Every norm is conditioned on the whole z (and y).
@@ -41,36 +38,13 @@ class Generator(base.Generator):
 
   def __init__(self, *, ch: int = 64, output_activation: str = "tanh",
                shortcut_kernel: int = 1, **kwargs: Any):
-    super().__init__(**kwargs)
-    self.output_activation = base.check_output_activation(output_activation)
-    self.shortcut_kernel = shortcut_kernel
-    self.ch = ch
-    sn = self.spectral_norm
-    self.fc_noise = Linear(SEED_SIZE * SEED_SIZE * G_SEED_CHANNELS * ch,
-                           use_sn=sn, name="fc_noise")
-    self.blocks = [ResNetBlock(m * ch, "up", self.batch_norm_fn, use_sn=sn,
-                               shortcut="conv", shortcut_kernel=shortcut_kernel,
-                               name=f"B{i + 1}")
-                   for i, m in enumerate(G_CHANNELS)]
-    self.final_norm = self.norm("final_norm")
-    self.final_conv = Conv2D(self.colors, 3, use_sn=sn, name="final_conv")
-
-  def call(self, z, y=None, training=None):
-    if not self.conditional:
-      y = None
-    net = self.fc_noise(z, training=training)
-    net = tf.reshape(net, [-1, SEED_SIZE, SEED_SIZE, G_SEED_CHANNELS * self.ch])
-    for block in self.blocks:
-      net = block(net, y=y, z=z, training=training)
-    return self.output_images(net, training, self.output_activation, y=y, z=z)
-
-  def get_config(self):
-    return {**super().get_config(), "ch": self.ch,
-            "output_activation": self.output_activation,
-            "shortcut_kernel": self.shortcut_kernel}
+    super().__init__(ch=ch, output_activation=output_activation,
+                     shortcut_kernel=shortcut_kernel, **kwargs)
+    self.make_trunk(SEED_SIZE, G_SEED_CHANNELS * ch, [
+        (m * ch, "up", f"B{i + 1}") for i, m in enumerate(G_CHANNELS)])
 
 
-class Discriminator(base.Discriminator):
+class Discriminator(resnet_trunk.ResNetDiscriminator):
   """ResNet STL-10 discriminator: [B, 48, 48, colors] -> ([B, 1], [B, 1],
   h [B, 16 ch]).
 
@@ -84,25 +58,11 @@ class Discriminator(base.Discriminator):
 
   def __init__(self, *, ch: int = 64, project_y: bool = True,
                shortcut_kernel: int = 1, **kwargs: Any):
-    super().__init__(**kwargs)
-    self.shortcut_kernel = shortcut_kernel
-    self.ch = ch
-    self.project_y = project_y
-    self.blocks = [
-        ResNetBlock(m * ch, "down" if down else "none", self.batch_norm_fn,
-                    layer_norm=self.layer_norm, use_sn=self.spectral_norm,
-                    shortcut="conv", shortcut_kernel=shortcut_kernel,
-                    name=f"B{i}")
-        for i, (m, down) in enumerate(zip(D_CHANNELS, D_DOWN))]
+    super().__init__(ch=ch, project_y=project_y,
+                     shortcut_kernel=shortcut_kernel, **kwargs)
+    self.make_blocks([(m * ch, "down" if down else "none", f"B{i}")
+                      for i, (m, down) in enumerate(zip(D_CHANNELS, D_DOWN))])
     self.make_head(D_CHANNELS[-1] * ch, project_y)
-
-  def call(self, x, y=None, training=None):
-    h = self.pooled_features(x, y, training, pool="mean")
-    return self.head(h, y, training)
-
-  def get_config(self):
-    return {**super().get_config(), "ch": self.ch, "project_y": self.project_y,
-            "shortcut_kernel": self.shortcut_kernel}
 
 
 base.register("resnet_stl_arch", Generator, Discriminator,

@@ -33,6 +33,8 @@ import tensorflow as tf
 
 from compare_gan2 import files
 from compare_gan2.gans.variables import VariableBag
+from compare_gan2.runner import checkpoints as ckpt_lib
+from compare_gan2.runner.train import NaNLossError, Progress
 
 logger = logging.getLogger("compare_gan2")
 
@@ -250,6 +252,80 @@ def read_config(out_dir: str) -> dict[str, Any]:
     return json.load(f)
 
 
+def _model_config(out_dir: str, dataset: Any, width: int | None,
+                  arch: str) -> dict[str, Any]:
+  """The RotationNet config (what its get_config gives) for these
+  arguments; refuses an `out_dir` that holds another extractor."""
+  arch = default_arch(dataset.resolution) if arch == "auto" else arch
+  model_config = RotationNet.resolve_config(
+      {"resolution": dataset.resolution, "colors": dataset.colors,
+       "width": width or (16 if arch == "small" else 64), "arch": arch})
+  if os.path.exists(os.path.join(out_dir, CONFIG_FILE)):
+    previous = read_config(out_dir)
+    if previous["model"] != model_config or previous["dataset"] != dataset.name:
+      raise ValueError(
+          f"'{out_dir}' holds an extractor for dataset "
+          f"'{previous['dataset']}' with model {previous['model']}, not "
+          f"'{dataset.name}' with {model_config}: use another --out.")
+  return model_config
+
+
+def _checkpoint_manager(out_dir: str, model: keras.Model,
+                        optimizer: keras.optimizers.Optimizer,
+                        step: tf.Variable) -> tf.train.CheckpointManager:
+  """The manager of out_dir/ckpt/ (the newest checkpoint only), restored
+  from its newest checkpoint, as the Runner names and checks them."""
+  ckpt_dir = os.path.join(out_dir, "ckpt")
+  # Keras 3 models are not reliably trackable by tf.train.Checkpoint (layers
+  # in lists): checkpoint their variables, as the GAN runner does.
+  checkpoint = tf.train.Checkpoint(model=VariableBag(model.weights),
+                                   optimizer=VariableBag(optimizer.variables),
+                                   step=step)
+  ckpt_lib.remove_temp_folders(ckpt_dir)
+  manager = tf.train.CheckpointManager(
+      checkpoint, ckpt_dir, checkpoint_name=ckpt_lib.CHECKPOINT_PREFIX,
+      max_to_keep=1)
+  latest = manager.latest_checkpoint
+  if latest:
+    problem = ckpt_lib.checkpoint_problem(latest)
+    if problem:
+      raise ckpt_lib.CorruptCheckpointError(
+          f"Cannot resume the extractor from {latest}: {problem}. Remove "
+          f"{ckpt_dir} to pretrain from step 0.", latest, problem)
+    checkpoint.restore(latest).assert_consumed()
+  return manager
+
+
+def _train_step_fn(model: keras.Model, optimizer: keras.optimizers.Optimizer,
+                   step: tf.Variable, strategy: tf.distribute.Strategy,
+                   global_rows: int) -> Any:
+  """One distributed step on a batch of images: (loss, rotation accuracy),
+  averaged over the `global_rows` rotated images of all replicas."""
+
+  def replica_step(images):
+    x, y = rotate_batch(images)
+    with tf.GradientTape() as tape:
+      logits = model(x, training=True)
+      per_example = tf.keras.losses.sparse_categorical_crossentropy(
+          y, logits, from_logits=True)
+      loss = tf.nn.compute_average_loss(per_example,
+                                        global_batch_size=global_rows)
+    grads = tape.gradient(loss, model.trainable_variables)
+    optimizer.apply_gradients(zip(grads, model.trainable_variables))
+    correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), y),
+                      tf.float32)
+    return loss, tf.reduce_sum(correct) / global_rows
+
+  @tf.function
+  def train_step(batch):
+    loss, acc = strategy.run(replica_step, args=(batch[0],))
+    step.assign_add(1)
+    return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
+            strategy.reduce(tf.distribute.ReduceOp.SUM, acc, axis=None))
+
+  return train_step
+
+
 def pretrain(out_dir: str, dataset: Any, *, steps: int = 600,
              batch_size: int = 32, width: int | None = None, arch: str = "auto",
              learning_rate: float = 1e-3, seed: int = 0,
@@ -257,6 +333,9 @@ def pretrain(out_dir: str, dataset: Any, *, steps: int = 600,
              log_every: int = 50, tfds_data_dir: str | None = None
              ) -> dict[str, Any]:
   """Trains (or resumes) the rotation extractor in `out_dir` up to `steps`.
+
+  Checkpoints, the progress line and the stop on a non-finite loss
+  (`NaNLossError`) are the Runner's.
 
   Args:
     out_dir: str. Output directory (see the module docstring).
@@ -268,6 +347,7 @@ def pretrain(out_dir: str, dataset: Any, *, steps: int = 600,
     learning_rate: float. Adam.
     seed: int. Shuffle seed of the input pipeline.
     strategy: tf.distribute strategy (default: the current one).
+    log_every: int. Steps between progress lines.
 
   Returns:
     The config dict written to config.json, with the last "loss" and
@@ -276,20 +356,7 @@ def pretrain(out_dir: str, dataset: Any, *, steps: int = 600,
   strategy = strategy or tf.distribute.get_strategy()
   dataset = _dataset(dataset, tfds_data_dir)
   os.makedirs(out_dir, exist_ok=True)
-  arch = default_arch(dataset.resolution) if arch == "auto" else arch
-  width = width or (16 if arch == "small" else 64)
-  # What RotationNet.get_config gives for these arguments.
-  model_config = RotationNet.resolve_config(
-      {"resolution": dataset.resolution, "colors": dataset.colors,
-       "width": width, "arch": arch})
-  config_path = os.path.join(out_dir, CONFIG_FILE)
-  if os.path.exists(config_path):
-    previous = read_config(out_dir)
-    if previous["model"] != model_config or previous["dataset"] != dataset.name:
-      raise ValueError(
-          f"'{out_dir}' holds an extractor for dataset "
-          f"'{previous['dataset']}' with model {previous['model']}, not "
-          f"'{dataset.name}' with {model_config}: use another --out.")
+  model_config = _model_config(out_dir, dataset, width, arch)
   replicas = strategy.num_replicas_in_sync
   if batch_size % replicas:
     raise ValueError(f"batch_size {batch_size} must be divisible by the "
@@ -299,15 +366,7 @@ def pretrain(out_dir: str, dataset: Any, *, steps: int = 600,
     optimizer = keras.optimizers.Adam(learning_rate)
     optimizer.build(model.trainable_variables)
     step_var = tf.Variable(0, dtype=tf.int64, trainable=False, name="step")
-  # Keras 3 models are not reliably trackable by tf.train.Checkpoint (layers
-  # in lists): checkpoint their variables, as the GAN runner does.
-  checkpoint = tf.train.Checkpoint(model=VariableBag(model.weights),
-                                   optimizer=VariableBag(optimizer.variables),
-                                   step=step_var)
-  manager = tf.train.CheckpointManager(checkpoint, os.path.join(out_dir, "ckpt"),
-                                       max_to_keep=1)
-  if manager.latest_checkpoint:
-    checkpoint.restore(manager.latest_checkpoint).assert_consumed()
+  manager = _checkpoint_manager(out_dir, model, optimizer, step_var)
   start = int(step_var.numpy())
   info = {"dataset": dataset.name, "model": model_config,
           "batch_size": batch_size, "learning_rate": learning_rate,
@@ -326,50 +385,28 @@ def pretrain(out_dir: str, dataset: Any, *, steps: int = 600,
         tf.data.experimental.AutoShardPolicy.DATA)
     iterator = iter(strategy.experimental_distribute_dataset(
         ds.with_options(options)))
-    global_rows = NUM_ROTATIONS * batch_size
-
-    def replica_step(images):
-      x, y = rotate_batch(images)
-      with tf.GradientTape() as tape:
-        logits = model(x, training=True)
-        per_example = tf.keras.losses.sparse_categorical_crossentropy(
-            y, logits, from_logits=True)
-        loss = tf.nn.compute_average_loss(per_example,
-                                          global_batch_size=global_rows)
-      grads = tape.gradient(loss, model.trainable_variables)
-      optimizer.apply_gradients(zip(grads, model.trainable_variables))
-      correct = tf.cast(tf.equal(tf.argmax(logits, -1, output_type=tf.int32), y),
-                        tf.float32)
-      return loss, tf.reduce_sum(correct) / global_rows
-
-    @tf.function
-    def train_step(batch):
-      loss, acc = strategy.run(replica_step, args=(batch[0],))
-      step_var.assign_add(1)
-      return (strategy.reduce(tf.distribute.ReduceOp.SUM, loss, axis=None),
-              strategy.reduce(tf.distribute.ReduceOp.SUM, acc, axis=None))
-
-    t0 = last_t = time.time()
-    last_step = start
+    train_step = _train_step_fn(model, optimizer, step_var, strategy,
+                                NUM_ROTATIONS * batch_size)
+    progress = Progress(start, steps)
+    last_logged = start
     for step in range(start + 1, steps + 1):
       loss, acc = train_step(next(iterator))
       if step % log_every == 0 or step == steps:
         metrics = {"loss": float(loss), "accuracy": float(acc)}
-        now = time.time()
-        rate = (step - last_step) / max(now - last_t, 1e-9)
-        logger.info("pretrain step %d/%d | loss %.4f rot_acc %.3f | "
-                    "%.2f steps/s", step, steps, metrics["loss"],
-                    metrics["accuracy"], rate)
-        last_t, last_step = now, step
         if not math.isfinite(metrics["loss"]):
-          raise FloatingPointError(f"Non-finite rotation loss at step {step}.")
-    rate = (steps - start) / max(time.time() - t0, 1e-9)
+          raise NaNLossError(
+              f"The rotation loss became NaN/inf between steps {last_logged} "
+              f"and {step}; stopped without saving. The last good checkpoint "
+              f"is {manager.latest_checkpoint or 'none (no checkpoint yet)'}.")
+        progress.update(step, metrics)
+        last_logged = step
+    rate = (steps - start) / max(time.time() - progress.start_time, 1e-9)
     manager.save(checkpoint_number=steps)
   model.save_weights(os.path.join(out_dir, WEIGHTS_FILE + ".tmp.weights.h5"))
   os.replace(os.path.join(out_dir, WEIGHTS_FILE + ".tmp.weights.h5"),
              os.path.join(out_dir, WEIGHTS_FILE))
   info.update(step=int(step_var.numpy()), **metrics, steps_per_sec=rate)
-  files.write_json(config_path, info)
+  files.write_json(os.path.join(out_dir, CONFIG_FILE), info)
   return info
 
 

@@ -118,11 +118,11 @@ class Linear(_NormalizedKernelLayer):
     return {**super().get_config(), "units": self.units}
 
 
-@keras.saving.register_keras_serializable("compare_gan2")
-class Conv2D(_NormalizedKernelLayer):
-  """SAME-padded convolution: [B, H, W, C] -> [B, H/s, W/s, filters]."""
+class _SquareKernelConv(_NormalizedKernelLayer):
+  """Base of the convolutions: a [k, k, C_in, filters] kernel, a bias per
+  filter, and `filters`, `kernel_size` and `strides` in the config."""
 
-  def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1,
+  def __init__(self, filters: int, kernel_size: int, strides: int,
                **kwargs: Any):
     super().__init__(**kwargs)
     self.filters = filters
@@ -133,14 +133,23 @@ class Conv2D(_NormalizedKernelLayer):
     k = self.kernel_size
     self._build_kernel((k, k, int(input_shape[-1]), self.filters), self.filters)
 
+  def get_config(self) -> dict[str, Any]:
+    return {**super().get_config(), "filters": self.filters,
+            "kernel_size": self.kernel_size, "strides": self.strides}
+
+
+@keras.saving.register_keras_serializable("compare_gan2")
+class Conv2D(_SquareKernelConv):
+  """SAME-padded convolution: [B, H, W, C] -> [B, H/s, W/s, filters]."""
+
+  def __init__(self, filters: int, kernel_size: int = 3, strides: int = 1,
+               **kwargs: Any):
+    super().__init__(filters, kernel_size, strides, **kwargs)
+
   def call(self, x: tf.Tensor, training: bool | None = None) -> tf.Tensor:
     y = tf.nn.conv2d(x, self.normalized_kernel(training), strides=self.strides,
                      padding="SAME")
     return self._add_bias(y)
-
-  def get_config(self) -> dict[str, Any]:
-    return {**super().get_config(), "filters": self.filters,
-            "kernel_size": self.kernel_size, "strides": self.strides}
 
 
 def conv1x1(filters: int, **kwargs: Any) -> Conv2D:
@@ -149,7 +158,7 @@ def conv1x1(filters: int, **kwargs: Any) -> Conv2D:
 
 
 @keras.saving.register_keras_serializable("compare_gan2")
-class Deconv2D(_NormalizedKernelLayer):
+class Deconv2D(_SquareKernelConv):
   """SAME-padded transposed convolution: [B, H, W, C] -> [B, sH, sW, filters].
 
   The kernel is stored as [k, k, C_in, filters] so that weight normalization
@@ -161,10 +170,7 @@ class Deconv2D(_NormalizedKernelLayer):
 
   def __init__(self, filters: int, kernel_size: int = 5, strides: int = 2,
                deconv_matrix: str | None = None, **kwargs: Any):
-    super().__init__(**kwargs)
-    self.filters = filters
-    self.kernel_size = kernel_size
-    self.strides = strides
+    super().__init__(filters, kernel_size, strides, **kwargs)
     self.deconv_matrix = deconv_matrix or sn.deconv_matrix()
     if self.deconv_matrix not in sn.DECONV_MATRICES:
       raise ValueError(f"deconv_matrix must be one of {sn.DECONV_MATRICES}. "
@@ -172,10 +178,6 @@ class Deconv2D(_NormalizedKernelLayer):
 
   def _sn_permutation(self) -> list[int] | None:
     return [0, 1, 3, 2] if self.deconv_matrix == "original" else None
-
-  def build(self, input_shape: tuple[int, ...]) -> None:
-    k = self.kernel_size
-    self._build_kernel((k, k, int(input_shape[-1]), self.filters), self.filters)
 
   def call(self, x: tf.Tensor, training: bool | None = None) -> tf.Tensor:
     kernel = tf.transpose(self.normalized_kernel(training), [0, 1, 3, 2])
@@ -190,6 +192,4 @@ class Deconv2D(_NormalizedKernelLayer):
     return self._add_bias(y)
 
   def get_config(self) -> dict[str, Any]:
-    return {**super().get_config(), "filters": self.filters,
-            "kernel_size": self.kernel_size, "strides": self.strides,
-            "deconv_matrix": self.deconv_matrix}
+    return {**super().get_config(), "deconv_matrix": self.deconv_matrix}
