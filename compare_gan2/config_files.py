@@ -12,10 +12,12 @@ QUICKSTART = "quickstart.gin"  # the config of a run given none
 
 def shipped_configs() -> list[str]:
   """The names of the shipped configs (relative to CONFIG_DIR, without
-  .gin), leaving out the `_base` files that others include."""
+  .gin), leaving out the parts that others include: `*_base.gin`, `_*.gin`
+  and `fewer_labels/methods/` (those names still resolve)."""
   return sorted(os.path.relpath(os.path.join(d, f), CONFIG_DIR)[:-4]
                 for d, _, files in os.walk(CONFIG_DIR) for f in files
-                if f.endswith(".gin") and not f.endswith("_base.gin"))
+                if f.endswith(".gin") and not f.endswith("_base.gin")
+                and not f.startswith("_") and os.path.basename(d) != "methods")
 
 
 def resolve_config(path: str) -> str:

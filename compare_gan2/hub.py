@@ -1,14 +1,8 @@
 """Export and load pretrained generators.
 
 Export (ours): a TF2 SavedModel whose signatures match the original
-compare_gan TF-Hub modules, so code written for those runs on ours:
-
-  "default", "generator": {"z": float32 [None, z_dim],
-                           "labels": int32 [None] (conditional only)}
-                          -> {"generated": float32 [None, H, W, C] in [0, 1]}
-  "discriminator":        {"images": float32 [None, H, W, C] in [0, 1],
-                           "labels": int32 [None] (conditional only)}
-                          -> {"logits": [None, 1], "probs": [None, 1]}
+compare_gan TF-Hub modules, so code written for those runs on ours (the
+signatures are listed in `compare_gan2.gans.export`).
 
 The generator is the sampling (EMA) generator in inference mode. Metadata are
 variables of the loaded object: z_dim, num_classes (0: unconditional),

@@ -307,12 +307,8 @@ def from_frozen_graph(pb_path: str,
   graph_def = tf.compat.v1.GraphDef()
   with tf.io.gfile.GFile(os.path.expanduser(pb_path), "rb") as f:
     graph_def.ParseFromString(f.read())
-  canonical = inception_weights.canonical_from_graph_def(graph_def)
-  with strategy.scope() if strategy else contextlib.nullcontext():
-    model = FIDInception()
-    model.build_weights()
-    inception_weights.assign_canonical(model, canonical)
-  return model
+  return _from_canonical(inception_weights.canonical_from_graph_def(graph_def),
+                         strategy)
 
 
 def from_hub(handle: str = inception_weights.TFGAN_HUB_HANDLE,
@@ -322,7 +318,12 @@ def from_hub(handle: str = inception_weights.TFGAN_HUB_HANDLE,
   """FIDInception (with logits) from a TF-Hub handle/URL or module dir."""
   module_dir = inception_weights.resolve_hub_module(
       inception_weights.hub_source(handle) or handle, cache_dir, download)
-  canonical = inception_weights.canonical_from_saved_model(module_dir)
+  return _from_canonical(inception_weights.canonical_from_saved_model(module_dir),
+                         strategy)
+
+
+def _from_canonical(canonical: Any, strategy: tf.distribute.Strategy | None
+                    ) -> FIDInception:
   with strategy.scope() if strategy else contextlib.nullcontext():
     model = FIDInception()
     model.build_weights()
