@@ -15,7 +15,7 @@ import time
 import pytest
 
 from compare_gan2 import hub
-from test_runner import make_runner
+from run_cases import make_runner
 
 COLABS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                       "colabs")

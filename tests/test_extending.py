@@ -16,7 +16,7 @@ from compare_gan2.labels import sources as label_sources
 from compare_gan2.metrics import scores
 from compare_gan2.ops.normalization import make_normalization
 from compare_gan2.registry import REGISTRIES
-from test_modular_gan import check_step, make_gan
+from gan_cases import check_step, make_gan
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "docs" / "examples"
 DOC = EXAMPLES.parent / "extending.md"

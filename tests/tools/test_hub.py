@@ -9,8 +9,7 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2 import cli, hub
-from test_cli import run_cli
-from test_runner import make_runner
+from run_cases import make_runner, run_cli
 
 CONDITIONAL = ['dataset.name = "digits"', "ModularGAN.conditional = True",
                "G.batch_norm_fn = @conditional_batch_norm"]

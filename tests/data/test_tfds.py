@@ -17,8 +17,8 @@ colour A_i +- 100 everywhere else. So every preprocessed image must be flat A_i
 (anything of the border shows up), and its centre pixel names the example,
 which ties it to its label (written as i mod num_classes).
 
-  python -m pytest -q tests/test_tfds.py            # the data checks
-  python -m pytest -q -m slow tests/test_tfds.py    # + a training step per name
+  python -m pytest -q tests/data/test_tfds.py            # the data checks
+  python -m pytest -q -m slow tests/data/test_tfds.py    # + a training step per name
 """
 
 import os
@@ -30,11 +30,11 @@ import tensorflow as tf
 from compare_gan2 import config, data
 from compare_gan2.data import tfds as tfds_lib
 from compare_gan2.runner import Runner
-from test_runner import TINY_RUN
 
 tfds = pytest.importorskip("tensorflow_datasets",
                            reason="pip install -e '.[test]' installs it")
 from tensorflow_datasets.testing import mocking  # noqa: E402  pylint: disable=g-import-not-at-top
+from run_cases import TINY_RUN
 
 
 def _tfds_names():
@@ -252,7 +252,7 @@ def test_every_tfds_dataset_class_has_a_drawing():
   for name in NAMES:
     ds = data.get_dataset(name, fake=True).fake_of
     assert _drawing(type(ds), 0, (218, 178, 3)) is not None, (
-        f"{name}: add a drawing for {type(ds).__name__} to tests/test_tfds.py")
+        f"{name}: add a drawing for {type(ds).__name__} to tests/data/test_tfds.py")
 
 
 # --- Reading the written data through the library -------------------------------------

@@ -16,7 +16,7 @@ import tensorflow as tf
 
 from compare_gan2 import cli, config
 from compare_gan2.runner import TRAIN_DONE, Runner
-from test_runner import TINY_RUN, assert_same_checkpoints
+from run_cases import TINY_RUN, assert_same_checkpoints, run_cli
 
 SHIPPED = sorted(f[:-4] for f in os.listdir(cli.CONFIG_DIR) if f.endswith(".gin"))
 EXAMPLES = ["biggan_imagenet128", "dcgan_celeba64", "resnet_cifar10",
@@ -27,12 +27,6 @@ def tiny_gin(tmp_path, steps, extra=()):
   path = tmp_path / "tiny.gin"
   path.write_text("\n".join(TINY_RUN + [f"options.training_steps = {steps}", *extra]))
   return str(path)
-
-
-def run_cli(*args, env=None, timeout=300):
-  env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **(env or {})}
-  return subprocess.run([sys.executable, "-m", "compare_gan2", *args], env=env,
-                        capture_output=True, text=True, timeout=timeout)
 
 
 def test_cli_trains_and_leaves_a_complete_run_directory(tmp_path):

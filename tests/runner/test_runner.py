@@ -1,7 +1,6 @@
 """The Runner: run directory contents, resume, determinism, NaN and
 incompatible-checkpoint errors, multi-replica training, eval schedules."""
 
-import csv
 import glob
 import os
 
@@ -16,42 +15,7 @@ from compare_gan2.registry import UnknownNameError
 from compare_gan2.runner import (TRAIN_DONE, IncompatibleCheckpointError,
                                  NaNLossError, Runner, run_schedule)
 from compare_gan2.runner import evaluate as evaluate_lib
-
-# A DCGAN of width 4 on 16 px shapes: a step takes milliseconds.
-TINY_RUN = [
-    'dataset.name = "shapes"', "shapes.resolution = 16",
-    "shapes.num_train_examples = 256", "shapes.num_test_examples = 64",
-    'options.architecture = "dcgan_arch"', "options.batch_size = 8",
-    "options.z_dim = 8", "dcgan.Generator.ch = 4", "dcgan.Discriminator.ch = 4",
-    "G.batch_norm_fn = @batch_norm", "D.spectral_norm = True",
-    "ModularGAN.g_use_ema = True", "ModularGAN.ema_start_step = 2",
-    "ModularGAN.ema_decay = 0.9",
-    "run_config.tf_random_seed = 3", "run_config.iterations_per_loop = 2",
-    "run_config.save_checkpoints_steps = 4", "run_config.num_sample_images = 16",
-    "eval.num_samples = 32", 'eval.feature_extractor = "pixels"',
-    'eval.metrics = ["fid", "kid", "swd"]', "eval.export_generator = False",
-]
-
-
-def make_runner(model_dir, steps, bindings=(), strategy=None, restart=False):
-  gin.clear_config()
-  cache = os.path.join(os.path.dirname(str(model_dir)), "cache")
-  config.parse([], TINY_RUN + [f"options.training_steps = {steps}",
-                               f"eval.cache_dir = '{cache}'"] + list(bindings))
-  return Runner(str(model_dir), strategy=strategy, restart=restart)
-
-
-def checkpoint_values(path):
-  reader = tf.train.load_checkpoint(path)
-  return {k: reader.get_tensor(k) for k in reader.get_variable_to_shape_map()
-          if not k.startswith("_CHECKPOINTABLE_OBJECT_GRAPH")}
-
-
-def assert_same_checkpoints(a, b):
-  va, vb = checkpoint_values(a), checkpoint_values(b)
-  assert va.keys() == vb.keys()
-  for key in va:
-    np.testing.assert_array_equal(va[key], vb[key], err_msg=key)
+from run_cases import assert_same_checkpoints, checkpoint_values, make_runner, read_scores
 
 
 def test_run_directory_holds_everything(tmp_path):
@@ -167,11 +131,6 @@ def test_mirrored_training(tmp_path, mirrored_strategy):
 def test_batch_must_split_over_replicas(tmp_path, mirrored_strategy):
   with pytest.raises(ValueError, match="divide evenly over the 2 replicas"):
     make_runner(tmp_path, 4, ["options.batch_size = 7"], strategy=mirrored_strategy)
-
-
-def read_scores(model_dir):
-  with open(os.path.join(model_dir, "scores.csv"), newline="") as f:
-    return list(csv.DictReader(f))
 
 
 def test_train_and_eval_writes_a_row_per_eval_step(tmp_path):

@@ -21,7 +21,7 @@ from compare_gan2.runner import (TRAIN_DONE, CorruptCheckpointError,
                                  IncompatibleCheckpointError, ReadOnlyRunError,
                                  run_schedule)
 from compare_gan2.runner import checkpoints as ckpt_lib
-from test_runner import TINY_RUN, make_runner, read_scores
+from run_cases import TINY_RUN, make_runner, read_scores
 
 
 @pytest.fixture(scope="module")

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2.runner import strategy as strategy_lib
-from test_cli import run_cli
+from run_cases import run_cli
 
 NO_TPU_ENV = {"TPU_NAME": "", "COLAB_TPU_ADDR": ""}
 

@@ -21,7 +21,7 @@ from compare_gan2 import config
 from compare_gan2.gans import progan  # noqa: F401  (registers ProgressiveGAN)
 from compare_gan2.runner import Runner
 from compare_gan2.runner import train as train_lib
-from test_runner import TINY_RUN, checkpoint_values
+from run_cases import TINY_RUN, checkpoint_values
 
 STEPS = 3
 PENALTY = ["penalty.fn = @wgangp_penalty", "options.lamba = 10"]

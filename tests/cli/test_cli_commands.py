@@ -19,9 +19,9 @@ from compare_gan2 import choices, cli
 from compare_gan2.cli import common
 from compare_gan2.registry import REGISTRIES
 from compare_gan2.runner import TRAIN_DONE
-from test_runner import TINY_RUN
+from run_cases import TINY_RUN
 
-REPO = pathlib.Path(__file__).resolve().parent.parent
+REPO = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "compare_gan2"
 
 

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2.gans import make_step_inputs
-from test_modular_gan import NUM_CLASSES, Z_DIM, make_gan
+from gan_cases import NUM_CLASSES, Z_DIM, make_gan
 
 
 def _train(strategy, jit, bindings=(), steps=2):

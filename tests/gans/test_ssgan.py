@@ -11,7 +11,7 @@ import tensorflow as tf
 from compare_gan2.gans import S3GAN, SSGAN, make_step_inputs
 from compare_gan2.gans import s3gan as s3gan_lib
 from compare_gan2.gans import ssgan as ssgan_lib
-from test_modular_gan import NUM_CLASSES, Z_DIM, make_gan
+from gan_cases import NUM_CLASSES, Z_DIM, make_gan
 
 B = 8
 

@@ -18,6 +18,7 @@ from compare_gan2.gans.progan import ProgressiveGAN, lod_at, schedule
 from compare_gan2.ops import progan as ops
 from compare_gan2.random_ops import per_example_uniform
 from compare_gan2.runner import TRAIN_DONE, Runner
+from run_cases import assert_same_checkpoints
 
 # Eager steps skip the untaken tf.cond branches: Keras warns that the unused
 # levels' variables got no gradient (traced steps give them zeros).
@@ -673,7 +674,6 @@ def test_runner_grows_to_full_resolution(tmp_path):
 
 @pytest.mark.slow
 def test_resume_mid_transition_equals_uninterrupted(tmp_path):
-  from test_runner import assert_same_checkpoints
   # 16 px and no penalty: the same growth logic, a third of the tracing time.
   every = ["run_config.iterations_per_loop = 3", "run_config.save_checkpoints_steps = 3",
            "shapes.resolution = 16", "penalty.fn = @no_penalty",

@@ -11,7 +11,7 @@ from compare_gan2 import architectures
 from compare_gan2.gans import ModularGAN, ProgressiveGAN, SSGAN, make_step_inputs
 from compare_gan2.random_ops import per_example_uniform
 from compare_gan2.registry import UnknownNameError
-from test_modular_gan import make_gan, step_inputs
+from gan_cases import make_gan, step_inputs
 
 B, H, W, C = 6, 8, 8, 3
 

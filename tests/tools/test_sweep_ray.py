@@ -17,7 +17,7 @@ import pytest
 
 from compare_gan2 import cli, sweep, sweep_backends
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NO_RAY = importlib.util.find_spec("ray") is None
 
 

@@ -15,6 +15,7 @@ from compare_gan2 import penalties
 from compare_gan2.ops.layers import Linear
 from compare_gan2.random_ops import per_example_uniform
 from compare_gan2.registry import PENALTIES, UnknownNameError
+from gan_cases import make_gan
 
 PENALTY_NAMES = ("no_penalty", "wgangp_penalty", "dragan_penalty",
                  "l2_penalty", "r1_penalty")
@@ -359,7 +360,6 @@ def test_l2_of_an_ssgan_discriminator_includes_its_heads():
   "discriminator", so "discriminator_rotation/score_classify/kernel" too)."""
   from compare_gan2.gans import SSGAN
   from compare_gan2.ops.layers import Conv2D
-  from test_modular_gan import make_gan
   base = make_gan("dcgan_arch", conditional=True, bindings=["D.spectral_norm = True"])
   gan = SSGAN(generator=base.generator, discriminator=base.discriminator,
               num_classes=base.num_classes, conditional=True)
@@ -428,7 +428,6 @@ def test_gan_passes_the_data_range_to_the_penalty():
   the runner takes the dataset's `value_range`."""
   from compare_gan2.data import mixtures
   from compare_gan2.data.base import ImageDataset
-  from test_modular_gan import make_gan
   assert mixtures.mog_grid(num_train_examples=8, num_test_examples=8).value_range is None
   assert ImageDataset.value_range == (0.0, 1.0)
   gin.parse_config("penalty.fn = @dragan_penalty")

@@ -16,9 +16,9 @@ from PIL import Image
 from compare_gan2 import cli
 from compare_gan2.data.image_folder import ImageFolderDataset, scan_image_folder
 from compare_gan2.labels.sources import FileLabels, read_label_file
-from test_runner import TINY_RUN
+from run_cases import TINY_RUN
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 
 def tiny_gin(tmp_path, extra=()):
