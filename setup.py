@@ -26,10 +26,10 @@ setup(
         "test": ["pytest>=7", "pytest-xdist", "scipy", "tensorflow-hub==0.16.1",
                  # The colabs/ notebooks are executed by the tests.
                  "nbclient", "nbformat", "ipykernel",
-                 # tests/test_tfds.py reads every TFDS dataset through the real
+                 # tests/data/test_tfds.py reads every TFDS dataset through the real
                  # builders (data written offline by TFDS's own writer).
                  "tensorflow-datasets>=4.9",
-                 # tests/test_sweep_ray.py's local cluster (a ~70 MB wheel).
+                 # tests/tools/test_sweep_ray.py's local cluster (a ~70 MB wheel).
                  "ray>=2.9"],
         "tfds": ["tensorflow-datasets"],
         # `compare_gan2 sweep --backend ray`; [client] for ray://host:port.
