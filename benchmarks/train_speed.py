@@ -1,8 +1,8 @@
 """Training speed of the library's real step, for every GAN class, held
 against the machine's limit.
 
-  python benchmarks/train_speed.py                  # the record (~15 min, 2 idle cores)
-  python benchmarks/train_speed.py --quick          # tiny widths: does it work? (~4 min)
+  python benchmarks/train_speed.py                  # the record (~20 min, 2 idle cores)
+  python benchmarks/train_speed.py --quick          # tiny widths: does it work?
   python benchmarks/train_speed.py --classes SSGAN,ProgressiveGAN --formats bfloat16
   python benchmarks/train_speed.py --classes "" --reference   # full-size reference only
 
@@ -54,6 +54,16 @@ Measures, in one run:
      pulled from the Runner's `train_inputs` alone, divided by the step time)
      and the PyTorch peer (benchmarks/torch_peer.py) of resnet_cifar_arch's
      step at the same widths and batch sizes, torch threads = CPU cores.
+
+Time (estimated for 2 idle cores; the run records its own `wall_s`): about
+20 minutes, most of it tracing and XLA compilation rather than the timed
+steps (about 4 minutes): each class and format is traced twice (the Runner's
+loop traces the step once before and once inside its while loop) and traced
+and compiled once more with XLA. ProGAN's step, whose four levels are nested
+conds differentiated twice (WGAN-GP), takes about a minute per trace, about
+9 minutes in all; `--classes ProgressiveGAN` and `--classes
+ModularGAN,SSGAN,S3GAN,DiffAugment` split the run in two. `--quick` saves
+the timed steps only: its traces cost the same.
 
 The load average (1 min) is recorded at the start and at the end, and a
 warning printed and written into the record when it exceeds
