@@ -236,6 +236,7 @@ def _class_runner(gan_class, mixed_precision=False):
                                         args.class_d_ch, mixed_precision=mixed_precision)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("gan_class", ["SSGAN", "S3GAN", "DiffAugment"])
 def test_class_step_trains(gan_class):
   runner = _class_runner(gan_class)
@@ -284,6 +285,7 @@ def test_progan_step_is_the_largest_level():
   gin.clear_config()
 
 
+@pytest.mark.slow
 def test_loop_flops_are_one_step():
   """The FLOPs counted on the Runner's loop (one step, then a while loop the
   count does not enter) are those of one train_step; bfloat16 counts the
