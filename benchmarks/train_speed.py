@@ -1,37 +1,81 @@
-"""Training speed of the library's real step, held against the machine's limit.
+"""Training speed of the library's real step, for every GAN class, held
+against the machine's limit.
 
-  python benchmarks/train_speed.py                 # full size (slow on a CPU)
-  python benchmarks/train_speed.py --quick         # tiny widths: does it work?
-  python benchmarks/train_speed.py --archs resnet_cifar_arch --batch_sizes 64 \
-      --xla off,on --steps 3 --repeats 3
+  python benchmarks/train_speed.py                  # the record (~20 min, 2 idle cores)
+  python benchmarks/train_speed.py --quick          # tiny widths: does it work?
+  python benchmarks/train_speed.py --classes SSGAN,ProgressiveGAN --formats bfloat16
+  python benchmarks/train_speed.py --classes "" --reference   # full-size reference only
 
 Measures, in one run:
-  1. the machine's limit: dense float32 2048x2048 matmul GFLOP/s in TensorFlow
-     (`tf.linalg.matmul`) and numpy, warmed up, best of several;
-  2. for each architecture, batch size and XLA off/on, ms/step and images/s of
-     the library's training step as the Runner runs it: a `Runner` built from
-     gin bindings (conditional, 10 classes at 32 px, conditional BN in G,
-     spectral norm, projection D, EMA of G, hinge loss, Adam, disc_iters 1) on
-     `--data_fake_dataset` data, `--steps` steps per tf.function call as
-     `run_config.iterations_per_loop` does, in the Runner's own loop; XLA on
-     is `ModularGAN.jit_compile = True` (the per-replica step compiled);
+  1. the machine's limit: dense 2048x2048 matmul GFLOP/s in TensorFlow
+     (`tf.linalg.matmul`) in float32 and in bfloat16, and in numpy (float32),
+     warmed up, best of several;
+  2. the class table: for each GAN class (`--classes`), number format
+     (`--formats`: float32, and bfloat16 = `run_config.mixed_precision = True`,
+     bfloat16 compute on float32 weights) and XLA off/on (`--xla`;
+     on = `ModularGAN.jit_compile = True`, the per-replica step compiled),
+     ms/step and images/s of the library's training step as the Runner runs
+     it: a `Runner` built from gin bindings on `--data_fake_dataset` data,
+     `--steps` steps per tf.function call as `run_config.iterations_per_loop`
+     does, in the Runner's own loop. The classes, all at 32 px, batch
+     `--class_batch` (32), G/D widths `--class_g_ch`/`--class_d_ch` (128/128):
+       ModularGAN      resnet_cifar_arch SNGAN (the reference's step: conditional,
+                       conditional BN in G, spectral norm and projection in D,
+                       EMA of G, hinge loss, Adam(2e-4, 0, 0.999), disc_iters 1);
+       SSGAN           the same with the rotation loss (rotation_gan, D weight
+                       1.0, G weight 0.2: D also sees 4 rotations of the batch);
+       S3GAN           the same network as S3GAN with rotation, S3GAN's own
+                       projection and the class predictor (use_predictor; the
+                       architecture's projection off, as the S3GAN configs);
+       ProgressiveGAN  progan_arch at its largest level: training_kimg =
+                       transition_kimg = 0 puts lod at 0 (32 px, after growth)
+                       from the first step, so no fade-in and no optimizer
+                       reset is timed; nf = the width at every level,
+                       WGAN-GP (lambda 10) + drift, unconditional, as the
+                       ProGAN configs;
+       DiffAugment     ModularGAN with DiffAugment.policy =
+                       "color,translation,cutout" (every image D sees);
+     and per class a sentence: XLA faster/slower by x% (ms/step on/off) in
+     each format, and bfloat16's speed-up over float32;
   3. FLOPs of one step, counted by TensorFlow's graph profiler
-     (`tf.compat.v1.profiler`, float_operation) on the traced `train_step`,
-     checked against the analytic 2*B*H*W*K*K*Cin*Cout of one convolution and
-     2*N*in*out of one dense layer; achieved GFLOP/s and its fraction of the
-     numpy and TF matmul rates;
-  4. the input pipeline's share: the same number of batches pulled from the
-     Runner's `train_inputs` alone, divided by the step time (an upper bound:
-     in training the pipeline runs ahead and overlaps the step);
-  5. the PyTorch peer (benchmarks/torch_peer.py) of resnet_cifar_arch's step at
-     the same widths and batch sizes, torch threads = CPU cores.
+     (`tf.compat.v1.profiler`, float_operation) on the traced step, plus the
+     ops inside cond/case branches and nested function calls (the profiler
+     stops at them; ProGAN's levels are cond branches), counting the most
+     expensive branch of each cond: the taken path plus, for ProGAN, the
+     1x1 toRGB/fromRGB convs of the untaken fade-in branches (under 1% at
+     these widths); checked against the analytic 2*B*H*W*K*K*Cin*Cout of one
+     convolution and 2*N*in*out of one dense layer. Achieved GFLOP/s and its
+     share of the TF float32 and bfloat16 matmul rates;
+  4. with `--reference` (not in the default run: it adds about 25 minutes on
+     2 cores), the full-size architecture table as before: resnet_cifar_arch
+     (G 256 / D 128 ch, the library's defaults), sndcgan_arch and
+     resnet_biggan_arch (128 px) at `--batch_sizes`, in each format, XLA
+     off/on, with the input pipeline's share (the same number of batches
+     pulled from the Runner's `train_inputs` alone, divided by the step time)
+     and the PyTorch peer (benchmarks/torch_peer.py) of resnet_cifar_arch's
+     step at the same widths and batch sizes, torch threads = CPU cores.
+
+Time (estimated for 2 idle cores; the run records its own `wall_s`): about
+20 minutes, most of it tracing and XLA compilation rather than the timed
+steps (about 4 minutes): each class and format is traced twice (the Runner's
+loop traces the step once before and once inside its while loop) and traced
+and compiled once more with XLA. ProGAN's step, whose four levels are nested
+conds differentiated twice (WGAN-GP), takes about a minute per trace, about
+9 minutes in all; `--classes ProgressiveGAN` and `--classes
+ModularGAN,SSGAN,S3GAN,DiffAugment` split the run in two. `--quick` saves
+the timed steps only: its traces cost the same.
+
+The load average (1 min) is recorded at the start and at the end, and a
+warning printed and written into the record when it exceeds
+0.6 x cores (1.2 on 2 cores): other processes then share the CPU and the
+numbers are not a record.
 
 Writes <out>.json (appends a record) and <out>.md (the latest table); <out>
 defaults to benchmarks/results/train_speed (with --quick:
-/tmp/train_speed_quick). Extra dependency: torch (CPU build) for the peer,
-`pip install -e '.[torch-port]'`; without it the peer is skipped.
+/tmp/train_speed_quick). Extra dependency: torch (CPU build) for the peer
+(`--reference` only), `pip install -e '.[torch-port]'`; without it the peer
+is skipped.
 """
-
 from __future__ import annotations
 
 import argparse
@@ -51,6 +95,7 @@ import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
 from compare_gan2 import config  # noqa: E402
+from compare_gan2.gans import progan  # noqa: E402,F401  (registers ProgressiveGAN)
 from compare_gan2.runner.train import Runner  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -60,6 +105,11 @@ RESULTS = os.path.join(HERE, "results")
 TORCH_SPEEDUP_TARGET = 1.2
 MATMUL_FRACTION_TARGET = 0.8
 REFERENCE_ARCH = "resnet_cifar_arch"
+# A load average above this fraction of the cores (1.2 on 2 cores): other
+# processes share the CPU, the numbers are not a record.
+LOAD_WARN_FRACTION = 0.6
+# Number format -> `run_config.mixed_precision`.
+FORMATS = {"float32": False, "bfloat16": True}
 
 
 def cores() -> int:
@@ -67,6 +117,10 @@ def cores() -> int:
     return len(os.sched_getaffinity(0))
   except AttributeError:
     return os.cpu_count() or 1
+
+
+def load_limit() -> float:
+  return LOAD_WARN_FRACTION * cores()
 
 
 # Architecture -> the dataset whose shape the fake data take, its gin module,
@@ -83,6 +137,23 @@ ARCHS: dict[str, dict[str, Any]] = {
                                z_dim=120, g_ch=96, d_ch=96, quick_ch=8, g_sn=True),
 }
 
+# The class table (32 px, fake cifar10 data): class -> the bindings added to
+# the ModularGAN step's (resnet_cifar_arch SNGAN), or None for ProGAN, which
+# has its own networks and loss (`progan_bindings`).
+CLASSES: dict[str, list[str] | None] = {
+    "ModularGAN": [],
+    "SSGAN": ["options.gan_class = @SSGAN", 'SSGAN.self_supervision = "rotation_gan"',
+              "SSGAN.weight_rotation_loss_d = 1.0", "SSGAN.weight_rotation_loss_g = 0.2"],
+    "S3GAN": ["options.gan_class = @S3GAN", 'S3GAN.self_supervision = "rotation"',
+              "S3GAN.project_y = True", "S3GAN.use_predictor = True",
+              # Only S3GAN's projection (as the S3GAN configs).
+              "resnet_cifar.Discriminator.project_y = False"],
+    "ProgressiveGAN": None,
+    "DiffAugment": ['DiffAugment.policy = "color,translation,cutout"'],
+}
+CLASS_BATCH, CLASS_G_CH, CLASS_D_CH = 32, 128, 128
+QUICK_CLASS_BATCH, QUICK_CLASS_CH = 4, 8
+
 
 def log(message: str) -> None:
   print(f"[{time.strftime('%H:%M:%S')}] {message}", flush=True)
@@ -92,10 +163,12 @@ def log(message: str) -> None:
 
 
 def matmul_rates(n: int = 2048, repeats: int = 5) -> dict[str, float]:
-  """Best-of-`repeats` float32 n x n matmul GFLOP/s in TF and numpy."""
+  """Best-of-`repeats` n x n matmul GFLOP/s: TF float32, TF bfloat16 and
+  numpy float32."""
   rng = np.random.RandomState(0)
   a, b = rng.rand(n, n).astype(np.float32), rng.rand(n, n).astype(np.float32)
   ta, tb = tf.constant(a), tf.constant(b)
+  ha, hb = tf.cast(ta, tf.bfloat16), tf.cast(tb, tf.bfloat16)
   flops = 2.0 * n ** 3
 
   def best(fn: Callable[[], Any]) -> float:
@@ -108,10 +181,18 @@ def matmul_rates(n: int = 2048, repeats: int = 5) -> dict[str, float]:
     return flops / min(times) / 1e9
 
   return {"n": n, "tf_gflops": best(lambda: tf.linalg.matmul(ta, tb).numpy()),
+          "tf_bf16_gflops": best(lambda: tf.linalg.matmul(ha, hb).numpy()),
           "numpy_gflops": best(lambda: a @ b)}
 
 
 # --- FLOP counting ---------------------------------------------------------------
+
+# Ops that call functions: op type -> the attributes naming them. A cond or
+# case runs one of its branches (alternatives); a call runs its function.
+_BRANCHES = {"If": ("then_branch", "else_branch"),
+             "StatelessIf": ("then_branch", "else_branch")}
+_CASES = ("Case", "StatelessCase")
+_CALLS = ("PartitionedCall", "StatefulPartitionedCall")
 
 
 def _profile_opts() -> dict[str, Any]:
@@ -119,32 +200,91 @@ def _profile_opts() -> dict[str, Any]:
   return builder(builder.float_operation()).with_empty_output().build()
 
 
-def graph_flops(fn: Callable[..., Any], *args: Any) -> int:
-  """Float operations of one call of `fn(*args)`, by TensorFlow's graph
-  profiler on the traced graph (nothing runs). Counts every op with a
-  registered "flops" statistic: Conv2D and its two backprops as 2 * output
-  elements * K*K*Cin (resp. the equivalent), MatMul as 2*M*K*N, element-wise
-  ops one per element; ops inside nested functions (while/cond bodies) are not
-  counted, so pass a function without loops. Shapes must be fully known."""
-  return count_flops(fn, *args)[0]
+def _function_graph(graph: Any, name: str) -> Any:
+  """The FuncGraph of function `name`, looked up from `graph` outwards."""
+  g = graph
+  while g is not None:
+    functions = getattr(g, "_functions", {})
+    if name in functions:
+      return functions[name].graph
+    g = getattr(g, "outer_graph", None)
+  raise KeyError(f"function {name!r} not found from graph {graph.name!r}")
 
 
-def count_flops(fn: Callable[..., Any], *args: Any) -> tuple[int, dict[str, int]]:
-  """(profiler total, per op type) of one trace of `fn(*args)`; the per-type
-  split reads the same "flops" registry the profiler uses."""
+def _registry_flops(graph: Any, memo: dict[str, tuple[int, dict[str, int]]] | None = None
+                    ) -> tuple[int, dict[str, int]]:
+  """(total, per op type) of `graph`: each op's registered "flops" statistic
+  (the profiler's source), descending into branches and function calls;
+  a cond or case counts its most expensive branch, a while loop not at
+  all (its trip count is not in the graph). `memo`: counts by function name."""
   from tensorflow.python.framework import ops as tf_ops  # pylint: disable=g-import-not-at-top
-  graph = tf.function(fn).get_concrete_function(*args).graph
-  total = int(tf.compat.v1.profiler.profile(graph=graph, options=_profile_opts())
-              .total_float_ops)
+  memo = {} if memo is None else memo
   counts: dict[str, int] = {}
+
+  def called(name: str) -> tuple[int, dict[str, int]]:
+    if name not in memo:
+      memo[name] = _registry_flops(_function_graph(graph, name), memo)
+    return memo[name]
+
+  def add(extra: dict[str, int]) -> None:
+    for k, v in extra.items():
+      counts[k] = counts.get(k, 0) + v
+
+  for op in graph.get_operations():
+    try:
+      stat = tf_ops.get_stats_for_node_def(graph, op.node_def, "flops")
+    except (ValueError, TypeError):
+      stat = None
+    if stat is not None and stat.value:
+      add({op.type: int(stat.value)})
+    attrs = op.node_def.attr
+    if op.type in _BRANCHES:
+      names = [attrs[a].func.name for a in _BRANCHES[op.type]]
+    elif op.type in _CASES:
+      names = [f.name for f in attrs["branches"].list.func]
+    elif op.type in _CALLS:
+      names = [attrs["f"].func.name]
+    else:
+      continue
+    options = [called(n) for n in names]
+    add(max(options, key=lambda o: o[0])[1])
+  return sum(counts.values()), counts
+
+
+def graph_flop_count(graph: Any) -> tuple[int, dict[str, int]]:
+  """(total, per op type) float operations of one run of `graph`: the
+  graph profiler's total on its top level (float_operation) plus the ops
+  inside cond/case branches (the most expensive branch) and nested function
+  calls, which the profiler does not enter; while loops are not entered.
+  The per-type split reads the same "flops" registry the profiler uses."""
+  top = int(tf.compat.v1.profiler.profile(graph=graph, options=_profile_opts())
+            .total_float_ops)
+  from tensorflow.python.framework import ops as tf_ops  # pylint: disable=g-import-not-at-top
+  top_registry = 0
   for op in graph.get_operations():
     try:
       stat = tf_ops.get_stats_for_node_def(graph, op.node_def, "flops")
     except (ValueError, TypeError):
       continue
-    if stat.value:
-      counts[op.type] = counts.get(op.type, 0) + int(stat.value)
-  return total, counts
+    top_registry += int(stat.value or 0)
+  total, counts = _registry_flops(graph)
+  # The profiler's count of the top level replaces the registry's (they
+  # agree on every op type the library uses; the profiler is the reference).
+  return top + total - top_registry, counts
+
+
+def count_flops(fn: Callable[..., Any], *args: Any) -> tuple[int, dict[str, int]]:
+  """(total, per op type) float operations of one trace of `fn(*args)`
+  (nothing runs): `graph_flop_count` of its graph. Counts every op with a
+  registered "flops" statistic: Conv2D and its two backprops as 2 * output
+  elements * K*K*Cin (resp. the equivalent), MatMul as 2*M*K*N, element-wise
+  ops one per element. Shapes must be fully known."""
+  return graph_flop_count(tf.function(fn).get_concrete_function(*args).graph)
+
+
+def graph_flops(fn: Callable[..., Any], *args: Any) -> int:
+  """Float operations of one call of `fn(*args)` (`count_flops`' total)."""
+  return count_flops(fn, *args)[0]
 
 
 def flops_by_type(fn: Callable[..., Any], *args: Any) -> dict[str, int]:
@@ -178,11 +318,17 @@ def conv_flops_check(batch: int = 2, size: int = 16, k: int = 3, cin: int = 8,
           "dense_analytic": 2 * batch * cin * cout}
 
 
+def _dense_flops(by_type: dict[str, int]) -> int:
+  return sum(v for t, v in by_type.items()
+             if t.startswith(("Conv2D", "MatMul", "BatchMatMul")))
+
+
 # --- The library's step ----------------------------------------------------------
 
 
 def gin_bindings(arch: str, batch_size: int, g_ch: int, d_ch: int) -> list[str]:
-  """The step the benchmark times, as gin bindings of the Runner."""
+  """The ModularGAN step the benchmark times (SNGAN), as gin bindings of the
+  Runner."""
   spec = ARCHS[arch]
   module = spec["module"]
   return [
@@ -214,13 +360,72 @@ def gin_bindings(arch: str, batch_size: int, g_ch: int, d_ch: int) -> list[str]:
   ]
 
 
-def build_runner(arch: str, batch_size: int, g_ch: int, d_ch: int,
-                 model_dir: str | None = None) -> Runner:
-  """A Runner on fake data of the architecture's dataset (clears gin)."""
+def progan_bindings(batch_size: int, g_ch: int, d_ch: int) -> list[str]:
+  """ProGAN at its largest level: progan_arch at 32 px with nf = the width at
+  every level (fmap_base = 16 x width, fmap_max = width), training_kimg =
+  transition_kimg = 0 (lod 0 from the first step: no fade-in, no optimizer
+  reset), WGAN-GP (lambda 10) + drift, Adam(1e-3, 0, 0.99), EMA of G, the
+  original's network defaults pinned as in the ProGAN configs."""
+  return [
+      'dataset.name = "cifar10"',
+      'options.architecture = "progan_arch"',
+      "options.gan_class = @ProgressiveGAN",
+      f"options.batch_size = {batch_size}",
+      "options.disc_iters = 1",
+      "options.lamba = 10",
+      "options.z_dim = 128",
+      "options.training_steps = 1000000000",
+      "z.distribution_fn = @tf.random.normal",
+      f"progan.Generator.fmap_base = {16 * g_ch}",
+      f"progan.Generator.fmap_max = {g_ch}",
+      f"progan.Discriminator.fmap_base = {16 * d_ch}",
+      f"progan.Discriminator.fmap_max = {d_ch}",
+      "progan.Discriminator.mbstd_group_size = 4",
+      "progan.Discriminator.fused_scale = True",
+      'progan.Discriminator.mbstd_grouping = "strided"',
+      'progan.Generator.dense_bias = "per_channel"',
+      "loss.fn = @wasserstein",
+      "penalty.fn = @wgangp_penalty",
+      "ProgressiveGAN.drift = 0.001",
+      "ProgressiveGAN.training_kimg = 0",
+      "ProgressiveGAN.transition_kimg = 0",
+      "ProgressiveGAN.g_use_ema = True",
+      "ProgressiveGAN.ema_decay = 0.999",
+      "run_config.tf_random_seed = 0",
+  ]
+
+
+def class_bindings(gan_class: str, batch_size: int, g_ch: int, d_ch: int) -> list[str]:
+  """The step of `gan_class` (a key of CLASSES) at 32 px, as gin bindings."""
+  if gan_class not in CLASSES:
+    raise ValueError(f"Unknown GAN class {gan_class!r}; one of {', '.join(CLASSES)}")
+  extra = CLASSES[gan_class]
+  if extra is None:
+    return progan_bindings(batch_size, g_ch, d_ch)
+  return gin_bindings(REFERENCE_ARCH, batch_size, g_ch, d_ch) + extra
+
+
+def _runner(bindings: list[str], mixed_precision: bool, model_dir: str | None) -> Runner:
   gin.clear_config()
-  config.parse(gin_bindings=gin_bindings(arch, batch_size, g_ch, d_ch))
+  config.parse(gin_bindings=bindings + [
+      f"run_config.mixed_precision = {mixed_precision}"])
   return Runner(model_dir or tempfile.mkdtemp(prefix="train_speed_"),
                 fake_data=True)
+
+
+def build_runner(arch: str, batch_size: int, g_ch: int, d_ch: int,
+                 model_dir: str | None = None, mixed_precision: bool = False) -> Runner:
+  """A Runner of the ModularGAN step of `arch` on fake data of the
+  architecture's dataset (clears gin)."""
+  return _runner(gin_bindings(arch, batch_size, g_ch, d_ch), mixed_precision, model_dir)
+
+
+def build_class_runner(gan_class: str, batch_size: int, g_ch: int, d_ch: int,
+                       model_dir: str | None = None,
+                       mixed_precision: bool = False) -> Runner:
+  """A Runner of `gan_class`'s step (see CLASSES) on fake 32 px data (clears gin)."""
+  return _runner(class_bindings(gan_class, batch_size, g_ch, d_ch), mixed_precision,
+                 model_dir)
 
 
 def iterator_of(runner: Runner):
@@ -236,12 +441,24 @@ def train_loop(runner: Runner, xla: bool) -> Callable[..., dict[str, tf.Tensor]]
   return runner._train_loop()  # noqa: SLF001
 
 
+def loop_flops(loop: Callable[..., Any], iterator: Any,
+               num_steps: tf.Tensor) -> dict[str, Any]:
+  """FLOPs of one training step from the loop's own trace (the one its calls
+  then use): the loop runs one step, then a while loop of the others, which
+  the count does not enter, so the count is one step's."""
+  graph = loop.get_concrete_function(iterator, num_steps).graph
+  total, by_type = graph_flop_count(graph)
+  return {"flops": total, "conv_matmul_flops": _dense_flops(by_type),
+          "by_type": dict(sorted(by_type.items(), key=lambda kv: -kv[1]))}
+
+
 def _median(values: list[float]) -> float:
   return float(np.median(values))
 
 
 def time_calls(call: Callable[[], Any], repeats: int, label: str) -> list[float]:
-  """Seconds of `repeats` calls after one warm-up (compiling) call."""
+  """Seconds of `repeats` calls after one warm-up (compiling) call; the
+  warm-up's seconds first."""
   times = []
   for r in range(repeats + 1):
     start = time.perf_counter()
@@ -249,16 +466,22 @@ def time_calls(call: Callable[[], Any], repeats: int, label: str) -> list[float]
     elapsed = time.perf_counter() - start
     log(f"  {label} {'warm-up (traces/compiles)' if r == 0 else f'repeat {r}'}: "
         f"{elapsed:.2f} s")
-    if r:
-      times.append(elapsed)
+    times.append(elapsed)
   return times
 
 
 def time_train(runner: Runner, xla: bool, steps: int, repeats: int,
-               label: str) -> dict[str, Any]:
+               label: str, count: bool = False) -> dict[str, Any]:
+  """ms/step (median over `repeats` calls of `steps` steps) of the Runner's
+  loop; with `count`, also the FLOPs of one step from the loop's trace."""
   loop = train_loop(runner, xla)
   iterator = iterator_of(runner)
   num = tf.constant(steps)
+  out: dict[str, Any] = {}
+  if count:
+    start = time.perf_counter()
+    out["flops"] = loop_flops(loop, iterator, num)
+    out["trace_s"] = time.perf_counter() - start
 
   def call():
     metrics = loop(iterator, num)
@@ -266,8 +489,9 @@ def time_train(runner: Runner, xla: bool, steps: int, repeats: int,
     return {k: float(v) for k, v in metrics.items()}
 
   times = time_calls(call, repeats, f"{label} xla={'on' if xla else 'off'}")
-  ms = 1e3 * _median(times) / steps
-  return {"ms_per_step": ms, "times_s": times}
+  out.update(ms_per_step=1e3 * _median(times[1:]) / steps, times_s=times[1:],
+             warmup_s=times[0])
+  return out
 
 
 def time_inputs(runner: Runner, steps: int, repeats: int, label: str) -> float:
@@ -285,41 +509,76 @@ def time_inputs(runner: Runner, steps: int, repeats: int, label: str) -> float:
 
   num = tf.constant(steps)
   times = time_calls(lambda: float(pull(iterator, num)), repeats, f"{label} inputs")
-  return 1e3 * _median(times) / steps
+  return 1e3 * _median(times[1:]) / steps
 
 
 def step_flops(runner: Runner) -> dict[str, Any]:
   """FLOPs of one `gan.train_step` on one global batch (traced, not run)."""
   features = next(iter(runner.train_inputs(0)))
   total, by_type = count_flops(runner.gan.train_step, features)
-  dense = sum(v for t, v in by_type.items()
-              if t.startswith(("Conv2D", "MatMul", "BatchMatMul")))
-  return {"flops": total, "conv_matmul_flops": dense,
+  return {"flops": total, "conv_matmul_flops": _dense_flops(by_type),
           "by_type": dict(sorted(by_type.items(), key=lambda kv: -kv[1]))}
 
 
-def measure_arch(arch: str, batch_size: int, g_ch: int, d_ch: int, xla_modes: list[bool],
-                 steps: int, repeats: int) -> dict[str, Any]:
-  label = f"{arch} B={batch_size}"
-  log(f"{label}: building the Runner (G ch {g_ch}, D ch {d_ch})")
-  runner = build_runner(arch, batch_size, g_ch, d_ch)
-  row: dict[str, Any] = {"arch": arch, "batch_size": batch_size, "g_ch": g_ch,
-                         "d_ch": d_ch, "resolution": runner.info["resolution"],
-                         "num_classes": runner.info["num_classes"]}
-  flops = step_flops(runner)
-  row.update(flops=flops["flops"], conv_matmul_flops=flops["conv_matmul_flops"],
-             flops_by_type=flops["by_type"])
-  log(f"  {label}: {flops['flops'] / 1e9:.2f} GFLOP per step "
-      f"({flops['conv_matmul_flops'] / 1e9:.2f} in conv/matmul)")
+def _time_modes(runner: Runner, row: dict[str, Any], xla_modes: list[bool], steps: int,
+                repeats: int, label: str) -> None:
+  """row["xla_off"/"xla_on"] timed; row["flops"] from the first loop traced."""
   for xla in xla_modes:
     key = "xla_on" if xla else "xla_off"
+    count = "flops" not in row
     try:
-      row[key] = time_train(runner, xla, steps, repeats, label)
-    except Exception as e:  # noqa: BLE001  (record why XLA failed, go on)
+      result = time_train(runner, xla, steps, repeats, label, count=count)
+    except Exception as e:  # noqa: BLE001  (record why it failed, go on)
       text = " ".join(str(e).split())[:500]
       row[key] = {"error": f"{type(e).__name__}: {text}"}
       log(f"  {label} xla={'on' if xla else 'off'} FAILED: {row[key]['error']}")
+      continue
+    if count:
+      flops = result.pop("flops")
+      row.update(flops=flops["flops"], conv_matmul_flops=flops["conv_matmul_flops"],
+                 flops_by_type=dict(list(flops["by_type"].items())[:8]))
+      log(f"  {label}: {flops['flops'] / 1e9:.2f} GFLOP per step "
+          f"({flops['conv_matmul_flops'] / 1e9:.2f} in conv/matmul)")
+    row[key] = result
+
+
+def measure_arch(arch: str, batch_size: int, g_ch: int, d_ch: int, xla_modes: list[bool],
+                 steps: int, repeats: int, fmt: str = "float32") -> dict[str, Any]:
+  """A row of the reference table: `arch`'s ModularGAN step in format `fmt`."""
+  label = f"{arch} B={batch_size} {fmt}"
+  log(f"{label}: building the Runner (G ch {g_ch}, D ch {d_ch})")
+  runner = build_runner(arch, batch_size, g_ch, d_ch, mixed_precision=FORMATS[fmt])
+  row: dict[str, Any] = {"arch": arch, "format": fmt, "batch_size": batch_size,
+                         "g_ch": g_ch, "d_ch": d_ch,
+                         "resolution": runner.info["resolution"],
+                         "num_classes": runner.info["num_classes"]}
+  _time_modes(runner, row, xla_modes, steps, repeats, label)
   row["input_ms_per_step"] = time_inputs(runner, steps, repeats, label)
+  gin.clear_config()
+  return row
+
+
+def measure_class(gan_class: str, fmt: str, batch_size: int, g_ch: int, d_ch: int,
+                  xla_modes: list[bool], steps: int, repeats: int) -> dict[str, Any]:
+  """A row of the class table: `gan_class`'s step in format `fmt`."""
+  label = f"{gan_class} {fmt}"
+  log(f"{label}: building the Runner (B {batch_size}, G ch {g_ch}, D ch {d_ch})")
+  try:
+    runner = build_class_runner(gan_class, batch_size, g_ch, d_ch,
+                                mixed_precision=FORMATS[fmt])
+  except Exception as e:  # noqa: BLE001
+    text = " ".join(str(e).split())[:500]
+    log(f"  {label} FAILED to build: {type(e).__name__}: {text}")
+    return {"class": gan_class, "format": fmt, "batch_size": batch_size, "g_ch": g_ch,
+            "d_ch": d_ch, "error": f"{type(e).__name__}: {text}"}
+  row: dict[str, Any] = {"class": gan_class, "format": fmt, "batch_size": batch_size,
+                         "g_ch": g_ch, "d_ch": d_ch,
+                         "resolution": runner.info["resolution"],
+                         "architecture": runner.info["architecture"],
+                         "gan_class": runner.info["gan_class"]}
+  _time_modes(runner, row, xla_modes, steps, repeats, label)
+  if gan_class == "ProgressiveGAN":  # the level timed: lod 0, full size
+    row["lod"] = float(runner.gan.generator.lod.numpy())
   gin.clear_config()
   return row
 
@@ -331,26 +590,112 @@ def finish_row(row: dict[str, Any], limits: dict[str, float]) -> None:
   """Adds images/s, GFLOP/s, fractions of the matmul rates, input share."""
   for key in ("xla_off", "xla_on"):
     t = row.get(key)
-    if not t or "error" in t:
+    if not t or "error" in t or "flops" not in row:
       continue
     ms = t["ms_per_step"]
     t["images_per_s"] = row["batch_size"] * 1e3 / ms
     t["gflops"] = row["flops"] / ms / 1e6
     t["fraction_of_numpy_matmul"] = t["gflops"] / limits["numpy_gflops"]
     t["fraction_of_tf_matmul"] = t["gflops"] / limits["tf_gflops"]
-    t["input_share"] = row["input_ms_per_step"] / ms
+    if limits.get("tf_bf16_gflops"):
+      t["fraction_of_tf_bf16_matmul"] = t["gflops"] / limits["tf_bf16_gflops"]
+    if "input_ms_per_step" in row:
+      t["input_share"] = row["input_ms_per_step"] / ms
 
 
-def table(record: dict[str, Any]) -> str:
-  limits = record["matmul"]
-  lines = [f"Machine limit ({record['cores']} cores, load average "
-           f"{record['load_average_start']:.1f} at the start, "
-           f"{record['load_average_end']:.1f} at the end): float32 {limits['n']}x{limits['n']} "
-           f"matmul {limits['tf_gflops']:.1f} GFLOP/s (TF), {limits['numpy_gflops']:.1f} "
-           "GFLOP/s (numpy)", "",
-           "| arch | B | G/D ch | XLA | ms/step | img/s | GFLOP/step | GFLOP/s "
-           "| % numpy mm | % TF mm | input share | torch ms/step | TF/torch |",
-           "|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+def _ms(row: dict[str, Any] | None, key: str) -> float | None:
+  t = (row or {}).get(key)
+  return t["ms_per_step"] if t and "ms_per_step" in t else None
+
+
+def _pct(t: dict[str, Any], key: str) -> str:
+  return f"{100 * t[key]:.0f}%" if key in t else ""
+
+
+def class_summary(rows: list[dict[str, Any]]) -> list[str]:
+  """One sentence per class: XLA faster/slower by x% (ms/step on vs off) in
+  each format, and bfloat16's speed-up over float32 at each XLA setting."""
+  by_key = {(r["class"], r["format"]): r for r in rows}
+  out = []
+  for gan_class in dict.fromkeys(r["class"] for r in rows):
+    parts = []
+    for fmt in FORMATS:
+      row = by_key.get((gan_class, fmt))
+      off, on = _ms(row, "xla_off"), _ms(row, "xla_on")
+      if off and on:
+        change = on / off - 1
+        parts.append(f"XLA {'faster' if change < 0 else 'slower'} by "
+                     f"{100 * abs(change):.0f}% in {fmt} ({on:.0f} vs {off:.0f} ms/step)")
+    gains = []
+    for key in ("xla_off", "xla_on"):
+      f32 = _ms(by_key.get((gan_class, "float32")), key)
+      bf16 = _ms(by_key.get((gan_class, "bfloat16")), key)
+      if f32 and bf16:
+        gains.append(f"{f32 / bf16:.2f}x with XLA {key[4:]}")
+    if gains:
+      parts.append("bfloat16 " + " and ".join(gains) + " the float32 speed")
+    if parts:
+      out.append(f"{gan_class}: " + "; ".join(parts) + ".")
+  pays = {fmt: [] for fmt in FORMATS}
+  for (gan_class, fmt), row in by_key.items():
+    off, on = _ms(row, "xla_off"), _ms(row, "xla_on")
+    if off and on and on < off:
+      pays[fmt].append(gan_class)
+  measured = [r for r in rows if _ms(r, "xla_off") and _ms(r, "xla_on")]
+  if measured:
+    out.append("XLA (ModularGAN.jit_compile) pays for: " + "; ".join(
+        f"{fmt}: {', '.join(names) or 'none'}" for fmt, names in pays.items()
+        if any(r["format"] == fmt for r in measured)) + ".")
+  return out
+
+
+def class_table(record: dict[str, Any]) -> list[str]:
+  rows = record.get("classes") or []
+  if not rows:
+    return []
+  by_key = {(r["class"], r["format"]): r for r in rows}
+  lines = [f"GAN classes at {rows[0].get('resolution', 32)} px, batch "
+           f"{rows[0]['batch_size']}, G/D {rows[0]['g_ch']}/{rows[0]['d_ch']} ch, "
+           f"{record['steps']} steps per call, median of {record['repeats']} calls:", "",
+           "| class | format | XLA | ms/step | img/s | GFLOP/step | GFLOP/s | % f32 mm "
+           "| % bf16 mm | XLA on/off | bf16 speed-up |",
+           "|---|---|---|---|---|---|---|---|---|---|---|"]
+  for row in rows:
+    if "error" in row:
+      lines.append(f"| {row['class']} | {row['format']} | | failed: {row['error'][:120]} "
+                   "| | | | | | | |")
+      continue
+    for key in ("xla_off", "xla_on"):
+      if key not in row:
+        continue
+      t = row[key]
+      head = f"| {row['class']} | {row['format']} | {key[4:]} "
+      if "error" in t:
+        lines.append(head + f"| failed: {t['error'][:120]} | | | | | | | |")
+        continue
+      off, on = _ms(row, "xla_off"), _ms(row, "xla_on")
+      ratio = (f"{on / off:.2f} ({'pays' if on < off else 'does not pay'})"
+               if key == "xla_on" and off and on else "")
+      f32 = _ms(by_key.get((row["class"], "float32")), key)
+      gain = (f"{f32 / t['ms_per_step']:.2f}x" if row["format"] == "bfloat16" and f32
+              else "")
+      flops = (f"| {row['flops'] / 1e9:.2f} | {t['gflops']:.1f} "
+               if "gflops" in t else "| | ")
+      lines.append(head + f"| {t['ms_per_step']:.1f} | {row['batch_size'] * 1e3 / t['ms_per_step']:.1f} "
+                   + flops + f"| {_pct(t, 'fraction_of_tf_matmul')} "
+                   f"| {_pct(t, 'fraction_of_tf_bf16_matmul')} | {ratio} | {gain} |")
+  return lines + [""] + class_summary(rows) + [""]
+
+
+def reference_table(record: dict[str, Any]) -> list[str]:
+  if not record.get("rows"):
+    return []
+  lines = ["Reference (--reference): the ModularGAN step of each architecture at its "
+           "full width:", "",
+           "| arch | format | B | G/D ch | XLA | ms/step | img/s | GFLOP/step | GFLOP/s "
+           "| % numpy mm | % TF f32 mm | % TF bf16 mm | input share | torch ms/step "
+           "| TF/torch |",
+           "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
   torch_rows = {t["batch_size"]: t for t in record.get("torch", [])
                 if isinstance(t, dict) and "ms_per_step" in t}
   for row in record["rows"]:
@@ -358,41 +703,62 @@ def table(record: dict[str, Any]) -> str:
       if key not in row:
         continue
       t = row[key]
-      head = (f"| {row['arch']} | {row['batch_size']} | {row['g_ch']}/{row['d_ch']} "
-              f"| {key[4:]} ")
+      head = (f"| {row['arch']} | {row.get('format', 'float32')} | {row['batch_size']} "
+              f"| {row['g_ch']}/{row['d_ch']} | {key[4:]} ")
       if "error" in t:
-        lines.append(head + f"| failed: {t['error'][:120]} | | | | | | | | |")
+        lines.append(head + f"| failed: {t['error'][:120]} | | | | | | | | | |")
         continue
-      peer = torch_rows.get(row["batch_size"]) if row["arch"] == REFERENCE_ARCH else None
+      peer = (torch_rows.get(row["batch_size"]) if row["arch"] == REFERENCE_ARCH
+              else None)
       peer_cols = (f"| {peer['ms_per_step']:.1f} | {t['ms_per_step'] / peer['ms_per_step']:.2f} "
                    if peer else "| | ")
       lines.append(head + f"| {t['ms_per_step']:.1f} | {t['images_per_s']:.1f} "
                    f"| {row['flops'] / 1e9:.2f} | {t['gflops']:.1f} "
-                   f"| {100 * t['fraction_of_numpy_matmul']:.0f}% "
-                   f"| {100 * t['fraction_of_tf_matmul']:.0f}% "
-                   f"| {100 * t['input_share']:.0f}% " + peer_cols + "|")
+                   f"| {_pct(t, 'fraction_of_numpy_matmul')} "
+                   f"| {_pct(t, 'fraction_of_tf_matmul')} "
+                   f"| {_pct(t, 'fraction_of_tf_bf16_matmul')} "
+                   f"| {_pct(t, 'input_share')} " + peer_cols + "|")
+  lines.append("")
+  if isinstance(record.get("torch"), str):
+    lines += [f"PyTorch peer: {record['torch']}", ""]
+  return lines
+
+
+def table(record: dict[str, Any]) -> str:
+  limits = record["matmul"]
+  bf16 = (f", bfloat16 {limits['tf_bf16_gflops']:.1f} GFLOP/s (TF)"
+          if "tf_bf16_gflops" in limits else "")
+  lines = [f"Machine limit ({record['cores']} cores, load average "
+           f"{record['load_average_start']:.2f} at the start, "
+           f"{record['load_average_end']:.2f} at the end): {limits['n']}x{limits['n']} "
+           f"matmul float32 {limits['tf_gflops']:.1f} GFLOP/s (TF), "
+           f"{limits['numpy_gflops']:.1f} GFLOP/s (numpy){bf16}. "
+           f"Wall time of the run: {record.get('wall_s', 0) / 60:.1f} min.", ""]
+  lines += [w for w in record.get("warnings", [])] + (
+      [""] if record.get("warnings") else [])
+  lines += class_table(record) + reference_table(record)
   check = record["flop_check"]
-  lines += ["", "FLOPs: TensorFlow graph profiler (float_operation) on the traced "
-            "train_step. Check on one conv layer: profiler "
+  lines += ["FLOPs: TensorFlow graph profiler (float_operation) on the traced step, "
+            "plus the ops in cond/case branches (the most expensive branch) and "
+            "nested calls. Check on one conv layer: profiler "
             f"{check['conv_profiler']} vs analytic {check['conv_analytic']} (forward), "
             f"{check['conv_fwd_bwd_profiler']} vs {check['conv_fwd_bwd_analytic']} "
             f"(forward + backward); dense {check['dense_profiler']} vs "
             f"{check['dense_analytic']}."]
-  if isinstance(record.get("torch"), str):
-    lines.append(f"PyTorch peer: {record['torch']}")
-  lines += [""] + record["verdicts"]
+  if record.get("verdicts"):
+    lines += [""] + record["verdicts"]
   return "\n".join(lines)
 
 
 def verdicts(record: dict[str, Any]) -> list[str]:
-  """PASS/FAIL of the two targets for every resnet_cifar row (XLA off, the
-  Runner's path; XLA on shown beside it)."""
+  """PASS/FAIL of the two targets for every float32 resnet_cifar row of the
+  reference table (XLA off, the Runner's path; XLA on shown beside it)."""
   out = []
   limits = record["matmul"]
   torch_rows = {t["batch_size"]: t for t in record.get("torch", [])
                 if isinstance(t, dict) and "ms_per_step" in t}
-  for row in record["rows"]:
-    if row["arch"] != REFERENCE_ARCH:
+  for row in record.get("rows", []):
+    if row["arch"] != REFERENCE_ARCH or row.get("format", "float32") != "float32":
       continue
     for key in ("xla_off", "xla_on"):
       t = row.get(key)
@@ -413,11 +779,19 @@ def verdicts(record: dict[str, Any]) -> list[str]:
                  f"(target >= {100 * MATMUL_FRACTION_TARGET:.0f}%)")
   if out and record["quick"]:
     out.append("NOTE: --quick measures tiny widths; the targets are about the full size.")
-  load = max(record["load_average_start"], record["load_average_end"])
-  if out and load > 0.5 * record["cores"]:
-    out.append(f"NOTE: load average up to {load:.1f} on {record['cores']} cores: other "
-               "processes shared the CPU; these verdicts are not meaningful.")
+  if out and record.get("warnings"):
+    out.append("NOTE: other processes shared the CPU (see the load average): these "
+               "verdicts are not meaningful.")
   return out
+
+
+def load_warning(when: str, load: float) -> str | None:
+  """The warning line when the 1-minute load average exceeds the limit."""
+  if load <= load_limit():
+    return None
+  return (f"WARNING: load average {load:.2f} at the {when} on {cores()} cores (limit "
+          f"{load_limit():.1f}): other processes shared the CPU and distort every "
+          "number here; not a record.")
 
 
 def run_torch(batch_sizes: list[int], g_ch: int, d_ch: int, steps: int,
@@ -439,25 +813,48 @@ def run_torch(batch_sizes: list[int], g_ch: int, d_ch: int, steps: int,
   return rows
 
 
+def _names(text: str, known: Any, flag: str) -> list[str]:
+  names = [n.strip() for n in text.split(",") if n.strip()]
+  for name in names:
+    if name not in known:
+      raise SystemExit(f"Unknown {flag} entry {name!r}; one of {', '.join(known)}")
+  return names
+
+
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
   parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-  parser.add_argument("--archs", default=",".join(ARCHS),
-                      help="comma-separated architectures")
-  parser.add_argument("--batch_sizes", default="16,64",
-                      help="batch sizes of the 32 px architectures")
-  parser.add_argument("--batch_sizes_128", default="4",
-                      help="batch sizes of resnet_biggan_arch at 128 px")
+  parser.add_argument("--classes", default=",".join(CLASSES),
+                      help="comma-separated GAN classes of the class table "
+                      f"({', '.join(CLASSES)}); empty: none")
+  parser.add_argument("--formats", default=",".join(FORMATS),
+                      help="float32, bfloat16 or both (run_config.mixed_precision)")
+  parser.add_argument("--xla", default="off,on", help="off, on or off,on")
+  parser.add_argument("--class_batch", type=int, default=CLASS_BATCH,
+                      help="global batch of the class table")
+  parser.add_argument("--class_g_ch", type=int, default=CLASS_G_CH,
+                      help="G width of the class table (ProGAN: nf at every level)")
+  parser.add_argument("--class_d_ch", type=int, default=CLASS_D_CH,
+                      help="D width of the class table (ProGAN: nf at every level)")
   parser.add_argument("--steps", type=int, default=3,
                       help="steps per tf.function call (iterations_per_loop)")
   parser.add_argument("--repeats", type=int, default=3,
                       help="timed calls after the warm-up; the median is reported")
-  parser.add_argument("--xla", default="off,on", help="off, on or off,on")
+  parser.add_argument("--reference", action="store_true",
+                      help="also the full-size architecture table and its PyTorch peer "
+                      "(about 25 more minutes on 2 cores)")
+  parser.add_argument("--archs", default=",".join(ARCHS),
+                      help="comma-separated architectures of --reference")
+  parser.add_argument("--batch_sizes", default="16,64",
+                      help="batch sizes of the 32 px architectures (--reference)")
+  parser.add_argument("--batch_sizes_128", default="4",
+                      help="batch sizes of resnet_biggan_arch at 128 px (--reference)")
   parser.add_argument("--g_ch", type=int, default=None,
-                      help="G width of every architecture (default: its own)")
+                      help="G width of every --reference architecture (default: its own)")
   parser.add_argument("--d_ch", type=int, default=None,
-                      help="D width of every architecture (default: its own)")
+                      help="D width of every --reference architecture (default: its own)")
   parser.add_argument("--quick", action="store_true",
-                      help="tiny widths, batch 4 (2 at 128 px), 2 steps, 1 repeat")
+                      help=f"tiny widths ({QUICK_CLASS_CH} ch), batch {QUICK_CLASS_BATCH} "
+                      "(2 at 128 px), 2 steps, 1 repeat")
   parser.add_argument("--no_torch", action="store_true", help="skip the PyTorch peer")
   parser.add_argument("--torch_threads", type=int, default=cores(),
                       help="torch.set_num_threads of the peer (default: the cores)")
@@ -465,6 +862,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
   args = parser.parse_args(argv)
   if args.quick:
     args.batch_sizes, args.batch_sizes_128 = "4", "2"
+    args.class_batch = QUICK_CLASS_BATCH
+    args.class_g_ch = args.class_d_ch = QUICK_CLASS_CH
     args.steps, args.repeats = 2, 1
   if args.out is None:
     args.out = ("/tmp/train_speed_quick" if args.quick
@@ -474,11 +873,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
   args = parse_args(argv)
-  archs = [a.strip() for a in args.archs.split(",") if a.strip()]
-  for arch in archs:
-    if arch not in ARCHS:
-      raise SystemExit(f"Unknown --archs entry {arch!r}; one of {', '.join(ARCHS)}")
-  xla_modes = [{"off": False, "on": True}[m.strip()] for m in args.xla.split(",")]
+  began = time.time()
+  classes = _names(args.classes, CLASSES, "--classes")
+  formats = _names(args.formats, FORMATS, "--formats")
+  archs = _names(args.archs, ARCHS, "--archs") if args.reference else []
+  xla_modes = [{"off": False, "on": True}[m] for m in _names(args.xla, ("off", "on"),
+                                                             "--xla")]
   batch_32 = [int(b) for b in args.batch_sizes.split(",")]
   batch_128 = [int(b) for b in args.batch_sizes_128.split(",")]
 
@@ -493,25 +893,41 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
       "cores": cores(), "machine": platform.machine(),
       "processor": platform.processor(), "tensorflow": tf.__version__,
       "quick": args.quick, "steps": args.steps, "repeats": args.repeats,
-      "flop_method": "tf.compat.v1.profiler float_operation on the traced train_step"}
+      "argv": sys.argv[1:] if argv is None else list(argv),
+      "flop_method": ("tf.compat.v1.profiler float_operation on the traced step, plus "
+                      "cond/case branches (the most expensive) and nested calls"),
+      "warnings": []}
   record["load_average_start"] = os.getloadavg()[0]
-  if record["load_average_start"] > 0.5 * cores():
-    log(f"WARNING: load average {record['load_average_start']:.1f} on {cores()} cores: "
-        "other processes share the CPU and distort every number here")
-  log("matmul limit (2048x2048 float32, best of 5)")
+  record["load_averages_start"] = list(os.getloadavg())
+  warning = load_warning("start", record["load_average_start"])
+  if warning:
+    log(warning)
+    record["warnings"].append(warning)
+  log("matmul limit (2048x2048 float32 and bfloat16, best of 5)")
   record["matmul"] = matmul_rates()
-  log(f"  TF {record['matmul']['tf_gflops']:.1f} GFLOP/s, numpy "
+  log(f"  TF float32 {record['matmul']['tf_gflops']:.1f} GFLOP/s, TF bfloat16 "
+      f"{record['matmul']['tf_bf16_gflops']:.1f} GFLOP/s, numpy "
       f"{record['matmul']['numpy_gflops']:.1f} GFLOP/s")
   record["flop_check"] = conv_flops_check()
   log(f"  FLOP counter check: {record['flop_check']}")
+  record["classes"] = []
+  for gan_class in classes:
+    for fmt in formats:
+      row = measure_class(gan_class, fmt, args.class_batch, args.class_g_ch,
+                          args.class_d_ch, xla_modes, args.steps, args.repeats)
+      finish_row(row, record["matmul"])
+      record["classes"].append(row)
   record["rows"] = []
   for arch in archs:
     g_ch, d_ch = widths(arch)
     for b in (batch_128 if ARCHS[arch]["dataset"] == "imagenet_128" else batch_32):
-      row = measure_arch(arch, b, g_ch, d_ch, xla_modes, args.steps, args.repeats)
-      finish_row(row, record["matmul"])
-      record["rows"].append(row)
-  if args.no_torch:
+      for fmt in formats:
+        row = measure_arch(arch, b, g_ch, d_ch, xla_modes, args.steps, args.repeats, fmt)
+        finish_row(row, record["matmul"])
+        record["rows"].append(row)
+  if not args.reference:
+    record["torch"] = "skipped (no --reference)"
+  elif args.no_torch:
     record["torch"] = "skipped (--no_torch)"
   elif REFERENCE_ARCH in archs:
     record["torch"] = run_torch(batch_32, *widths(REFERENCE_ARCH), args.steps,
@@ -521,7 +937,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
   if isinstance(record["torch"], str):
     log(f"PyTorch peer {record['torch']}")
   record["load_average_end"] = os.getloadavg()[0]
+  record["load_averages_end"] = list(os.getloadavg())
+  warning = load_warning("end", record["load_average_end"])
+  if warning:
+    log(warning)
+    record["warnings"].append(warning)
+  record["class_summary"] = class_summary(record["classes"])
   record["verdicts"] = verdicts(record)
+  record["wall_s"] = time.time() - began
   text = table(record)
   print("\n" + text, flush=True)
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
