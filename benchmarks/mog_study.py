@@ -1,17 +1,21 @@
-"""Mode collapse on the 2-D mixtures: every loss x penalty pair on `mog_ring`
-(8 modes) and `mog_grid` (25 modes), scored by the modes covered and the share
-of high-quality samples (the sweep `configs/sweeps/mog_study_small.toml`).
+"""Mode collapse on the 2-D ring: every loss x penalty pair on `mog_ring_tuned`
+(8 modes; settings that learn, shrunk to a CPU budget), 3 seeds, each trial
+scored by the mean over its last 3 checkpoints (the sweep
+`configs/sweeps/mog_study_small.toml`).
 
   python benchmarks/mog_study.py                  # runs (or resumes) the sweep
   python benchmarks/mog_study.py --report_only    # tables from what has finished
 
 Writes benchmarks/results/mog_study.{md,csv,png}: one row per loss/penalty,
-the median over the finished seeds of each mixture's scores.
+the mean ± std over the finished seeds of the modes covered (ours: a mode
+holds a tenth of its share of the samples), the modes hit (VEEGAN's count:
+one sample within 3 std) and the share of high-quality samples.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import logging
 import os
 import shutil
@@ -24,27 +28,36 @@ sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
 
-def pivot(summary: list[dict]) -> list[dict]:
-  """Rows "loss, penalty" with columns per mixture and score."""
+SCORES = ("modes_covered", "modes_hit", "high_quality_fraction")
+
+
+def pivot(summary: list[dict], prefix: str = "") -> list[dict]:
+  """Rows "loss, penalty" with columns per score: mean, std, per-seed values."""
   rows: dict[str, dict] = {}
   for r in summary:
-    mixture, pair = r["config"].split(",", 1)
-    row = rows.setdefault(pair, {"loss, penalty": pair.replace("loss=", "").replace(
-        "penalty=", "").replace(",", ", ")})
-    row[f"{mixture} {r['score']}"] = r["median"]
-    row[f"{mixture} seeds"] = r["seeds"]
+    pair = r["config"][len(prefix):] if r["config"].startswith(prefix) else r["config"]
+    label = pair.replace("loss=", "").replace("penalty=", "").replace(",", ", ")
+    row = rows.setdefault(label, {"loss, penalty": label})
+    row["seeds"] = r["seeds"]
+    for key in ("mean", "std", "values"):
+      row[f"{r['score']} {key}"] = r[key]
   return list(rows.values())
 
 
+def cell(row: dict, score: str, percent: bool = False) -> str:
+  if f"{score} mean" not in row:
+    return "-"
+  mean, std = row[f"{score} mean"], row[f"{score} std"]
+  return f"{mean:.0%} ± {std:.0%}" if percent else f"{mean:.1f} ± {std:.1f}"
+
+
 def markdown(rows: list[dict]) -> str:
-  head = ("| loss, penalty | ring: modes of 8 | ring: high quality | grid: modes of 25 "
-          "| grid: high quality |\n|---|---|---|---|---|\n")
-  cell = lambda row, key, fmt: fmt.format(row[key]) if key in row else "-"
+  head = ("| loss, penalty | seeds | modes covered (of 8) | modes hit (of 8) "
+          "| high quality | modes covered per seed |\n|---|---|---|---|---|---|\n")
   return head + "".join(
-      f"| {row['loss, penalty']} | {cell(row, 'mog_ring modes_covered', '{:.1f}')} | "
-      f"{cell(row, 'mog_ring high_quality_fraction', '{:.0%}')} | "
-      f"{cell(row, 'mog_grid modes_covered', '{:.1f}')} | "
-      f"{cell(row, 'mog_grid high_quality_fraction', '{:.0%}')} |\n" for row in rows)
+      f"| {row['loss, penalty']} | {row['seeds']} | {cell(row, 'modes_covered')} | "
+      f"{cell(row, 'modes_hit')} | {cell(row, 'high_quality_fraction', True)} | "
+      f"{row.get('modes_covered values', '')} |\n" for row in rows)
 
 
 def main() -> None:
@@ -60,13 +73,19 @@ def main() -> None:
   trials = sweep.expand(spec, args.work)
   if not args.report_only:
     sweep.run(trials, args.parallel)
-  _, summary = sweep.report(trials, args.work, spec["metrics"])
+  score_last = spec.get("score_last", 1)
+  _, summary = sweep.report(trials, args.work, spec["metrics"], score_last)
   rows = pivot(summary)
-  seeds = sorted({r["seeds"] for r in summary})
-  steps = [b for b in spec.get("bindings", []) if "training_steps" in b]
-  setup = (f"mlp_arch GAN (configs mog_ring / mog_grid{', ' + steps[0] if steps else ''}), "
-           f"median over {'/'.join(map(str, seeds))} seed(s) of the final scores; "
-           f"{sum(t.done for t in trials)}/{len(trials)} trials finished.")
+  done = [t for t in trials if t.done]
+  seconds = [json.loads(sweep.read_text(os.path.join(t.model_dir, sweep.DONE)) or "{}"
+                        ).get("seconds", 0) for t in done]
+  per_trial = f", {sum(seconds) / len(seconds) / 60:.1f} min per trial" if seconds else ""
+  setup = (f"`mog_ring_tuned` with {', '.join(b for b in spec['bindings'][1:4])}: "
+           f"2000 steps, mean ± std over the finished seeds of each trial's mean over "
+           f"its last {score_last} checkpoints; {len(done)}/{len(trials)} trials "
+           f"finished{per_trial} (2 shared CPU cores, `--parallel {args.parallel}`).\n\n"
+           "Reproduce: `python benchmarks/mog_study.py` (sweep in "
+           f"{tempfile.gettempdir()}/mog_study_small; `--report_only` rereads it).")
   table = markdown(rows)
   files.write_text(args.out + ".md", f"{setup}\n\n{table}")
   files.write_csv(args.out + ".csv", rows)

@@ -14,6 +14,11 @@ and/or a list of named variants, and seeds:
   name = "sn"
   bindings = ["D.spectral_norm = True"]
 
+`score_last = k` (default 1) scores each trial by the mean of each score
+over its last k evaluated checkpoints instead of the last one alone (one
+checkpoint of a GAN is a noisy reading; the trial must keep and evaluate
+k checkpoints, e.g. `run_config.keep_checkpoint_max`).
+
 Grid values are gin expressions: strings go in verbatim ("@hinge",
 "'translation'"), numbers and booleans as Python writes them. Each trial is
 a normal run directory, OUT/trials/<config>/seed<k>, trained and scored by
@@ -69,7 +74,7 @@ logger = logging.getLogger("compare_gan2")
 
 DONE = "sweep_done.json"
 SPEC_KEYS = {"configs", "bindings", "seeds", "grid", "variants", "schedule",
-             "metrics", "options", "ray"}
+             "metrics", "options", "ray", "score_last"}
 # The spec's [ray] table: the Ray backend's flags without their dashes.
 RAY_KEYS = {"num_cpus_per_trial", "num_gpus_per_trial", "resources", "max_retries"}
 HPARAMS_SUFFIX = ".sweep_hparams"  # the event files this module writes
@@ -211,6 +216,10 @@ def load_spec(path: str) -> dict[str, Any]:
   if not spec.get("configs") and not all(v.get("configs") for v in
                                          spec.get("variants", [{}])):
     raise ValueError(f"Sweep spec {path} names no `configs`.")
+  score_last = spec.get("score_last", 1)
+  if isinstance(score_last, bool) or not isinstance(score_last, int) or score_last < 1:
+    raise ValueError(f"Sweep spec {path}: `score_last` must be a positive integer; "
+                     f"got {score_last!r}.")
   return spec
 
 
@@ -456,17 +465,33 @@ def score_names(rows: list[dict[str, float]]) -> list[str]:
   return names
 
 
-def summarize(trials: Sequence[Trial], metrics: Sequence[str] | None = None
+def final_scores(rows: list[dict[str, float]], score_last: int = 1
+                 ) -> dict[str, float]:
+  """A trial's scores from its scores.csv `rows` (by step): the last row,
+  each score replaced by its mean over the last `score_last` rows that have
+  it. "step" stays the last row's."""
+  if not rows:
+    return {}
+  final = dict(rows[-1])
+  for name in score_names(rows):
+    if name in final:  # a score the last checkpoint lacks stays missing
+      final[name] = float(np.mean([r[name] for r in rows if name in r][-score_last:]))
+  return final
+
+
+def summarize(trials: Sequence[Trial], metrics: Sequence[str] | None = None,
+              score_last: int = 1
               ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
   """(one row per trial with its final scores, one row per config and score
-  with best/median/mean/std over seeds)."""
+  with best/median/mean/std over seeds). A trial's final score is the mean
+  over its last `score_last` evaluated checkpoints (final_scores)."""
   from compare_gan2.metrics.scores import DIRECTIONS  # pylint: disable=g-import-not-at-top
   per_trial, finals = [], {}
   names: list[str] = list(metrics or [])
   for trial in trials:
     rows = read_scores(trial)
     names += [n for n in score_names(rows) if n not in names and not metrics]
-    final = rows[-1] if rows else {}
+    final = final_scores(rows, score_last)
     finals[(trial.config, trial.seed)] = final
     per_trial.append({"config": trial.config, "seed": trial.seed,
                       "status": "done" if trial.done else ("partial" if rows else "new"),
@@ -563,7 +588,8 @@ def markdown_table(summary: list[dict[str, Any]]) -> str:
   return "\n".join(lines) + "\n"
 
 
-def plot(trials: Sequence[Trial], summary: list[dict[str, Any]], out: str) -> list[str]:
+def plot(trials: Sequence[Trial], summary: list[dict[str, Any]], out: str,
+         score_last: int = 1) -> list[str]:
   """curves.png (each score against step, a colour per config, a thin line
   per seed) and boxplot.png (the final scores per config). Returns the paths."""
   from compare_gan2.runner.images import figure  # pylint: disable=g-import-not-at-top
@@ -601,18 +627,20 @@ def plot(trials: Sequence[Trial], summary: list[dict[str, Any]], out: str) -> li
     if values and min(values) > 0 and max(values) > 20 * min(values):
       ax.set_yscale("log")  # one collapsed config must not flatten the rest
     ax.set_xticks(range(1, len(labels) + 1), labels, rotation=60, ha="right", fontsize=6)
-    ax.set_title(f"{name} (final, over seeds)")
+    ax.set_title(f"{name} ({'final' if score_last == 1 else f'mean of last {score_last}'}"
+                 ", over seeds)")
   fig.tight_layout()
   paths.append(os.path.join(out, "boxplot.png"))
   fig.savefig(paths[-1])
   return paths
 
 
-def report(trials: Sequence[Trial], out: str, metrics: Sequence[str] | None = None
-           ) -> tuple[str, list[dict[str, Any]]]:
+def report(trials: Sequence[Trial], out: str, metrics: Sequence[str] | None = None,
+           score_last: int = 1) -> tuple[str, list[dict[str, Any]]]:
   """Writes results.csv, summary.csv/.md, the plots and the HParams
-  experiment; returns the markdown table and the summary rows."""
-  per_trial, summary = summarize(trials, metrics)
+  experiment; returns the markdown table and the summary rows. Each trial
+  is scored by the mean over its last `score_last` evaluated checkpoints."""
+  per_trial, summary = summarize(trials, metrics, score_last)
   # A remote sweep's report is written here, then copied.
   local = tempfile.mkdtemp(prefix="sweep_report") if is_remote(out) else out
   os.makedirs(local, exist_ok=True)
@@ -621,10 +649,12 @@ def report(trials: Sequence[Trial], out: str, metrics: Sequence[str] | None = No
       files.write_csv(os.path.join(local, name), rows)
   table = markdown_table(summary) if summary else "No scores yet.\n"
   done = sum(t.done for t in trials)
+  scored = ("final scores" if score_last == 1 else
+            f"scores (mean over each trial's last {score_last} evaluated checkpoints)")
   files.write_text(os.path.join(local, "summary.md"),
                    f"{done}/{len(trials)} trials finished; median ± std over seeds "
-                   "of each config's final scores.\n\n" + table)
-  plot(trials, summary, local)
+                   f"of each config's {scored}.\n\n" + table)
+  plot(trials, summary, local, score_last)
   if local != out:
     for name in os.listdir(local):
       _gfile().copy(os.path.join(local, name), os.path.join(out, name), overwrite=True)

@@ -66,11 +66,15 @@ def assign_modes(points: np.ndarray, means: np.ndarray,
   return np.where(distances.min(axis=1) <= max_distance, nearest, -1)
 
 
+def _means(kind: str, radius: float) -> np.ndarray:
+  return ring_means(radius=radius) if kind == "ring" else GRID_MEANS
+
+
 @functools.lru_cache(maxsize=8)
 def _cached_mixture(kind: str, stddev: float, num_examples: int,
-                    data_seed: int, split_id: int):
-  means = RING_MEANS if kind == "ring" else GRID_MEANS
-  return sample_mixture(means, stddev, num_examples, [data_seed, split_id])
+                    data_seed: int, split_id: int, radius: float = 2.0):
+  return sample_mixture(_means(kind, radius), stddev, num_examples,
+                        [data_seed, split_id])
 
 
 class MixtureDataset(ArrayDataset):
@@ -85,8 +89,9 @@ class MixtureDataset(ArrayDataset):
 
   def __init__(self, name: str, kind: str, *, stddev: float,
                num_train_examples: int, num_test_examples: int,
-               data_seed: int, seed: int):
-    self.means = RING_MEANS if kind == "ring" else GRID_MEANS
+               data_seed: int, seed: int, radius: float = 2.0):
+    self.radius = float(radius)
+    self.means = _means(kind, self.radius)
     super().__init__(name, resolution=1, colors=2,
                      num_classes=len(self.means), seed=seed,
                      split_sizes={"train": num_train_examples,
@@ -98,13 +103,15 @@ class MixtureDataset(ArrayDataset):
   @property
   def fingerprint(self) -> str:
     sizes = "-".join(str(v) for v in self.split_sizes.values())
-    return (f"{self.name}-std{self.stddev:g}-data_seed{self.data_seed}"
+    # The default radius keeps the fingerprint (cached real features) it had.
+    radius = f"-r{self.radius:g}" if self.kind == "ring" and self.radius != 2.0 else ""
+    return (f"{self.name}{radius}-std{self.stddev:g}-data_seed{self.data_seed}"
             f"-n{sizes}")
 
   def _arrays(self, split: str):
     points, labels = _cached_mixture(self.kind, self.stddev,
                                      self.split_sizes[split], self.data_seed,
-                                     _SPLIT_IDS[split])
+                                     _SPLIT_IDS[split], self.radius)
     return points.reshape(-1, 1, 1, 2), labels
 
 
@@ -118,7 +125,7 @@ def _check_sizes(name: str, **sizes: int) -> None:
 @DATASETS.register("mog_ring")
 def mog_ring(seed: int = DEFAULT_SEED, num_train_examples: int = 50000,
              num_test_examples: int = 5000, stddev: float = RING_STDDEV,
-             data_seed: int = 0) -> MixtureDataset:
+             data_seed: int = 0, radius: float = 2.0) -> MixtureDataset:
   """8 Gaussians on a circle of radius 2 (std 0.02); labels = component.
 
   Args:
@@ -126,13 +133,18 @@ def mog_ring(seed: int = DEFAULT_SEED, num_train_examples: int = 50000,
     num_train_examples / num_test_examples: int. Split sizes.
     stddev: float. Component standard deviation (`mog_ring.stddev`).
     data_seed: int. Seed of the drawing (`mog_ring.data_seed`).
+    radius: float. Radius of the circle (`mog_ring.radius`; PacGAN's ring
+      has radius 1 and std 0.01).
   """
   _check_sizes("mog_ring", num_train_examples=num_train_examples,
                num_test_examples=num_test_examples)
+  if isinstance(radius, bool) or not isinstance(radius, (int, float)) or radius <= 0:
+    raise ValueError(f"`mog_ring.radius` must be a positive number. Received: "
+                     f"radius={radius!r}")
   return MixtureDataset("mog_ring", "ring", stddev=stddev,
                         num_train_examples=num_train_examples,
                         num_test_examples=num_test_examples,
-                        data_seed=data_seed, seed=seed)
+                        data_seed=data_seed, seed=seed, radius=radius)
 
 
 @DATASETS.register("mog_grid")

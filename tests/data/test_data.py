@@ -93,6 +93,26 @@ def test_mixture_modes():
   np.testing.assert_array_equal(a, b)
 
 
+def test_mog_ring_radius_knob():
+  """`mog_ring.radius`: PacGAN's ring (radius 1, std 0.01), written out as
+  its config does: means (cos 2 pi k / 8, sin 2 pi k / 8)."""
+  default = mixtures.mog_ring()
+  assert default.radius == 2.0 and default.fingerprint == "mog_ring-std0.02-data_seed0-n50000-5000"
+  ds = mixtures.mog_ring(radius=1.0, stddev=0.01, num_train_examples=4000)
+  angles = 2 * np.pi * np.arange(8) / 8
+  np.testing.assert_allclose(ds.means, np.stack([np.cos(angles), np.sin(angles)], -1),
+                             atol=1e-6)
+  assert "r1-std0.01" in ds.fingerprint
+  points, labels = ds.arrays("train")
+  points = points.reshape(-1, 2)
+  np.testing.assert_allclose(np.linalg.norm(points, axis=1), 1.0, atol=6 * 0.01)
+  for k in range(8):
+    np.testing.assert_allclose(points[labels == k].std(0), 0.01, rtol=0.15)
+  for bad in (0, -1.0, True, "1"):
+    with pytest.raises(ValueError, match="mog_ring.radius"):
+      mixtures.mog_ring(radius=bad)
+
+
 # === Pipeline: seeds, resume, subsets, flips ===
 
 def test_same_seed_same_batches_different_seed_different_order():

@@ -70,8 +70,8 @@ bindings = ["D.spectral_norm = True"]
 
 
 def test_shipped_specs_expand(tmp_path):
-  sizes = {"mog_study": 2 * 4 * 3 * 2 * 3, "mog_study_small": 2 * 4 * 3 * 2,
-           "fewer_labels_digits": 9 * 2}
+  sizes = {"mog_study": 2 * 4 * 3 * 2 * 3, "mog_study_small": 4 * 3 * 3,
+           "mog_pacgan": 3, "fewer_labels_digits": 9 * 2}
   for name, size in sizes.items():
     trials = sweep.expand(sweep.load_spec(name), str(tmp_path))
     assert len(trials) == size
@@ -94,7 +94,7 @@ def test_bad_specs(tmp_path, text, message):
 def test_shipped_spec_found_beside_a_folder_of_its_name(tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
   os.mkdir("mog_study")  # e.g. the output of an earlier `--out mog_study`
-  assert sweep.load_spec("mog_study")["configs"] == ["mog_ring", "mog_grid"]
+  assert sweep.load_spec("mog_study")["configs"] == ["mog_ring_tuned", "mog_grid_tuned"]
 
 
 def test_unknown_spec_and_config(tmp_path):
@@ -187,6 +187,53 @@ def test_mode_coverage_counts_modes():
   counts = np.bincount(d.argmin(1)[high], minlength=8)
   assert out["high_quality_fraction"] == pytest.approx(high.mean(), abs=2e-3)
   assert out["modes_covered"] == np.sum(counts >= 0.1 * len(fake_points) / 8) == 4
+
+
+def test_modes_hit_counts_any_high_quality_sample():
+  """VEEGAN's / PacGAN's count: a mode with one sample within 3 std counts
+  (PacGAN's MetricLogger: the modes with a nonzero count)."""
+  means, stddev = mixtures.RING_MEANS, mixtures.RING_STDDEV
+  real_points, labels = mixtures.sample_mixture(means, stddev, 4000, seed=1)
+  real = scores.SampleSet(real_points.reshape(-1, 1, 1, 2), None, labels=labels)
+  rng = np.random.default_rng(3)
+  hits = np.repeat([0, 1, 2, 3, 4, 5], [300, 300, 300, 300, 2, 1])
+  near = means[hits] + rng.normal(0, stddev / 2, (len(hits), 2))
+  far = rng.uniform(-0.5, 0.5, (400, 2))
+  fake_points = np.concatenate([near, far]).astype(np.float32)
+  fake = scores.SampleSet(fake_points.reshape(-1, 1, 1, 2), None)
+  d = np.linalg.norm(fake_points[:, None] - means[None], axis=-1)
+  counts = np.bincount(d.argmin(1)[d.min(1) <= 3 * stddev], minlength=8)
+  assert scores.METRICS.get("modes_hit")(real, fake)["modes_hit"] == np.sum(counts > 0) == 6
+  assert scores.METRICS.get("mode_coverage")(real, fake)["modes_covered"] == 4
+  assert scores.DIRECTIONS["modes_hit"] == 1
+
+
+def test_score_last_averages_the_last_checkpoints(tmp_path):
+  spec = sweep.load_spec(write(tmp_path / "s.toml", "score_last = 3\n" + SPEC))
+  assert spec["score_last"] == 3
+  trials = sweep.expand(spec, str(tmp_path))
+  rng = np.random.default_rng(1)
+  runs = {}
+  for trial in trials:
+    fids, accs = rng.uniform(10, 50, 5), rng.uniform(0, 1, 5)
+    fake_run(trial, fids, accs)
+    runs[(trial.config, trial.seed)] = (fids, accs)
+  ns = "loss=non_saturating,ModularGAN.g_lr=0.001"
+  for last in (1, 3, 10):  # 10 > 5 rows: the mean over all of them
+    per_trial, summary = sweep.summarize(trials, score_last=last)
+    rows = {(r["config"], r["score"]): r for r in summary}
+    fid = [np.mean(runs[(ns, s)][0][-last:]) for s in (0, 1)]
+    assert rows[(ns, "fid")]["median"] == pytest.approx(np.median(fid))
+    assert per_trial[0]["fid"] == pytest.approx(np.mean(runs[(ns, 0)][0][-last:]))
+    assert per_trial[0]["class_accuracy"] == pytest.approx(
+        np.mean(runs[(ns, 0)][1][-last:]))
+    assert per_trial[0]["step"] == 500  # the last checkpoint's step
+  table, _ = sweep.report(trials, str(tmp_path), score_last=3)
+  with open(tmp_path / "summary.md") as f:
+    assert "mean over each trial's last 3 evaluated checkpoints" in f.read()
+  for bad in ("0", "1.5", "true"):
+    with pytest.raises(ValueError, match="score_last"):
+      sweep.load_spec(write(tmp_path / "b.toml", f"configs = ['mog_ring']\nscore_last = {bad}\n"))
 
 
 def test_mode_coverage_needs_points():
