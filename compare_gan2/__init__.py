@@ -16,7 +16,8 @@ __version__ = "0.1.0"
 
 # Importing these registers every component and gin configurable.
 _COMPONENT_MODULES = ("config", "losses", "penalties", "augment", "ops", "architectures",
-                      "gans", "data", "labels", "metrics.scores", "metrics.extractors")
+                      "gans", "data", "labels", "metrics.scores", "metrics.extractors",
+                      "metrics.evaluation", "runner")
 _REGISTRY_NAMES = ("ARCHITECTURES", "AUGMENTATIONS", "DATASETS", "EXTRACTORS", "GANS",
                    "LABEL_SOURCES", "LOSSES", "METRICS", "NORMALIZATIONS", "PENALTIES",
                    "REGISTRIES", "Registry", "UnknownNameError")
