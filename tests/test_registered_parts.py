@@ -149,8 +149,19 @@ def test_every_registered_part_has_a_one_line_summary(kind):
 
 # --- Architectures ---------------------------------------------------------------
 
-@pytest.mark.parametrize("conditional", [False, True])
-@pytest.mark.parametrize("arch", _names("architecture", slow=SLOW))
+def _architecture_cases():
+  """Every architecture, unconditional and conditional; the large ones
+  (SLOW) conditional only, under -m slow: CI's time budget, and the
+  unconditional path of their blocks is the conditional one without y."""
+  for arch in PACKAGE_NAMES["architecture"]:
+    for conditional in (False, True):
+      if arch not in SLOW:
+        yield pytest.param(arch, conditional)
+      elif conditional:
+        yield pytest.param(arch, conditional, marks=pytest.mark.slow)
+
+
+@pytest.mark.parametrize("arch,conditional", _architecture_cases())
 def test_architecture(arch, conditional):
   resolution, colors, _ = _config(TINY, "architecture", arch)
   penalty = "wgangp_penalty" if conditional else "no_penalty"
