@@ -15,8 +15,6 @@ synthetic_data_experiments/results/Table1.png): mean ± standard error over
 
 from __future__ import annotations
 
-import argparse
-import logging
 import os
 import sys
 import tempfile
@@ -28,6 +26,7 @@ RESULTS = os.path.join(HERE, "results")
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
+from mog_study import run_shipped_spec  # noqa: E402  pylint: disable=g-import-not-at-top
 
 # PacGAN Table 1, 2D-ring: modes (max 8), high quality samples; mean ± s.e.
 PAPER_RING = {"GAN": ("6.3 ± 0.5", "98.2 ± 0.2%"), "ALI": ("6.6 ± 0.3", "97.6 ± 0.4%"),
@@ -37,17 +36,7 @@ STEPS_PAPER = 400 * 100000 // 100  # 400 epochs of 100000 points, batch 100
 
 
 def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), "mog_pacgan"))
-  parser.add_argument("--parallel", type=int, default=1)
-  parser.add_argument("--report_only", action="store_true")
-  parser.add_argument("--out", default=os.path.join(RESULTS, "mog_published"))
-  args = parser.parse_args()
-  logging.basicConfig(level=logging.INFO, format="%(message)s")
-  spec = sweep.load_spec("mog_pacgan")
-  trials = sweep.expand(spec, args.work)
-  if not args.report_only:
-    sweep.run(trials, args.parallel)
+  args, spec, trials = run_shipped_spec("mog_pacgan", "mog_published")
   score_last = spec.get("score_last", 1)
   per_trial, _ = sweep.summarize(trials, spec["metrics"], score_last)
   finished = [r for r in per_trial if r["status"] == "done"]

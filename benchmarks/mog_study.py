@@ -60,19 +60,25 @@ def markdown(rows: list[dict]) -> str:
       f"{row.get('modes_covered values', '')} |\n" for row in rows)
 
 
-def main() -> None:
-  parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-  parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(),
-                                                     "mog_study_small"))
+def run_shipped_spec(name: str, out_name: str) -> tuple[argparse.Namespace, dict, list]:
+  """The flags of a MoG benchmark; runs (or resumes) the shipped sweep spec
+  `name` unless --report_only. Returns (flags, spec, trials)."""
+  parser = argparse.ArgumentParser(description=sys.modules["__main__"].__doc__.split("\n\n")[0])
+  parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), name))
   parser.add_argument("--parallel", type=int, default=1)
   parser.add_argument("--report_only", action="store_true")
-  parser.add_argument("--out", default=os.path.join(RESULTS, "mog_study"))
+  parser.add_argument("--out", default=os.path.join(RESULTS, out_name))
   args = parser.parse_args()
   logging.basicConfig(level=logging.INFO, format="%(message)s")
-  spec = sweep.load_spec("mog_study_small")
+  spec = sweep.load_spec(name)
   trials = sweep.expand(spec, args.work)
   if not args.report_only:
     sweep.run(trials, args.parallel)
+  return args, spec, trials
+
+
+def main() -> None:
+  args, spec, trials = run_shipped_spec("mog_study_small", "mog_study")
   score_last = spec.get("score_last", 1)
   _, summary = sweep.report(trials, args.work, spec["metrics"], score_last)
   rows = pivot(summary)
