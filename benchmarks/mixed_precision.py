@@ -5,13 +5,22 @@ shipped digits classifier's features, 3 x 1000 samples).
 
   python benchmarks/mixed_precision.py                 # seed 0, 300 steps
   python benchmarks/mixed_precision.py --seeds 0,1     # adds seed 1 only
+  python benchmarks/mixed_precision.py --quality       # issue 21's quality check
+
+`--quality` trains the quickstart config (ModularGAN) and its conditional
+twin (`fewer_labels/digits_biggan_100pct.gin`, all true labels) to the end
+(2000 steps) over seeds 0, 1, 2 in both formats and writes
+benchmarks/results/bf16_quality.{json,md}: the check behind bfloat16 as the
+default compute format on CPUs with native bfloat16 (about 60 minutes of 2
+cores; runs resume).
 
 Classes: ModularGAN (the quickstart DCGAN), SSGAN (the same with the rotation
 loss), S3GAN (the digits S3GAN-CO config, 10% labels, with the predictor),
 ProgressiveGAN (progan_shapes' networks on digits, growing 4 -> 32 px within
-the first 225 steps). Runs resume (rerun to go on). On CPUs bfloat16 gains
-nothing; the point is that training and scores match, not speed. Writes
-benchmarks/results/mixed_precision.{json,md}.
+the first 225 steps), Conditional (the quickstart DCGAN made conditional, all
+true labels). Runs resume (rerun to go on). The point is that training and
+scores match; speed is benchmarks/train_speed.py's. Writes
+benchmarks/results/mixed_precision.{json,md} (`--out` to change).
 """
 
 from __future__ import annotations
@@ -42,7 +51,11 @@ CLASSES = {
     "ProgressiveGAN": (["progan_shapes.gin"], [
         'dataset.name = "digits"', "ProgressiveGAN.training_kimg = 0.6",
         "ProgressiveGAN.transition_kimg = 0.6"]),
+    "Conditional": (["fewer_labels/digits_biggan_100pct.gin"], []),
 }
+# --quality: the configs trained to the end, 3 seeds.
+QUALITY = {"classes": "ModularGAN,Conditional", "seeds": "0,1,2", "steps": 2000,
+           "out": os.path.join(RESULTS, "bf16_quality")}
 PRECISIONS = {"float32": "False", "bfloat16": "True"}
 # |FID bf16 - FID f32| allowed: this fraction of the float32 FID, or the
 # absolute floor, whichever is larger (one seed of a few hundred steps).
@@ -139,10 +152,20 @@ def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
   parser.add_argument("--seeds", default="0")
   parser.add_argument("--steps", type=int, default=300)
-  parser.add_argument("--classes", default=",".join(CLASSES))
+  parser.add_argument("--classes", default="ModularGAN,SSGAN,S3GAN,ProgressiveGAN")
   parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(),
                                                      "compare_gan2_mixed_precision"))
+  parser.add_argument("--out", default=os.path.join(RESULTS, "mixed_precision"),
+                      help="results prefix (.json, .md)")
+  parser.add_argument("--quality", action="store_true",
+                      help=f"the quality check: {QUALITY}")
   args = parser.parse_args()
+  if args.quality:
+    for key, value in QUALITY.items():
+      setattr(args, key, value)
+  unknown = set(args.classes.split(",")) - set(CLASSES)
+  if unknown:
+    raise SystemExit(f"Unknown --classes {sorted(unknown)}; one of {', '.join(CLASSES)}")
   os.makedirs(args.work, exist_ok=True)
   load = os.getloadavg()
   start = time.time()
@@ -159,12 +182,11 @@ def main() -> None:
       "wall_seconds": round(time.time() - start, 1), "cpus": os.cpu_count(),
       "machine": platform.machine(), "margin": {"relative": MARGIN_REL,
                                                 "absolute": MARGIN_ABS},
-      "note": ("Shared machine: other jobs ran alongside (see the load average); "
-               "steps/s are a record, not a speed claim. CPUs have no bfloat16 "
-               "speed-up."),
+      "note": ("steps/s are a record, not a speed claim (see the load average); "
+               "speed is benchmarks/train_speed.py's."),
       "runs": records}
-  os.makedirs(RESULTS, exist_ok=True)
-  with open(os.path.join(RESULTS, "mixed_precision.json"), "w") as f:
+  os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
+  with open(args.out + ".json", "w") as f:
     json.dump(summary, f, indent=2)
   setup = (f"digits, {args.steps} steps, seeds {args.seeds}, float32 vs "
            "`run_config.mixed_precision = True` (bfloat16 compute, float32 weights) at "
@@ -173,12 +195,11 @@ def main() -> None:
            f"max({MARGIN_REL:.0%} of the float32 FID, {MARGIN_ABS}); a few hundred steps "
            "are early in training, where runs of different seeds (and the two "
            "precisions, whose rounding makes them diverge like different seeds) "
-           "differ widely: compare with the float32 range over seeds. The machine was "
-           "shared with other jobs (load average at start "
-           f"{', '.join(f'{x:.1f}' for x in load)} on {os.cpu_count()} CPUs): steps/s "
-           "(last 100-step loop) are a record, not a speed claim; CPUs gain nothing "
-           "from bfloat16.")
-  with open(os.path.join(RESULTS, "mixed_precision.md"), "w") as f:
+           "differ widely: compare with the float32 range over seeds. Load average at "
+           f"start {', '.join(f'{x:.1f}' for x in load)} on {os.cpu_count()} CPUs; "
+           "steps/s (last 100-step loop) are a record, not a speed claim (runs may "
+           "share the machine): speed is benchmarks/train_speed.py's.")
+  with open(args.out + ".md", "w") as f:
     f.write(f"{setup}\n\n{table(records)}")
   print(setup)
   print(table(records))

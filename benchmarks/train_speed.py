@@ -86,6 +86,7 @@ import platform
 import sys
 import tempfile
 import time
+import traceback
 from typing import Any, Callable
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -532,6 +533,7 @@ def _time_modes(runner: Runner, row: dict[str, Any], xla_modes: list[bool], step
       text = " ".join(str(e).split())[:500]
       row[key] = {"error": f"{type(e).__name__}: {text}"}
       log(f"  {label} xla={'on' if xla else 'off'} FAILED: {row[key]['error']}")
+      traceback.print_exc()
       continue
     if count:
       flops = result.pop("flops")
