@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 import keras
+import numpy as np
 import tensorflow as tf
 
 SQRT2 = math.sqrt(2.0)
@@ -75,6 +76,24 @@ class EqualizedDense(_EqualizedLayer):
     return {**super().get_config(), "units": self.units}
 
 
+def box_blur_kernel(kernel: tf.Tensor) -> tf.Tensor:
+  """[k, k, C_in, C_out] -> [k + 1, k + 1, C_in, C_out]: the mean of the
+  kernel's four one-pixel shifts (the original pads and adds four slices).
+
+  Written as one product with a constant 0/0.25 matrix: pad and slice have
+  gradients whose own gradient XLA lacks (XlaDynamicUpdateSlice), which the
+  WGAN-GP step's nested level conds need at 32 px and up under jit_compile.
+  """
+  k = int(kernel.shape[0])
+  blur = np.zeros([k + 1, k + 1, k, k], np.float32)
+  for i in range(k):
+    for j in range(k):
+      blur[i:i + 2, j:j + 2, i, j] = 0.25
+  flat = tf.reshape(kernel, [k * k, -1])
+  out = tf.matmul(tf.constant(blur.reshape((k + 1) ** 2, k * k), kernel.dtype), flat)
+  return tf.reshape(out, [k + 1, k + 1, kernel.shape[2], kernel.shape[3]])
+
+
 class EqualizedConv2D(_EqualizedLayer):
   """"Same" convolution with equalized learning rate (fan_in = k * k * C_in).
 
@@ -105,9 +124,8 @@ class EqualizedConv2D(_EqualizedLayer):
     kernel = self.scaled_kernel()
     if not self.downscale:
       return self._add_bias(tf.nn.conv2d(x, kernel, strides=1, padding="SAME"))
-    w = tf.pad(kernel, [[1, 1], [1, 1], [0, 0], [0, 0]])
-    w = (w[1:, 1:] + w[:-1, 1:] + w[1:, :-1] + w[:-1, :-1]) * 0.25
-    return self._add_bias(tf.nn.conv2d(x, w, strides=2, padding="SAME"))
+    return self._add_bias(tf.nn.conv2d(x, box_blur_kernel(kernel), strides=2,
+                                       padding="SAME"))
 
   def compute_output_shape(self, input_shape):
     b, h, w, _ = input_shape

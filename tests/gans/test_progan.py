@@ -268,6 +268,16 @@ def test_fused_conv_downscale_is_the_originals():
   assert ops.EqualizedConv2D.from_config(conv.get_config()).downscale
 
 
+def test_box_blur_kernel_is_the_originals_pad_and_four_slices():
+  """conv2d_downscale2d's kernel: pad by one, mean of the four shifted
+  slices (networks.py), here as one constant product."""
+  w = np.random.RandomState(4).randn(3, 3, 2, 5).astype(np.float32)
+  p = np.pad(w, [[1, 1], [1, 1], [0, 0], [0, 0]])
+  expected = (p[1:, 1:] + p[:-1, 1:] + p[1:, :-1] + p[:-1, :-1]) * 0.25
+  np.testing.assert_allclose(ops.box_blur_kernel(tf.constant(w)), expected,
+                             rtol=0, atol=1e-7)
+
+
 def _leaky(x):
   return np.maximum(x, 0.2 * x)
 
@@ -484,6 +494,21 @@ def test_jit_compile_grows_like_the_plain_step():
   assert len(plain) == len(compiled)
   for (name, a), (_, b) in zip(plain, compiled):
     np.testing.assert_allclose(b, a, rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+@pytest.mark.slow
+def test_jit_compile_step_at_32px_with_wgangp():
+  """Four levels of nested conds differentiated twice (WGAN-GP) under XLA:
+  the fused downscale's kernel must not need a third-order gradient of
+  pad/slice (XLA has none for XlaDynamicUpdateSlice)."""
+  gin.clear_config()
+  gan = make_gan(32, bindings=["loss.fn = @wasserstein",
+                               "penalty.fn = @wgangp_penalty"],
+                 lamba=10.0, training_kimg=0, transition_kimg=0, jit_compile=True)
+  # Tracing is enough: the missing gradient fails while the step is built.
+  step = tf.function(gan.train_step, jit_compile=True)
+  outputs = step.get_concrete_function(step_inputs(32)).structured_outputs
+  assert {"lod", "d_loss", "g_loss"} <= set(outputs)
 
 
 # --- The original's D loss (loss.py D_wgangp_acgan) ---------------------------
