@@ -114,6 +114,30 @@ def _grew(old: tf.Tensor, new: tf.Tensor) -> tf.Tensor:
                        tf.not_equal(tf.math.ceil(old), tf.math.ceil(new)))
 
 
+def keep_addn_in_functions() -> None:
+  """Turns off Grappler's memory optimizer for the tf.functions this thread
+  calls from now on.
+
+  That optimizer rewrites large AddN ops (gradient sums) into a temporary
+  variable plus in-place adds. Inside the level conds' second-order gradients
+  (WGAN-GP) TensorFlow 2.21 never destroys that variable, so the second call
+  of the step fails with AlreadyExistsError ("Resource __per_step_0/...
+  AddN_8/tmp_var"), e.g. at 128 channels and batch 32 on the CPU without
+  XLA. The optimizer only saves memory; results are unchanged.
+  """
+  # Function calls take their Grappler config from the thread's call options
+  # (the public tf.config.optimizer has no switch for this optimizer).
+  from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
+  from tensorflow.python.eager import context
+  options = context.context().function_call_options
+  proto = config_pb2.ConfigProto()
+  proto.ParseFromString(options.config_proto_serialized)
+  rewrites = proto.graph_options.rewrite_options
+  if rewrites.memory_optimization != rewriter_config_pb2.RewriterConfig.NO_MEM_OPT:
+    rewrites.memory_optimization = rewriter_config_pb2.RewriterConfig.NO_MEM_OPT
+    options.config_proto_serialized = proto
+
+
 @GANS.register("ProgressiveGAN")
 class ProgressiveGAN(ModularGAN):
   """ProGAN's growing schedule, fade-in of reals, drift term and optimizer
@@ -170,6 +194,7 @@ class ProgressiveGAN(ModularGAN):
         0, dtype=tf.int64, trainable=False, name="images_seen",
         aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
     self.assign_lod(self.scheduled_lod())
+    keep_addn_in_functions()
 
   def _check_batch_sizes(self, batch_sizes: dict[int, int] | None) -> dict[int, int]:
     batch_sizes = {int(k): int(v) for k, v in (batch_sizes or {}).items()}

@@ -511,6 +511,20 @@ def test_jit_compile_step_at_32px_with_wgangp():
   assert {"lod", "d_loss", "g_loss"} <= set(outputs)
 
 
+def test_grappler_memory_optimizer_off_for_progan_functions():
+  """The AddN rewrite that breaks the second call of a large ProGAN step
+  (AlreadyExistsError on its temporary variable) is off once a
+  ProgressiveGAN exists, for the functions this thread calls."""
+  from tensorflow.core.protobuf import config_pb2, rewriter_config_pb2
+  from tensorflow.python.eager import context
+  gin.clear_config()
+  make_gan(8)
+  proto = config_pb2.ConfigProto()
+  proto.ParseFromString(context.context().function_call_options.config_proto_serialized)
+  assert (proto.graph_options.rewrite_options.memory_optimization
+          == rewriter_config_pb2.RewriterConfig.NO_MEM_OPT)
+
+
 # --- The original's D loss (loss.py D_wgangp_acgan) ---------------------------
 
 def test_d_loss_and_wgangp_penalty_are_the_originals():
