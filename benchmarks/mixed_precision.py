@@ -192,10 +192,12 @@ def main() -> None:
            "`run_config.mixed_precision = True` (bfloat16 compute, float32 weights) at "
            "the same seed; domain FID of 3 x 1000 samples in the shipped digits "
            "classifier's space (mean ± std over the 3). Margin: |difference| <= "
-           f"max({MARGIN_REL:.0%} of the float32 FID, {MARGIN_ABS}); a few hundred steps "
-           "are early in training, where runs of different seeds (and the two "
+           f"max({MARGIN_REL:.0%} of the float32 FID, {MARGIN_ABS}); "
+           + ("a few hundred steps are early in training, where " if args.steps < 1000
+              else "at the end of training ") +
+           "runs of different seeds (and the two "
            "precisions, whose rounding makes them diverge like different seeds) "
-           "differ widely: compare with the float32 range over seeds. Load average at "
+           "differ: compare with the float32 range over seeds. Load average at "
            f"start {', '.join(f'{x:.1f}' for x in load)} on {os.cpu_count()} CPUs; "
            "steps/s (last 100-step loop) are a record, not a speed claim (runs may "
            "share the machine): speed is benchmarks/train_speed.py's.")
