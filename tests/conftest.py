@@ -4,6 +4,9 @@ import logging
 import os
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+# Tests check float32 numerics: `run_config.mixed_precision = "auto"` takes
+# float32 whatever the CPU (tests of "auto" itself pass their own setting).
+os.environ["COMPARE_GAN2_CPU_BFLOAT16"] = "0"
 
 import gin  # noqa: E402
 import pytest  # noqa: E402

@@ -48,6 +48,17 @@ def local_devices() -> list[str]:
   return [d.name for d in (gpus or tf.config.list_logical_devices("CPU"))]
 
 
+def on_accelerator(strategy: tf.distribute.Strategy) -> bool:
+  """Whether the strategy's replicas run on GPUs or TPUs (not the CPU)."""
+  if isinstance(strategy, tf.distribute.TPUStrategy):
+    return True
+  try:
+    devices = strategy.extended.worker_devices
+  except RuntimeError:  # the default strategy: this process's devices
+    devices = local_devices()
+  return any(":GPU:" in d.upper() or ":TPU:" in d.upper() for d in devices)
+
+
 def tpu_address(tpu: str | None = None,
                 environ: Mapping[str, str] | None = None) -> str:
   """Where `--strategy tpu` looks for a TPU: `tpu` (--tpu) if given, else

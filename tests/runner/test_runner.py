@@ -325,3 +325,22 @@ def test_each_scored_checkpoint_exports_its_generator(tmp_path, mirrored, mirror
   runner.restore_from(str(tmp_path / "run" / "model.ckpt-4"))
   z = tf.random.stateless_uniform([3, gen.z_dim], [0, 4], -1, 1)
   np.testing.assert_allclose(gen(z), runner.gan.sample(z), atol=1e-5)
+
+
+@pytest.mark.parametrize("native", ["1", "0"])
+def test_auto_precision_follows_the_cpu(tmp_path, monkeypatch, caplog, native):
+  """The default "auto": bfloat16 networks on a CPU with native bfloat16
+  (float32 otherwise), said in the start-up line and recorded in run.json."""
+  monkeypatch.setenv("COMPARE_GAN2_CPU_BFLOAT16", native)
+  runner = make_runner(tmp_path / "run", 1)
+  expected = "bfloat16" if native == "1" else "float32"
+  assert runner.compute_dtype == expected
+  dtypes = {l.compute_dtype for l in runner.gan.generator._flatten_layers() if l.weights}
+  assert dtypes == {expected}
+  caplog.set_level("INFO", logger="compare_gan2")
+  assert runner.train() == 1
+  line = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("Training"))
+  assert f"{expected} compute" in line and '"auto"' in line
+  import json
+  with open(tmp_path / "run" / "run.json") as f:
+    assert json.load(f)["compute_dtype"] == expected
