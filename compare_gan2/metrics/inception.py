@@ -15,6 +15,12 @@ Weights:
     Written by node name but NOT tested here (the .pb is not available offline).
   * a pytorch-fid `.pth` state dict (includes the fc/logits layer): name
     mapping written but NOT tested here.
+  * `random_inception(seed)`: fixed-seed random weights, for speed checks and
+    tests only (same FLOPs and speed, meaningless features).
+
+`extract(..., compute_dtype="bfloat16")` runs the network in bfloat16 (about
+3x faster on CPUs with AMX); float32 stays the default because FID moved by
+more than 1e-3 relative (benchmarks/metrics_speed.py measures it).
 """
 
 from __future__ import annotations
