@@ -28,6 +28,7 @@ def main() -> None:
   parser.add_argument("--extra", default="", help="extra CLI flags")
   args = parser.parse_args()
   model_dir = tempfile.mkdtemp(prefix="quickstart_")
+  load_start = os.getloadavg()[0]
   command = [sys.executable, "-m", "compare_gan2", "--model_dir", model_dir,
              *args.extra.split()]
   start = time.time()
@@ -38,6 +39,9 @@ def main() -> None:
   if result.returncode:
     sys.exit(result.stderr[-2000:])
   rates = [float(r) for r in re.findall(r"\| ([\d.]+) steps/s", result.stdout)]
+  # The start-up line names the compute format ("auto": bfloat16 where the
+  # CPU has it natively).
+  compute = re.findall(r"(bfloat16|float32) compute", result.stdout + result.stderr)
   samples = sorted(os.listdir(os.path.join(model_dir, "samples")))
   os.makedirs(RESULTS, exist_ok=True)
   shutil.copy(os.path.join(model_dir, "samples", samples[-1]),
@@ -45,7 +49,10 @@ def main() -> None:
   record = {"date": datetime.date.today().isoformat(), "flags": args.extra,
             "wall_seconds": round(wall, 1),
             "steps_per_sec_last": rates[-1] if rates else None,
-            "cpus": os.cpu_count(), "machine": platform.machine()}
+            "cpus": os.cpu_count(), "machine": platform.machine(),
+            "compute_dtype": compute[0] if compute else None,
+            "load_average_start": round(load_start, 2),
+            "load_average_end": round(os.getloadavg()[0], 2)}
   path = os.path.join(RESULTS, "quickstart.json")
   records = json.load(open(path)) if os.path.exists(path) else []
   records.append(record)

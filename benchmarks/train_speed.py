@@ -65,6 +65,12 @@ conds differentiated twice (WGAN-GP), takes about a minute per trace, about
 ModularGAN,SSGAN,S3GAN,DiffAugment` split the run in two. `--quick` saves
 the timed steps only: its traces cost the same.
 
+ProGAN's XLA-on step is not timed by default (`--no_xla ProgressiveGAN`):
+on this CPU its compilation and first 3 steps took 965 s and the next call
+had not finished after 8 minutes; the row records why. `--no_xla ''` times
+it. The record is saved after every class row (`complete` false until the
+end), so a stopped run keeps what it measured.
+
 The load average (1 min) is recorded at the start and at the end, and a
 warning printed and written into the record when it exceeds
 0.6 x cores (1.2 on 2 cores): other processes then share the CPU and the
@@ -109,6 +115,11 @@ REFERENCE_ARCH = "resnet_cifar_arch"
 # A load average above this fraction of the cores (1.2 on 2 cores): other
 # processes share the CPU, the numbers are not a record.
 LOAD_WARN_FRACTION = 0.6
+# Why `--no_xla`'s default leaves ProGAN's XLA step untimed.
+PROGAN_XLA_REASON = (
+    "on this CPU the XLA step compiled and ran its first 3 steps in 965 s, and the "
+    "next 3-step call had not finished after 8 min (2026-11-30, float32); "
+    "--no_xla '' times it")
 # Number format -> `run_config.mixed_precision`.
 FORMATS = {"float32": False, "bfloat16": True}
 
@@ -522,10 +533,15 @@ def step_flops(runner: Runner) -> dict[str, Any]:
 
 
 def _time_modes(runner: Runner, row: dict[str, Any], xla_modes: list[bool], steps: int,
-                repeats: int, label: str) -> None:
-  """row["xla_off"/"xla_on"] timed; row["flops"] from the first loop traced."""
+                repeats: int, label: str, skip_xla: str | None = None) -> None:
+  """row["xla_off"/"xla_on"] timed; row["flops"] from the first loop traced.
+  With `skip_xla` (the reason), XLA on is recorded as not timed."""
   for xla in xla_modes:
     key = "xla_on" if xla else "xla_off"
+    if xla and skip_xla:
+      row[key] = {"skipped": skip_xla}
+      log(f"  {label} xla=on not timed: {skip_xla}")
+      continue
     count = "flops" not in row
     try:
       result = time_train(runner, xla, steps, repeats, label, count=count)
@@ -561,7 +577,8 @@ def measure_arch(arch: str, batch_size: int, g_ch: int, d_ch: int, xla_modes: li
 
 
 def measure_class(gan_class: str, fmt: str, batch_size: int, g_ch: int, d_ch: int,
-                  xla_modes: list[bool], steps: int, repeats: int) -> dict[str, Any]:
+                  xla_modes: list[bool], steps: int, repeats: int,
+                  skip_xla: str | None = None) -> dict[str, Any]:
   """A row of the class table: `gan_class`'s step in format `fmt`."""
   label = f"{gan_class} {fmt}"
   log(f"{label}: building the Runner (B {batch_size}, G ch {g_ch}, D ch {d_ch})")
@@ -578,7 +595,7 @@ def measure_class(gan_class: str, fmt: str, batch_size: int, g_ch: int, d_ch: in
                          "resolution": runner.info["resolution"],
                          "architecture": runner.info["architecture"],
                          "gan_class": runner.info["gan_class"]}
-  _time_modes(runner, row, xla_modes, steps, repeats, label)
+  _time_modes(runner, row, xla_modes, steps, repeats, label, skip_xla)
   if gan_class == "ProgressiveGAN":  # the level timed: lod 0, full size
     row["lod"] = float(runner.gan.generator.lod.numpy())
   gin.clear_config()
@@ -592,7 +609,7 @@ def finish_row(row: dict[str, Any], limits: dict[str, float]) -> None:
   """Adds images/s, GFLOP/s, fractions of the matmul rates, input share."""
   for key in ("xla_off", "xla_on"):
     t = row.get(key)
-    if not t or "error" in t or "flops" not in row:
+    if not t or "ms_per_step" not in t or "flops" not in row:
       continue
     ms = t["ms_per_step"]
     t["images_per_s"] = row["batch_size"] * 1e3 / ms
@@ -675,6 +692,9 @@ def class_table(record: dict[str, Any]) -> list[str]:
       if "error" in t:
         lines.append(head + f"| failed: {t['error'][:120]} | | | | | | | |")
         continue
+      if "skipped" in t:
+        lines.append(head + f"| not timed: {t['skipped']} | | | | | | | |")
+        continue
       off, on = _ms(row, "xla_off"), _ms(row, "xla_on")
       ratio = (f"{on / off:.2f} ({'pays' if on < off else 'does not pay'})"
                if key == "xla_on" and off and on else "")
@@ -726,7 +746,7 @@ def reference_table(record: dict[str, Any]) -> list[str]:
   return lines
 
 
-def table(record: dict[str, Any]) -> str:
+def table(record: dict[str, Any], classes: bool = True) -> str:
   limits = record["matmul"]
   bf16 = (f", bfloat16 {limits['tf_bf16_gflops']:.1f} GFLOP/s (TF)"
           if "tf_bf16_gflops" in limits else "")
@@ -736,9 +756,12 @@ def table(record: dict[str, Any]) -> str:
            f"matmul float32 {limits['tf_gflops']:.1f} GFLOP/s (TF), "
            f"{limits['numpy_gflops']:.1f} GFLOP/s (numpy){bf16}. "
            f"Wall time of the run: {record.get('wall_s', 0) / 60:.1f} min.", ""]
+  for r in record.get("resumed", []):
+    lines += [f"Resumed ({r['date']}, load average {r['load_average']:.2f}) after a stop; "
+              "the rows before it are the first invocation's.", ""]
   lines += [w for w in record.get("warnings", [])] + (
       [""] if record.get("warnings") else [])
-  lines += class_table(record) + reference_table(record)
+  lines += (class_table(record) if classes else []) + reference_table(record)
   check = record["flop_check"]
   lines += ["FLOPs: TensorFlow graph profiler (float_operation) on the traced step, "
             "plus the ops in cond/case branches (the most expensive branch) and "
@@ -750,6 +773,20 @@ def table(record: dict[str, Any]) -> str:
   if record.get("verdicts"):
     lines += [""] + record["verdicts"]
   return "\n".join(lines)
+
+
+def markdown(records: list[dict[str, Any]]) -> str:
+  """The latest record's tables; when it has no --reference table, the
+  newest full-size one follows, with its own date and machine limit."""
+  latest = records[-1]
+  text = f"# Training speed ({latest['date']})\n\n" + table(latest) + "\n"
+  if not latest.get("rows"):
+    ref = next((r for r in reversed(records[:-1])
+                if r.get("rows") and not r.get("quick")), None)
+    if ref:
+      text += (f"\n## Reference step (the --reference record of {ref['date']})\n\n"
+               + table(ref, classes=False) + "\n")
+  return text
 
 
 def verdicts(record: dict[str, Any]) -> list[str]:
@@ -831,6 +868,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
   parser.add_argument("--formats", default=",".join(FORMATS),
                       help="float32, bfloat16 or both (run_config.mixed_precision)")
   parser.add_argument("--xla", default="off,on", help="off, on or off,on")
+  parser.add_argument("--resume", action="store_true",
+                      help="continue the newest record of --out if it is incomplete: "
+                      "its class rows are kept, the missing ones measured")
+  parser.add_argument("--no_xla", default="ProgressiveGAN",
+                      help="comma-separated classes whose XLA-on step is not timed "
+                      "(recorded as such); '' times every class")
   parser.add_argument("--class_batch", type=int, default=CLASS_BATCH,
                       help="global batch of the class table")
   parser.add_argument("--class_g_ch", type=int, default=CLASS_G_CH,
@@ -899,26 +942,31 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
       "flop_method": ("tf.compat.v1.profiler float_operation on the traced step, plus "
                       "cond/case branches (the most expensive) and nested calls"),
       "warnings": []}
-  record["load_average_start"] = os.getloadavg()[0]
-  record["load_averages_start"] = list(os.getloadavg())
-  warning = load_warning("start", record["load_average_start"])
-  if warning:
-    log(warning)
-    record["warnings"].append(warning)
-  log("matmul limit (2048x2048 float32 and bfloat16, best of 5)")
-  record["matmul"] = matmul_rates()
-  log(f"  TF float32 {record['matmul']['tf_gflops']:.1f} GFLOP/s, TF bfloat16 "
-      f"{record['matmul']['tf_bf16_gflops']:.1f} GFLOP/s, numpy "
-      f"{record['matmul']['numpy_gflops']:.1f} GFLOP/s")
-  record["flop_check"] = conv_flops_check()
-  log(f"  FLOP counter check: {record['flop_check']}")
-  record["classes"] = []
+  previous = _incomplete_record(args.out) if args.resume else None
+  if previous:  # its start: load, matmul limit and FLOP check are kept
+    log(f"resuming the record of {previous['date']} "
+        f"({len(previous['classes'])} class rows kept)")
+    record = previous
+    record.setdefault("resumed", []).append(
+        {"date": datetime.datetime.now().isoformat(timespec="seconds"),
+         "load_average": os.getloadavg()[0]})
+    began -= previous.get("wall_s", 0)
+  else:
+    start_record(record)
+  no_xla = _names(args.no_xla, CLASSES, "--no_xla") if args.no_xla else []
+  record.setdefault("classes", [])
+  done = {(r["class"], r["format"]) for r in record["classes"]}
   for gan_class in classes:
     for fmt in formats:
+      if (gan_class, fmt) in done:
+        continue
+      skip = (PROGAN_XLA_REASON if gan_class == "ProgressiveGAN" else "--no_xla") \
+          if gan_class in no_xla else None
       row = measure_class(gan_class, fmt, args.class_batch, args.class_g_ch,
-                          args.class_d_ch, xla_modes, args.steps, args.repeats)
+                          args.class_d_ch, xla_modes, args.steps, args.repeats, skip)
       finish_row(row, record["matmul"])
       record["classes"].append(row)
+      save(record, args.out, began, final=False)  # a stopped run keeps its rows
   record["rows"] = []
   for arch in archs:
     g_ch, d_ch = widths(arch)
@@ -944,25 +992,60 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
   if warning:
     log(warning)
     record["warnings"].append(warning)
+  save(record, args.out, began, final=True)
+  print("\n" + table(record), flush=True)
+  log(f"wrote {args.out}.json and {args.out}.md")
+  return record
+
+
+def start_record(record: dict[str, Any]) -> None:
+  """The load average at the start, the matmul limit and the FLOP check."""
+  record["load_average_start"] = os.getloadavg()[0]
+  record["load_averages_start"] = list(os.getloadavg())
+  warning = load_warning("start", record["load_average_start"])
+  if warning:
+    log(warning)
+    record["warnings"].append(warning)
+  log("matmul limit (2048x2048 float32 and bfloat16, best of 5)")
+  record["matmul"] = matmul_rates()
+  log(f"  TF float32 {record['matmul']['tf_gflops']:.1f} GFLOP/s, TF bfloat16 "
+      f"{record['matmul']['tf_bf16_gflops']:.1f} GFLOP/s, numpy "
+      f"{record['matmul']['numpy_gflops']:.1f} GFLOP/s")
+  record["flop_check"] = conv_flops_check()
+  log(f"  FLOP counter check: {record['flop_check']}")
+
+
+def _incomplete_record(out: str) -> dict[str, Any] | None:
+  """The newest record of <out>.json if a stopped run left it incomplete."""
+  if not os.path.exists(out + ".json"):
+    return None
+  with open(out + ".json") as f:
+    records = json.load(f)
+  return records[-1] if records and records[-1].get("complete") is False else None
+
+
+def save(record: dict[str, Any], out: str, began: float, final: bool) -> None:
+  """Writes the record into <out>.json (replacing this run's earlier
+  partial copy) and <out>.md; a partial record says so."""
   record["class_summary"] = class_summary(record["classes"])
   record["verdicts"] = verdicts(record)
   record["wall_s"] = time.time() - began
-  text = table(record)
-  print("\n" + text, flush=True)
-  os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-  path = args.out + ".json"
+  record["complete"] = final
+  record.setdefault("load_average_end", os.getloadavg()[0])
+  os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
+  path = out + ".json"
   records = []
   if os.path.exists(path):
     with open(path) as f:
       records = json.load(f)
+  if records and records[-1].get("date") == record["date"]:
+    records.pop()  # this run's partial copy
   records.append(record)
-  with open(path, "w") as f:
+  with open(path + ".tmp", "w") as f:
     json.dump(records, f, indent=2)
-  with open(args.out + ".md", "w") as f:
-    f.write(f"# Training speed ({record['date']})\n\n"
-            + text + "\n")
-  log(f"wrote {path} and {args.out}.md")
-  return record
+  os.replace(path + ".tmp", path)
+  with open(out + ".md", "w") as f:
+    f.write(markdown(records))
 
 
 if __name__ == "__main__":
