@@ -101,7 +101,7 @@ import gin  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from compare_gan2 import config  # noqa: E402
+from compare_gan2 import config, files  # noqa: E402
 from compare_gan2.gans import progan  # noqa: E402,F401  (registers ProgressiveGAN)
 from compare_gan2.runner.train import Runner  # noqa: E402
 
@@ -986,26 +986,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     record["torch"] = f"skipped ({REFERENCE_ARCH} not in --archs)"
   if isinstance(record["torch"], str):
     log(f"PyTorch peer {record['torch']}")
-  record["load_average_end"] = os.getloadavg()[0]
-  record["load_averages_end"] = list(os.getloadavg())
-  warning = load_warning("end", record["load_average_end"])
-  if warning:
-    log(warning)
-    record["warnings"].append(warning)
+  note_load(record, "end")
   save(record, args.out, began, final=True)
   print("\n" + table(record), flush=True)
   log(f"wrote {args.out}.json and {args.out}.md")
   return record
 
 
-def start_record(record: dict[str, Any]) -> None:
-  """The load average at the start, the matmul limit and the FLOP check."""
-  record["load_average_start"] = os.getloadavg()[0]
-  record["load_averages_start"] = list(os.getloadavg())
-  warning = load_warning("start", record["load_average_start"])
+def note_load(record: dict[str, Any], when: str) -> None:
+  """record["load_average_<when>"] (1 min) and all three; a warning (logged
+  and recorded) when other processes share the CPU."""
+  record[f"load_average_{when}"] = os.getloadavg()[0]
+  record[f"load_averages_{when}"] = list(os.getloadavg())
+  warning = load_warning(when, record[f"load_average_{when}"])
   if warning:
     log(warning)
     record["warnings"].append(warning)
+
+
+def start_record(record: dict[str, Any]) -> None:
+  """The load average at the start, the matmul limit and the FLOP check."""
+  note_load(record, "start")
   log("matmul limit (2048x2048 float32 and bfloat16, best of 5)")
   record["matmul"] = matmul_rates()
   log(f"  TF float32 {record['matmul']['tf_gflops']:.1f} GFLOP/s, TF bfloat16 "
@@ -1041,11 +1042,8 @@ def save(record: dict[str, Any], out: str, began: float, final: bool) -> None:
   if records and records[-1].get("date") == record["date"]:
     records.pop()  # this run's partial copy
   records.append(record)
-  with open(path + ".tmp", "w") as f:
-    json.dump(records, f, indent=2)
-  os.replace(path + ".tmp", path)
-  with open(out + ".md", "w") as f:
-    f.write(markdown(records))
+  files.write_json(path, records)
+  files.write_text(out + ".md", markdown(records))
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@ BFLOAT16_CPU_FLAGS = ("avx512_bf16", "amx_bf16")
 # "1" or "0" overrides the detection (the test suite sets "0": float32
 # numerics whatever the CPU).
 CPU_BFLOAT16_ENV = "COMPARE_GAN2_CPU_BFLOAT16"
-MIXED_PRECISION_CHOICES = (True, False, "auto")
 
 
 def cpu_flags(path: str = "/proc/cpuinfo") -> frozenset[str]:
@@ -46,8 +45,8 @@ def cpu_has_native_bfloat16(environ: Mapping[str, str] | None = None,
 
 
 def check_mixed_precision(setting: bool | str) -> None:
-  if not any(setting is c if isinstance(c, bool) else setting == c
-             for c in MIXED_PRECISION_CHOICES):
+  # `is` for the booleans: 1 and 0 must not pass as True and False.
+  if not (setting is True or setting is False or setting == "auto"):
     raise ValueError('`run_config.mixed_precision` must be True, False or "auto". '
                      f"Received: {setting!r}")
 
