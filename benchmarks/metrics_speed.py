@@ -13,8 +13,10 @@ their share of the TF float32 (and bfloat16) 2048x2048 matmul rate measured
 in the same run (the better of before and after the timings); the effect of bfloat16 extraction on FID; which weights
 ran (the real FID Inception where found, else fixed-seed random weights:
 the FLOPs and speed do not depend on the weights, the FID effect does);
-the load average at start and end (a record above 0.6 x cores is marked
-"loaded": other processes shared the CPU). Timings are best-of-`repeats`,
+the load average at start and end and the share of the machine's CPU time
+other processes used meanwhile (a record is marked "loaded" when the start
+load exceeds 0.6 x cores or the others' share exceeds 15%; the end load
+counts this script's own threads, so it is information only). Timings are best-of-`repeats`,
 the variants interleaved.
 
 Appends the record to DIR/metrics_speed.json (default benchmarks/results)
@@ -162,14 +164,18 @@ def fid_effect(model: Any, num: int, size: int, batch_size: int,
 
 def time_inception(num: int = 128, batch_size: int = 64, image_size: int = 64,
                    net_batch_sizes: tuple[int, ...] = (16, 32, 64), repeats: int = 3,
-                   fid_images: int = 256, fid_dim: int | None = None) -> dict[str, Any]:
-  """The Inception record (see the module doc)."""
+                   fid_images: int = 256, fid_dim: int | None = None,
+                   load_start: float | None = None) -> dict[str, Any]:
+  """The Inception record (see the module doc). `load_start`: the load
+  average before this script's first timing (default: now)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from compare_gan2.metrics import inception  # pylint: disable=g-import-not-at-top
   ts = _train_speed()
   rec: dict[str, Any] = {"images": num, "batch_size": batch_size,
                          "image_size": image_size, "repeats": repeats,
-                         "load_start": round(os.getloadavg()[0], 2)}
+                         "load_start": round(os.getloadavg()[0] if load_start is None
+                                             else load_start, 2)}
+  cpu_start = ts.cpu_seconds()
   log("matmul rates")
   start_rates = ts.matmul_rates()
   model, rec["weights"] = inception_model()
@@ -236,7 +242,10 @@ def time_inception(num: int = 128, batch_size: int = 64, image_size: int = 64,
   log("bfloat16 effect on FID")
   rec["bf16_fid"] = fid_effect(model, fid_images, image_size, batch_size, fid_dim)
   rec["load_end"] = round(os.getloadavg()[0], 2)
-  rec["loaded"] = max(rec["load_start"], rec["load_end"]) > ts.load_limit()
+  others = ts.others_cpu_share(cpu_start)
+  rec["others_cpu_share"] = None if others is None else round(others, 3)
+  rec["loaded"] = (rec["load_start"] > ts.load_limit()
+                   or (others is not None and others > ts.OTHERS_CPU_LIMIT))
   return rec
 
 
@@ -249,6 +258,8 @@ def inception_table(rec: dict[str, Any]) -> list[str]:
            f"{rec['gflop_per_image']} GFLOP/image; TF matmul 2048^2: "
            f"{rec['matmul_tf_gflops']} GFLOP/s float32, {rec['matmul_tf_bf16_gflops']} "
            f"bfloat16 (best of before and after); load average {rec['load_start']} -> {rec['load_end']}"
+           + (f", other processes {rec['others_cpu_share']:.0%} of the CPU"
+              if rec.get("others_cpu_share") is not None else "")
            + (" (LOADED: not a record)" if rec["loaded"] else "") + ".", "",
            "| what | images/s | GFLOP/s | share of f32 matmul | share of bf16 matmul |",
            "|---|---|---|---|---|"]
@@ -320,6 +331,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
   args = parse_args(argv)
+  load_start = os.getloadavg()[0]  # before the FID timings load the CPU themselves
   record: dict[str, Any] = {"date": datetime.date.today().isoformat(), "cpus": os.cpu_count(),
                             "machine": platform.machine(), "quick": args.quick, "fid": []}
   if not args.skip_fid:
@@ -329,7 +341,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
   if not args.skip_inception:
     record["inception"] = time_inception(
         args.images, args.batch_size, net_batch_sizes=tuple(args.net_batch_sizes),
-        repeats=args.repeats, fid_images=args.fid_images, fid_dim=args.fid_dim)
+        repeats=args.repeats, fid_images=args.fid_images, fid_dim=args.fid_dim,
+        load_start=load_start)
     print(json.dumps(record["inception"], indent=1), flush=True)
   text = markdown(record)
   print(text)

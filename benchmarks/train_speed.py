@@ -824,6 +824,33 @@ def verdicts(record: dict[str, Any]) -> list[str]:
   return out
 
 
+# A record is "loaded" when other processes took more than this share of the
+# machine's CPU time while it ran.
+OTHERS_CPU_LIMIT = 0.15
+
+
+def cpu_seconds() -> tuple[float, float, float]:
+  """(wall, busy CPU-seconds of the whole machine since boot (/proc/stat), CPU-seconds
+  of this process and its waited-for children)."""
+  with open("/proc/stat") as f:
+    ticks = [int(v) for v in f.readline().split()[1:9]]
+  # user nice system idle iowait irq softirq steal: idle and iowait are not busy.
+  busy = (sum(ticks) - ticks[3] - ticks[4]) / os.sysconf("SC_CLK_TCK")
+  t = os.times()
+  return time.time(), busy, t.user + t.system + t.children_user + t.children_system
+
+
+def others_cpu_share(start: tuple[float, float, float]) -> float | None:
+  """The share of the machine's CPU time (all cores) that processes other than
+  this one used since `start` (a `cpu_seconds()`). Unlike the load average it
+  does not count this benchmark's own threads. None where /proc is missing."""
+  try:
+    wall, busy, own = (b - a for a, b in zip(start, cpu_seconds()))
+  except OSError:
+    return None
+  return max(0.0, (busy - own) / max(wall * cores(), 1e-9))
+
+
 def load_warning(when: str, load: float) -> str | None:
   """The warning line when the 1-minute load average exceeds the limit."""
   if load <= load_limit():

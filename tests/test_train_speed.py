@@ -312,3 +312,19 @@ def test_loop_flops_are_one_step():
     counts[mixed] = counted
   assert counts[True] == pytest.approx(counts[False], rel=1e-3)
   gin.clear_config()
+
+
+def test_others_cpu_share_leaves_out_this_process(monkeypatch):
+  # 10 s on 2 cores: the machine was busy 18 CPU-seconds, 10 of them ours.
+  monkeypatch.setattr(train_speed, "cores", lambda: 2)
+  monkeypatch.setattr(train_speed, "cpu_seconds", lambda: (10.0, 118.0, 20.0))
+  assert train_speed.others_cpu_share((0.0, 100.0, 10.0)) == pytest.approx(8 / 20)
+  # Our own busy threads alone: nobody else.
+  monkeypatch.setattr(train_speed, "cpu_seconds", lambda: (10.0, 120.0, 30.0))
+  assert train_speed.others_cpu_share((0.0, 100.0, 10.0)) == 0.0
+
+
+def test_cpu_seconds_reads_the_machine_and_this_process():
+  wall, busy, own = train_speed.cpu_seconds()
+  assert wall > 0 and busy > 0 and own > 0
+  assert train_speed.cpu_seconds()[2] >= own
