@@ -45,12 +45,20 @@ def value_name(value: Any) -> str:
   return str(value).strip("'\"@") or "none"
 
 
+def diverged(trial: sweep.Trial) -> bool:
+  """Whether the trial stopped on a NaN/inf loss or NaN samples (its log
+  says so; such a trial has no scores)."""
+  log = os.path.join(trial.model_dir, "sweep.log")
+  return sweep.exists(log) and "NaN/inf" in sweep.read_text(log)
+
+
 def settings(trials: Sequence[sweep.Trial], spec: dict[str, Any],
              score_last: int) -> list[dict[str, Any]]:
   """One row per setting (grid point), in grid order: its factor values
-  (column per grid key), the seeds scored, the mean and std of `METRIC` over
-  them, per-seed values, and the draw-to-draw std of the score (its
-  evaluation noise), averaged over its trials' last `score_last` checkpoints."""
+  (column per grid key), the seeds scored and those that diverged, the mean
+  and std of `METRIC` over the scored seeds, per-seed values (inf for a
+  diverged trial), and the draw-to-draw std of the score (its evaluation
+  noise), averaged over its trials' last `score_last` checkpoints."""
   per_trial, summary = sweep.summarize(trials, [METRIC], score_last)
   factors = [factor_name(k) for k in spec.get("grid", {})]
   pivoted = {r["config"]: r for r in pivot(summary)}
@@ -58,13 +66,15 @@ def settings(trials: Sequence[sweep.Trial], spec: dict[str, Any],
   for trial, result in zip(trials, per_trial):
     row = rows.setdefault(trial.config, {
         **{factor_name(k): value_name(v) for k, v in trial.hparams if factor_name(k)
-           in factors}, "seeds": 0, "mean": float("nan"), "std": float("nan"),
-        "per_seed": {}, "eval_std": []})
-    if result[METRIC] == "":
-      continue
-    row["per_seed"][trial.seed] = float(result[METRIC])
-    scored = [r for r in sweep.read_scores(trial) if f"{METRIC}_std" in r]
-    row["eval_std"] += [r[f"{METRIC}_std"] for r in scored[-score_last:]]
+           in factors}, "seeds": 0, "diverged": 0, "mean": float("nan"),
+        "std": float("nan"), "per_seed": {}, "eval_std": []})
+    if result[METRIC] != "":
+      row["per_seed"][trial.seed] = float(result[METRIC])
+      scored = [r for r in sweep.read_scores(trial) if f"{METRIC}_std" in r]
+      row["eval_std"] += [r[f"{METRIC}_std"] for r in scored[-score_last:]]
+    elif diverged(trial):
+      row["per_seed"][trial.seed] = float("inf")
+      row["diverged"] += 1
   for config, row in rows.items():
     if config in pivoted:
       row.update(seeds=pivoted[config]["seeds"], mean=pivoted[config][f"{METRIC} mean"],
@@ -74,8 +84,10 @@ def settings(trials: Sequence[sweep.Trial], spec: dict[str, Any],
 
 
 def ranked(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-  """The scored settings best first (lowest mean FID), each with its rank."""
-  order = sorted((r for r in rows if r["seeds"]), key=lambda r: r["mean"])
+  """The settings with a result best first (lowest mean FID over the scored
+  seeds; those with more diverged than scored seeds last), each with its rank."""
+  order = sorted((r for r in rows if r["per_seed"]),
+                 key=lambda r: (r["diverged"] > r["seeds"], np.nan_to_num(r["mean"], nan=np.inf)))
   return [{"rank": k + 1, **r} for k, r in enumerate(order)]
 
 
@@ -84,7 +96,8 @@ def paired(rows: list[dict[str, Any]], factors: list[str]) -> list[dict[str, Any
   of trials equal in every other factor and in the seed, differing only in
   this factor (baseline -> value). Over all pairs, then given each value of
   each other factor: the number of pairs, how many the value improves (lower
-  FID), and the mean, std and list of the differences (value - baseline)."""
+  FID), and the mean, std and list of the differences (value - baseline;
+  +-inf where one side diverged, left out of the mean and std)."""
   def key(row: dict[str, Any], factor: str) -> tuple:
     return tuple(row[f] for f in factors if f != factor)
 
@@ -105,31 +118,43 @@ def paired(rows: list[dict[str, Any]], factors: list[str]) -> list[dict[str, Any
           for v in dict.fromkeys(r[g] for r in rows)]
       for given, keep in givens:
         diffs = [d for row, _, d in pairs if keep(row)]
+        finite = [d for d in diffs if np.isfinite(d)]
         if diffs:
           comparisons.append({
               "factor": factor, "change": f"{values[0]} -> {value}", "given": given,
               "pairs": len(diffs), "better": sum(d < 0 for d in diffs),
-              "mean_difference": float(np.mean(diffs)), "std": float(np.std(diffs)),
+              "mean_difference": float(np.mean(finite)) if finite else float("nan"),
+              "std": float(np.std(finite)) if finite else float("nan"),
               "differences": diffs})
   return comparisons
+
+
+def _score(value: float) -> str:
+  return "diverged" if value == float("inf") else f"{value:.1f}"
+
+
+def _difference(value: float) -> str:
+  return "both diverged" if np.isnan(value) else f"{value:+.1f}"
 
 
 def markdown(ranking: list[dict[str, Any]], comparisons: list[dict[str, Any]],
              factors: list[str], seeds: Sequence[int]) -> tuple[str, str]:
   """The ranked settings table and the paired comparisons table."""
-  head = ("| rank | " + " | ".join(factors) + f" | seeds | {METRIC} mean ± std | per seed "
-          f"({', '.join(str(s) for s in seeds)}) | eval noise (draw std) |\n"
+  head = ("| rank | " + " | ".join(factors) + f" | seeds (diverged) | {METRIC} mean ± std | "
+          f"per seed ({', '.join(str(s) for s in seeds)}) | eval noise (draw std) |\n"
           + "|---" * (len(factors) + 5) + "|\n")
   table = head + "".join(
       f"| {r['rank']} | " + " | ".join(r[f] for f in factors)
-      + f" | {r['seeds']} | {r['mean']:.1f} ± {r['std']:.1f} | "
-      + " ".join(f"{r['per_seed'][s]:.1f}" if s in r["per_seed"] else "-" for s in seeds)
+      + f" | {r['seeds']} ({r['diverged']}) | {r['mean']:.1f} ± {r['std']:.1f} | "
+      + " ".join(_score(r["per_seed"][s]) if s in r["per_seed"] else "-" for s in seeds)
       + f" | {r['eval_std']:.2f} |\n" for r in ranking)
   pairs = ("| factor | change | given | pairs | better in | mean difference ± std "
            "| differences |\n|---|---|---|---|---|---|---|\n" + "".join(
                f"| {c['factor']} | {c['change']} | {c['given']} | {c['pairs']} | "
-               f"{c['better']}/{c['pairs']} | {c['mean_difference']:+.1f} ± {c['std']:.1f} | "
-               " ".join(f"{d:+.1f}" for d in c["differences"]) + " |\n"
+               f"{c['better']}/{c['pairs']} | "
+               + ("-" if np.isnan(c["mean_difference"]) else
+                  f"{c['mean_difference']:+.1f} ± {c['std']:.1f}") + " | "
+               + " ".join(_difference(d) for d in c["differences"]) + " |\n"
                for c in comparisons))
   return table, pairs
 
@@ -142,11 +167,13 @@ def plot(ranking: list[dict[str, Any]], comparisons: list[dict[str, Any]],
   from compare_gan2.runner.images import figure  # pylint: disable=g-import-not-at-top
   fig, (left, right) = figure(11, 4.2, 2, dpi=110)
   labels = [", ".join(r[f] for f in factors) for r in ranking]
+  labels = [label + (f" ({r['diverged']} diverged)" if r["diverged"] else "")
+            for label, r in zip(labels, ranking)]
   for x, row in enumerate(ranking):
-    seeds = list(row["per_seed"].values())
+    seeds = [v for v in row["per_seed"].values() if np.isfinite(v)]
     left.scatter([x] * len(seeds), seeds, s=14, color="tab:blue", alpha=0.7)
     left.hlines(row["mean"], x - 0.3, x + 0.3, color="black")
-  values = [v for r in ranking for v in r["per_seed"].values()]
+  values = [v for r in ranking for v in r["per_seed"].values() if np.isfinite(v)]
   if values and min(values) > 0 and max(values) > 20 * min(values):
     left.set_yscale("log")  # a diverged setting must not flatten the rest
   left.set_xticks(range(len(labels)), labels, rotation=60, ha="right", fontsize=6)
@@ -154,12 +181,14 @@ def plot(ranking: list[dict[str, Any]], comparisons: list[dict[str, Any]],
   left.set_title(f"{METRIC} per seed (dots) and mean (bar), best first", fontsize=9)
   overall = [c for c in comparisons if c["given"] == "all"]
   for x, c in enumerate(overall):
-    diffs = c["differences"]
+    diffs = [d for d in c["differences"] if np.isfinite(d)]
+    if not diffs:
+      continue
     jitter = np.linspace(-0.15, 0.15, len(diffs)) if len(diffs) > 1 else [0.0]
     right.scatter(x + np.asarray(jitter), diffs, s=14, color="tab:orange", alpha=0.8)
     right.hlines(c["mean_difference"], x - 0.3, x + 0.3, color="black")
   right.axhline(0.0, color="gray", lw=0.8, ls="--")
-  if any(abs(d) > 100 for c in overall for d in c["differences"]):
+  if any(abs(d) > 100 for c in overall for d in c["differences"] if np.isfinite(d)):
     right.set_yscale("symlog", linthresh=10.0)
   right.set_xticks(range(len(overall)), [f"{c['factor']}\n{c['change']}" for c in overall],
                    fontsize=7)
@@ -200,7 +229,7 @@ def main(argv: Sequence[str] | None = None) -> str:
   files.write_csv(args.out + ".csv", [
       {"rank": r["rank"], **{f: r[f] for f in factors}, "seeds": r["seeds"],
        f"{METRIC} mean": r["mean"], f"{METRIC} std": r["std"],
-       **{f"seed {s}": r["per_seed"].get(s, "") for s in seeds},
+       "diverged": r["diverged"], **{f"seed {s}": r["per_seed"].get(s, "") for s in seeds},
        "eval noise": r["eval_std"]} for r in ranking])
   if ranking:
     plot(ranking, comparisons, factors, args.out + ".png")

@@ -32,7 +32,7 @@ score_last = 2
 # the last 2 is the final value.
 FINAL = {("non_saturating", "False"): [30.0, 34.0, 20.0],
          ("non_saturating", "True"): [25.0, 36.0, 17.0],
-         ("wasserstein", "False"): [300.0, 280.0, None],  # seed 2 never ran
+         ("wasserstein", "False"): [300.0, 280.0, np.inf],  # seed 2 diverged
          ("wasserstein", "True"): [40.0, 50.0, 45.0]}
 
 
@@ -48,9 +48,11 @@ def fake_trials(tmp_path):
   for trial in trials:
     hparams = dict(trial.hparams)
     final = FINAL[(hparams["loss.fn"].strip("@"), str(hparams["D.spectral_norm"]))][trial.seed]
-    if final is None:
-      continue
     os.makedirs(trial.model_dir, exist_ok=True)
+    if final == np.inf:  # stopped by a NaN loss: no scores, the log says why
+      with open(os.path.join(trial.model_dir, "sweep.log"), "w") as f:
+        f.write("d_loss became NaN/inf between steps 100 and 200; stopped without saving.")
+      continue
     for step, (fid, std) in enumerate(zip([final + 4, final + 1, final - 1],
                                           [0.9, 0.4, 0.2]), 1):
       evaluate.write_row(trial.model_dir, "scores.csv", {
@@ -81,35 +83,40 @@ def test_report_ranks_and_pairs_like_numpy(tmp_path):
   out = str(tmp_path / "results" / "digits_study")
   page = digits_study.main(["--spec", spec, "--work", str(tmp_path / "work"),
                             "--out", out, "--report_only"])
-  means = {k: np.mean([v for v in vs if v is not None]) for k, vs in FINAL.items()}
+  means = {k: np.mean([v for v in vs if np.isfinite(v)]) for k, vs in FINAL.items()}
   order = sorted(means, key=means.get)
   with open(out + ".csv", newline="") as f:
     rows = list(csv.DictReader(f))
   assert [(r["loss"], r["D.spectral_norm"]) for r in rows] == order
   for row in rows:
-    values = [v for v in FINAL[(row["loss"], row["D.spectral_norm"])] if v is not None]
-    assert float(row["fid mean"]) == pytest.approx(np.mean(values))
-    assert float(row["fid std"]) == pytest.approx(np.std(values))
-    assert int(row["seeds"]) == len(values)
+    values = np.array(FINAL[(row["loss"], row["D.spectral_norm"])])
+    finite = values[np.isfinite(values)]
+    assert float(row["fid mean"]) == pytest.approx(np.mean(finite))
+    assert float(row["fid std"]) == pytest.approx(np.std(finite))
+    assert int(row["seeds"]) == len(finite)
+    assert int(row["diverged"]) == np.sum(np.isinf(values))
     assert float(row["eval noise"]) == pytest.approx(0.3)  # mean of the last 2 draws' std
-  assert rows[-1]["seed 2"] == ""  # wasserstein, no SN: seed 2 missing
+  assert rows[-1]["seed 2"] == "inf"  # wasserstein, no SN: seed 2 diverged
+  assert "| 4 | wasserstein | False | 2 (1) | 290.0 ± 10.0 | 300.0 280.0 diverged |" in page
 
-  # Spectral norm, paired at equal loss and seed (5 pairs: one seed missing).
+  # Spectral norm, paired at equal loss and seed: 6 pairs, one against the
+  # diverged trial (-inf: counted as better, left out of the mean).
   sn = np.array([FINAL[(loss, "True")][s] - FINAL[(loss, "False")][s]
-                 for loss in ("non_saturating", "wasserstein") for s in range(3)
-                 if FINAL[(loss, "False")][s] is not None])
-  assert len(sn) == 5
-  line = (f"| D.spectral_norm | False -> True | all | 5 | {np.sum(sn < 0)}/5 | "
-          f"{sn.mean():+.1f} ± {sn.std():.1f} |")
-  assert line in page
+                 for loss in ("non_saturating", "wasserstein") for s in range(3)])
+  finite = sn[np.isfinite(sn)]
+  assert len(finite) == 5
+  line = (f"| D.spectral_norm | False -> True | all | 6 | {np.sum(sn < 0)}/6 | "
+          f"{finite.mean():+.1f} ± {finite.std():.1f} |")
+  assert line in page and line.endswith("| 5/6 | -99.2 ± 119.4 |")
+  assert "| -5.0 +2.0 -3.0 -260.0 -230.0 -inf |" in page  # seed by seed
   ns = sn[:3]
   assert (f"| D.spectral_norm | False -> True | loss=non_saturating | 3 | "
           f"{np.sum(ns < 0)}/3 | {ns.mean():+.1f} ± {ns.std():.1f} |") in page
   loss = np.array([FINAL[("wasserstein", sn_)][s] - FINAL[("non_saturating", sn_)][s]
-                   for sn_ in ("False", "True") for s in range(3)
-                   if FINAL[("wasserstein", sn_)][s] is not None])
-  assert (f"| loss | non_saturating -> wasserstein | all | 5 | {np.sum(loss < 0)}/5 | "
-          f"{loss.mean():+.1f} ± {loss.std():.1f} |") in page
+                   for sn_ in ("False", "True") for s in range(3)])
+  finite = loss[np.isfinite(loss)]
+  assert (f"| loss | non_saturating -> wasserstein | all | 6 | {np.sum(loss < 0)}/6 | "
+          f"{finite.mean():+.1f} ± {finite.std():.1f} |") in page
   assert "11/12 trials finished, 2.0 min per trial" in page
   with open(out + ".md") as f:
     assert f.read() == page
