@@ -166,7 +166,8 @@ def plot(ranking: list[dict[str, Any]], comparisons: list[dict[str, Any]],
   change improves FID)."""
   from compare_gan2.runner.images import figure  # pylint: disable=g-import-not-at-top
   fig, (left, right) = figure(11, 4.2, 2, dpi=110)
-  labels = [", ".join(r[f] for f in factors) for r in ranking]
+  labels = [", ".join(f"{f}={r[f]}" if r[f] in ("True", "False") else r[f] for f in factors)
+            for r in ranking]
   labels = [label + (f" ({r['diverged']} diverged)" if r["diverged"] else "")
             for label, r in zip(labels, ranking)]
   for x, row in enumerate(ranking):
