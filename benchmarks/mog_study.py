@@ -6,7 +6,8 @@ scored by the mean over its last 3 checkpoints (the sweep
   python benchmarks/mog_study.py                  # runs (or resumes) the sweep
   python benchmarks/mog_study.py --report_only    # tables from what has finished
 
-Writes benchmarks/results/mog_study.{md,csv,png}: one row per loss/penalty,
+Writes benchmarks/results/mog_study.{md,csv,png} and mog_study_samples.png
+(each pair's last samples, seed 0): one row per loss/penalty,
 the mean ± std over the finished seeds of the modes covered (ours: a mode
 holds a tenth of its share of the samples), the modes hit (VEEGAN's count:
 one sample within 3 std) and the share of high-quality samples.
@@ -23,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
-from study_tables import pivot, run_shipped_spec, timing  # noqa: E402  pylint: disable=g-import-not-at-top
+from study_tables import pivot, run_shipped_spec, samples_montage, timing  # noqa: E402  pylint: disable=g-import-not-at-top
 
 SCORES = ("modes_covered", "modes_hit", "high_quality_fraction")
 
@@ -59,6 +60,7 @@ def main() -> None:
   files.write_text(args.out + ".md", f"{setup}\n\n{table}")
   files.write_csv(args.out + ".csv", rows)
   shutil.copy(os.path.join(args.work, "boxplot.png"), args.out + ".png")
+  samples_montage(trials, args.out + "_samples.png")
   print(setup)
   print(table)
 

@@ -70,3 +70,34 @@ def timing(trials: Sequence[sweep.Trial]) -> str:
   seconds = trial_seconds(trials)
   per_trial = f", {sum(seconds) / len(seconds) / 60:.1f} min per trial" if seconds else ""
   return f"{len(seconds)}/{len(trials)} trials finished{per_trial}"
+
+
+def samples_montage(trials: Sequence[sweep.Trial], out: str, seed: int = 0,
+                    columns: int = 3) -> str | None:
+  """One picture of every config's last sample plot (`samples/` of its
+  `seed` trial), titled by config, `columns` per row; written to `out`.
+  Returns `out`, or None when no finished trial of that seed has samples."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+  panels = []
+  for t in trials:
+    folder = os.path.join(t.model_dir, "samples")
+    if t.seed == seed and t.done and os.path.isdir(folder) and os.listdir(folder):
+      last = sorted(os.listdir(folder))[-1]
+      panels.append((t.config, os.path.join(folder, last)))
+  if not panels:
+    return None
+  rows = -(-len(panels) // columns)
+  fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.4 * rows), squeeze=False)
+  for ax in axes.flat:
+    ax.axis("off")
+  for ax, (config, path) in zip(axes.flat, panels):
+    ax.imshow(plt.imread(path))
+    ax.set_title(config.replace("loss=", "").replace("penalty=", "").replace(",", ", "),
+                 fontsize=9)
+  fig.suptitle(f"last samples, seed {seed}")
+  fig.tight_layout()
+  fig.savefig(out, dpi=80)
+  plt.close(fig)
+  return out

@@ -1,0 +1,47 @@
+"""benchmarks/study_tables.py: the samples montage of a sweep's trials."""
+
+import os
+import sys
+
+import numpy as np
+from PIL import Image
+
+from compare_gan2 import sweep
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
+    os.path.abspath(__file__)))), "benchmarks"))
+import study_tables  # noqa: E402
+
+
+def trial(tmp_path, config, seed, steps=(), done=True):
+  model_dir = tmp_path / f"{config}_{seed}"
+  (model_dir / "samples").mkdir(parents=True)
+  for step in steps:
+    Image.fromarray(np.full((20, 20, 3), step % 255, np.uint8)).save(
+        model_dir / "samples" / f"step_{step:07d}.png")
+  if done:
+    (model_dir / sweep.DONE).write_text("{}")
+  return sweep.Trial(config=config, seed=seed, gin_configs=(), bindings=(),
+                     model_dir=str(model_dir))
+
+
+def test_montage_shows_the_last_samples_of_each_finished_config(tmp_path, monkeypatch):
+  shown = []
+  import matplotlib.pyplot as plt
+  real_imread = plt.imread
+  monkeypatch.setattr(plt, "imread", lambda p: shown.append(os.path.basename(
+      os.path.dirname(os.path.dirname(p))) + "/" + os.path.basename(p)) or real_imread(p))
+  trials = [trial(tmp_path, "loss=hinge", 0, (100, 200)),
+            trial(tmp_path, "loss=hinge", 1, (100, 200)),  # another seed: not shown
+            trial(tmp_path, "loss=wasserstein", 0, (300,)),
+            trial(tmp_path, "loss=least_squares", 0, (300,), done=False)]  # running
+  out = str(tmp_path / "montage.png")
+  assert study_tables.samples_montage(trials, out) == out
+  assert shown == ["loss=hinge_0/step_0000200.png", "loss=wasserstein_0/step_0000300.png"]
+  assert Image.open(out).size[0] > 0
+
+
+def test_montage_without_samples_writes_nothing(tmp_path):
+  out = str(tmp_path / "montage.png")
+  assert study_tables.samples_montage([trial(tmp_path, "a", 0)], out) is None
+  assert not os.path.exists(out)
