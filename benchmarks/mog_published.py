@@ -26,7 +26,7 @@ RESULTS = os.path.join(HERE, "results")
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
-from mog_study import run_shipped_spec  # noqa: E402  pylint: disable=g-import-not-at-top
+from study_tables import run_shipped_spec  # noqa: E402  pylint: disable=g-import-not-at-top
 
 # PacGAN Table 1, 2D-ring: modes (max 8), high quality samples; mean ± s.e.
 PAPER_RING = {"GAN": ("6.3 ± 0.5", "98.2 ± 0.2%"), "ALI": ("6.6 ± 0.3", "97.6 ± 0.4%"),
@@ -36,7 +36,7 @@ STEPS_PAPER = 400 * 100000 // 100  # 400 epochs of 100000 points, batch 100
 
 
 def main() -> None:
-  args, spec, trials = run_shipped_spec("mog_pacgan", "mog_published")
+  args, spec, trials = run_shipped_spec("mog_pacgan", "mog_published", __doc__)
   score_last = spec.get("score_last", 1)
   per_trial, _ = sweep.summarize(trials, spec["metrics"], score_last)
   finished = [r for r in per_trial if r["status"] == "done"]

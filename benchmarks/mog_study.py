@@ -14,34 +14,18 @@ one sample within 3 std) and the share of high-quality samples.
 
 from __future__ import annotations
 
-import argparse
-import json
-import logging
 import os
 import shutil
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-RESULTS = os.path.join(HERE, "results")
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
+from study_tables import pivot, run_shipped_spec, timing  # noqa: E402  pylint: disable=g-import-not-at-top
 
 SCORES = ("modes_covered", "modes_hit", "high_quality_fraction")
-
-
-def pivot(summary: list[dict], prefix: str = "") -> list[dict]:
-  """Rows "loss, penalty" with columns per score: mean, std, per-seed values."""
-  rows: dict[str, dict] = {}
-  for r in summary:
-    pair = r["config"][len(prefix):] if r["config"].startswith(prefix) else r["config"]
-    label = pair.replace("loss=", "").replace("penalty=", "").replace(",", ", ")
-    row = rows.setdefault(label, {"loss, penalty": label})
-    row["seeds"] = r["seeds"]
-    for key in ("mean", "std", "values"):
-      row[f"{r['score']} {key}"] = r[key]
-  return list(rows.values())
 
 
 def cell(row: dict, score: str, percent: bool = False) -> str:
@@ -60,36 +44,15 @@ def markdown(rows: list[dict]) -> str:
       f"{row.get('modes_covered values', '')} |\n" for row in rows)
 
 
-def run_shipped_spec(name: str, out_name: str) -> tuple[argparse.Namespace, dict, list]:
-  """The flags of a MoG benchmark; runs (or resumes) the shipped sweep spec
-  `name` unless --report_only. Returns (flags, spec, trials)."""
-  parser = argparse.ArgumentParser(description=sys.modules["__main__"].__doc__.split("\n\n")[0])
-  parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), name))
-  parser.add_argument("--parallel", type=int, default=1)
-  parser.add_argument("--report_only", action="store_true")
-  parser.add_argument("--out", default=os.path.join(RESULTS, out_name))
-  args = parser.parse_args()
-  logging.basicConfig(level=logging.INFO, format="%(message)s")
-  spec = sweep.load_spec(name)
-  trials = sweep.expand(spec, args.work)
-  if not args.report_only:
-    sweep.run(trials, args.parallel)
-  return args, spec, trials
-
-
 def main() -> None:
-  args, spec, trials = run_shipped_spec("mog_study_small", "mog_study")
+  args, spec, trials = run_shipped_spec("mog_study_small", "mog_study", __doc__)
   score_last = spec.get("score_last", 1)
   _, summary = sweep.report(trials, args.work, spec["metrics"], score_last)
   rows = pivot(summary)
-  done = [t for t in trials if t.done]
-  seconds = [json.loads(sweep.read_text(os.path.join(t.model_dir, sweep.DONE)) or "{}"
-                        ).get("seconds", 0) for t in done]
-  per_trial = f", {sum(seconds) / len(seconds) / 60:.1f} min per trial" if seconds else ""
   setup = (f"`mog_ring_tuned` with {', '.join(b for b in spec['bindings'][1:4])}: "
            f"2000 steps, mean ± std over the finished seeds of each trial's mean over "
-           f"its last {score_last} checkpoints; {len(done)}/{len(trials)} trials "
-           f"finished{per_trial} (2 shared CPU cores, `--parallel {args.parallel}`).\n\n"
+           f"its last {score_last} checkpoints; {timing(trials)} (2 shared CPU cores, "
+           f"`--parallel {args.parallel}`).\n\n"
            "Reproduce: `python benchmarks/mog_study.py` (sweep in "
            f"{tempfile.gettempdir()}/mog_study_small; `--report_only` rereads it).")
   table = markdown(rows)

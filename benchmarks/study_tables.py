@@ -1,0 +1,72 @@
+"""What the study benchmarks share (mog_study.py, mog_published.py,
+digits_study.py): their flags and the run of a shipped sweep spec, the
+per-config table of a sweep summary, and the time a trial took.
+
+The scripts put the repository root on sys.path before importing this.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import tempfile
+from typing import Sequence
+
+from compare_gan2 import sweep
+
+RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
+
+
+def run_shipped_spec(name: str, out_name: str, doc: str,
+                     argv: Sequence[str] | None = None
+                     ) -> tuple[argparse.Namespace, dict, list[sweep.Trial]]:
+  """The flags of a study benchmark (its `--help` opens with the first
+  paragraph of `doc`, the script's docstring); runs (or resumes) the sweep
+  spec (the shipped spec `name`, or --spec) unless --report_only. `argv`:
+  the flags (default sys.argv[1:]). Returns (flags, spec, trials)."""
+  parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+  parser.add_argument("--spec", default=name,
+                      help="a shipped sweep spec's name or a TOML file")
+  parser.add_argument("--work", default=os.path.join(tempfile.gettempdir(), name),
+                      help="the sweep directory (rerun to resume)")
+  parser.add_argument("--parallel", type=int, default=1)
+  parser.add_argument("--report_only", action="store_true")
+  parser.add_argument("--out", default=os.path.join(RESULTS, out_name),
+                      help="the results' path without its extension")
+  args = parser.parse_args(argv)
+  logging.basicConfig(level=logging.INFO, format="%(message)s")
+  spec = sweep.load_spec(args.spec)
+  trials = sweep.expand(spec, args.work)
+  if not args.report_only:
+    sweep.run(trials, args.parallel)
+  return args, spec, trials
+
+
+def pivot(summary: list[dict], prefix: str = "") -> list[dict]:
+  """One row per config of a sweep summary (sweep.summarize): its label
+  ("loss, penalty": the grid values, `loss=`/`penalty=` dropped), its
+  config name, the seeds, and per score the mean, std and per-seed values."""
+  rows: dict[str, dict] = {}
+  for r in summary:
+    pair = r["config"][len(prefix):] if r["config"].startswith(prefix) else r["config"]
+    label = pair.replace("loss=", "").replace("penalty=", "").replace(",", ", ")
+    row = rows.setdefault(label, {"loss, penalty": label, "config": r["config"]})
+    row["seeds"] = r["seeds"]
+    for key in ("mean", "std", "values"):
+      row[f"{r['score']} {key}"] = r[key]
+  return list(rows.values())
+
+
+def trial_seconds(trials: Sequence[sweep.Trial]) -> list[float]:
+  """The wall time of each finished trial, from its sweep_done.json."""
+  return [json.loads(sweep.read_text(os.path.join(t.model_dir, sweep.DONE)) or "{}"
+                     ).get("seconds", 0) for t in trials if t.done]
+
+
+def timing(trials: Sequence[sweep.Trial]) -> str:
+  """"k/n trials finished, m min per trial" for a results page."""
+  seconds = trial_seconds(trials)
+  per_trial = f", {sum(seconds) / len(seconds) / 60:.1f} min per trial" if seconds else ""
+  return f"{len(seconds)}/{len(trials)} trials finished{per_trial}"
