@@ -114,9 +114,11 @@ def test_s3gan_projection_is_in_the_logits(tmp_path):
   row = evaluate_lib.evaluate_checkpoint(runner, path, num_averaging_runs=1)
   dataset = runner.dataset
   d = rebuilt_discriminator(runner, path)
+  # The projection kernel [classes, features] (no bias): the only head
+  # weight of that shape (the rotation head's is [features, 4]).
   embedding = [tf.train.load_variable(path, name) for name, shape in
-               tf.train.list_variables(path) if "heads/projection" in name
-               and "OPTIMIZER" not in name.upper() and len(shape) == 2]
+               tf.train.list_variables(path) if name.startswith("heads/")
+               and list(shape[:1]) == [dataset.num_classes] and len(shape) == 2]
   assert len(embedding) == 1, tf.train.list_variables(path)
   logits = []
   for split in ("train", "test"):
