@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from compare_gan2 import architectures
+from compare_gan2.gans.variables import VariableBag
 from compare_gan2.metrics import scores
 from compare_gan2.metrics.evaluation import Evaluator
 from compare_gan2.runner import evaluate as evaluate_lib
@@ -36,7 +37,9 @@ def rebuilt_discriminator(runner, path):
                              num_classes=info["num_classes"])
   y = tf.zeros([1, info["num_classes"]]) if info["num_classes"] else None
   d(tf.zeros([1, *runner.dataset.image_shape]), y, training=False)  # builds it
-  tf.train.Checkpoint(discriminator=d).read(path).expect_partial().assert_existing_objects_matched()
+  # Checkpoints name D's weights by position (gans/variables.py).
+  tf.train.Checkpoint(discriminator=VariableBag(d.weights)).read(path).expect_partial(
+      ).assert_existing_objects_matched()
   return d
 
 
@@ -160,7 +163,7 @@ def test_other_gan_classes(tmp_path, bindings):
 
 def test_no_heldout_split_is_one_clear_error(tmp_path):
   runner = make_runner(tmp_path / "run", 2, OVERFIT + ['eval.split = "train"'])
-  message = r"dataset 'shapes' is its training split 'train'"
+  message = r"dataset 'shapes_16' is its training split 'train'"
   with pytest.raises(ValueError, match=message):
     run_schedule(runner, "train_and_eval", eval_every_steps=2)
   assert runner.step == 0  # refused before training
