@@ -99,8 +99,15 @@ def score(real: str, fake: str, *, metrics: Sequence[str] = ("fid", "kid"),
   from compare_gan2.data import get_dataset
   from compare_gan2.metrics import extractors
   from compare_gan2.runner.evaluate import Evaluator, eval_options
+  from compare_gan2.metrics import scores as scores_lib
   compare_gan2.register_all()
   metrics = list(metrics)
+  on_d = [m for m in metrics if scores_lib.scores_discriminator(m)]
+  if on_d:
+    raise ValueError(
+        f"Metric '{on_d[0]}' scores a run's discriminator, which a folder of "
+        "images does not have: name it in a run's eval.metrics instead "
+        f"(compare_gan2 eval). Received: metrics={metrics}")
   real_name, fake_dir = real, fake
   real_is_folder = os.path.isdir(real_name)
   if real_is_folder:

@@ -75,6 +75,12 @@ def _points(rng, n=64):
   return SampleSet(points.reshape(n, 1, 1, 2), points, None, labels)
 
 
+def _d_logits(rng, n=16):
+  """Reals with D's logits [n, 1] (as features and logits), for `d_overfit`."""
+  logits = rng.randn(n, 1)
+  return SampleSet(rng.rand(n, 16, 16, 3), logits, logits, rng.randint(0, 5, n))
+
+
 def _large_images(rng, n=2):
   # MS-SSIM's five scales of an 11 px window need 161 px.
   return SampleSet(rng.rand(n, 161, 161, 1), rng.randn(n, 4))
@@ -85,7 +91,7 @@ METRIC_SAMPLES = {
     "class_accuracy": _features, "fid": _features, "fractal_dimension": _features,
     "inception_score": _features, "kid": _features, "prd": _features,
     "swd": _features, "mode_coverage": _points, "modes_hit": _points,
-    "ms_ssim": _large_images,
+    "ms_ssim": _large_images, "d_overfit": _d_logits,
 }
 
 # extractor -> (dataset whose images it reads, slow).

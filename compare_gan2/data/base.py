@@ -246,10 +246,31 @@ class ImageDataset:
                           repeat=False, training=False,
                           drop_remainder=drop_remainder)
 
+  def unaugmented_input_fn(self, split: str, batch_size: int, *,
+                           drop_remainder: bool = False) -> tf.data.Dataset:
+    """One pass over `split` as training reads it, in its fixed order and
+    without the random train-time transforms: on the training split, the
+    training subset (`dataset.train_fraction`) and the label source apply,
+    but `random_flip` and random crops do not (images get the evaluation
+    transforms). What D's accuracy on its training reals is measured on.
+
+    Args:
+      split: str. See `splits`.
+      batch_size: int. Global batch size.
+      drop_remainder: bool. Drop the last partial batch.
+    """
+    split = self._check_split(split)
+    return self._pipeline(split, batch_size, seed=None, shuffle=False,
+                          repeat=False, training=split == self.train_split,
+                          augment=False, drop_remainder=drop_remainder)
+
   def _pipeline(self, split: str, batch_size: int, *, seed: int | None,
                 shuffle: bool, repeat: bool, training: bool,
-                drop_remainder: bool = True,
-                skip_batches: int = 0) -> tf.data.Dataset:
+                drop_remainder: bool = True, skip_batches: int = 0,
+                augment: bool | None = None) -> tf.data.Dataset:
+    # training: the training subset and label source; augment (default
+    # training): the train-time transforms and random_flip.
+    augment = training if augment is None else augment
     if (isinstance(batch_size, bool) or not isinstance(batch_size, int)
         or batch_size < 1):
       raise ValueError("batch_size must be a positive integer. "
@@ -304,8 +325,8 @@ class ImageDataset:
 
     def transform(example_seed, image, label):
       image = self._transform(image, _fold(example_seed, _TRANSFORM_SEED),
-                              training=training)
-      if training and self.random_flip:
+                              training=augment)
+      if augment and self.random_flip:
         image = tf.image.stateless_random_flip_left_right(
             image, _fold(example_seed, _FLIP_SEED))
       image = tf.ensure_shape(tf.cast(image, tf.float32), self.image_shape)

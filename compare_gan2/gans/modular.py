@@ -215,11 +215,13 @@ class ModularGAN:
       return images
     return self.augmentation(images, seeds, salt)
 
-  def call_discriminator(self, x: tf.Tensor, y: Any, is_real: tf.Tensor) -> DOutputs:
-    """D in training mode on a batch of reals (where `is_real`) and fakes.
-    S3GAN resolves the labels of unlabelled reals here."""
+  def call_discriminator(self, x: tf.Tensor, y: Any, is_real: tf.Tensor,
+                         training: bool = True) -> DOutputs:
+    """D (in training mode unless `training` is False) on a batch of reals
+    (where `is_real`) and fakes. S3GAN resolves the labels of unlabelled
+    reals here."""
     del is_real
-    return self.discriminator(x, y, training=True)
+    return self.discriminator(x, y, training=training)
 
   def run_discriminator(self, real: tf.Tensor, y_real: Any, fake: tf.Tensor,
                         y_fake: Any) -> tuple[DOutputs, DOutputs]:

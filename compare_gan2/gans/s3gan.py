@@ -158,15 +158,16 @@ class S3GAN(SSGAN):
   def rotated_per_direction(self, batch_size: int) -> int:
     return rotated_per_direction(batch_size, self.rotated_batch_fraction)
 
-  def call_discriminator(self, x: tf.Tensor, y: Any, is_real: tf.Tensor) -> DOutputs:
+  def call_discriminator(self, x: tf.Tensor, y: Any, is_real: tf.Tensor,
+                         training: bool = True) -> DOutputs:
     """D on the given labels, plus S3GAN's projection on the resolved ones."""
-    probs, logits, h = self.discriminator(x, y, training=True)
+    probs, logits, h = self.discriminator(x, y, training=training)
     if not self.project_y:
       return probs, logits, h
     if self.use_predictor:
-      predicted = self.heads["predictor"](h, training=True)
+      predicted = self.heads["predictor"](h, training=training)
       y = projection_labels(y, is_real, predicted, self.use_soft_pred)
-    embedded = self.heads["projection"](y, training=True)
+    embedded = self.heads["projection"](y, training=training)
     logits += tf.reduce_sum(embedded * h, axis=1, keepdims=True)
     return tf.nn.sigmoid(logits), logits, h
 

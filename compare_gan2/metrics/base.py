@@ -47,8 +47,13 @@ def needs(value: Any, what: str, metric: str) -> Any:
   return value
 
 
-def register_metric(name: str, *, directions: Mapping[str, int]
-                    ) -> Callable[[MetricFn], MetricFn]:
+# What a metric scores (`register_metric(on=...)`): generated samples against
+# reals, or a run's discriminator on its training and held-out reals.
+SAMPLES, DISCRIMINATOR = "samples", "discriminator"
+
+
+def register_metric(name: str, *, directions: Mapping[str, int],
+                    on: str = SAMPLES) -> Callable[[MetricFn], MetricFn]:
   """Decorator: registers a metric function as `name` (`eval.metrics`).
 
   Args:
@@ -56,12 +61,22 @@ def register_metric(name: str, *, directions: Mapping[str, int]
     directions: {key: direction} for every key the function returns:
       +1 higher is better, -1 lower is better, 0 neither. Sweeps rank trials
       by these.
+    on: "samples": fn(real, fake) scores generated samples against reals.
+      "discriminator": fn(train, heldout) scores a run's D: two SampleSets of
+      real images (the first N it trains on, the first N of the evaluation
+      split) whose `logits` (and `features`) are D's logits [N, 1]; the
+      evaluation of a run computes them once per checkpoint
+      (`Evaluator.score_discriminator`), and `compare_gan2 score` (folders
+      of images, no D) refuses them.
 
   Raises:
     ValueError: no keys, a direction not in (-1, 0, 1), or a key that another
       metric already returns with another direction.
   """
   directions = dict(directions)
+  if on not in (SAMPLES, DISCRIMINATOR):
+    raise ValueError(f"Metric '{name}': `on` must be {SAMPLES!r} or "
+                     f"{DISCRIMINATOR!r}. Received: on={on!r}")
   if not directions:
     raise ValueError(f"Metric '{name}' needs the direction of each key it "
                      f"returns. Received: directions={directions}")
@@ -77,6 +92,7 @@ def register_metric(name: str, *, directions: Mapping[str, int]
   def decorator(fn: MetricFn) -> MetricFn:
     METRICS.register(name, gin_configurable=False)(fn)
     fn.directions = directions
+    fn.on = on
     return fn
 
   return decorator
@@ -107,6 +123,12 @@ class _Directions(Mapping[str, int]):
 
 # How each score compares: +1 higher is better, -1 lower is better, 0 neither.
 DIRECTIONS: Mapping[str, int] = _Directions()
+
+
+def scores_discriminator(name: str) -> bool:
+  """Whether metric `name` scores a run's discriminator (`on="discriminator"`)
+  rather than generated samples."""
+  return getattr(METRICS.get(name), "on", SAMPLES) == DISCRIMINATOR
 
 
 def compute(names: list[str] | tuple[str, ...], real: SampleSet,

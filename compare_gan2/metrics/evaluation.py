@@ -13,7 +13,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import os
-from typing import Any
+from typing import Any, Callable
 
 import gin
 import numpy as np
@@ -55,7 +55,9 @@ def eval_options(num_samples: int = 1000, batch_size: int | None = None,
   Args:
     num_samples: int. Generated (and real) images per averaging run.
     batch_size: int. Generation batch; defaults to `options.batch_size`.
-    metrics: names from `compare_gan2.metrics.scores.METRICS`.
+    metrics: names from `compare_gan2.metrics.scores.METRICS`. Those that
+      score the run's discriminator ("d_overfit") are computed once per
+      checkpoint on fixed reals, the others on every averaging run's samples.
     feature_extractor: "auto", "inception", "classifier" or "pixels".
     resize: Inception input resize: "tfgan" (TF-GAN's legacy bilinear, as the
       original scored), "tf" (tf.image.resize bilinear, no antialias) or
@@ -101,6 +103,20 @@ class Evaluator:
     self.extractor_name, self.extract = extractors_lib.make_extractor(
         self.opts.feature_extractor, dataset, **options)
     self._real: scores_lib.SampleSet | None = None
+    self._train_reals: tuple[np.ndarray, np.ndarray] | None = None
+    if self.discriminator_metrics:
+      check_heldout_split(dataset, self.opts)
+
+  @property
+  def sample_metrics(self) -> tuple[str, ...]:
+    """The metrics of `eval.metrics` that score generated samples."""
+    return tuple(n for n in self.opts.metrics
+                 if not scores_lib.scores_discriminator(n))
+
+  @property
+  def discriminator_metrics(self) -> tuple[str, ...]:
+    """The metrics of `eval.metrics` that score the run's discriminator."""
+    return tuple(n for n in self.opts.metrics if scores_lib.scores_discriminator(n))
 
   @property
   def split(self) -> str:
@@ -152,5 +168,46 @@ class Evaluator:
     [N, H, W, C] in [0, 1], labels [N] (the requested classes) or None."""
     if not np.isfinite(images).all():
       raise NaNSamplesError("The generator produced NaN/inf samples.")
-    return scores_lib.compute(self.opts.metrics, self.real(),
+    return scores_lib.compute(self.sample_metrics, self.real(),
                               self.sample_set(images, labels))
+
+  def train_reals(self) -> tuple[np.ndarray, np.ndarray]:
+    """(images [N, H, W, C], labels [N]): the first N = min(num_samples,
+    training examples) reals training samples from (the training subset and
+    label source; no random flips or crops), in a fixed order."""
+    if self._train_reals is None:
+      split = self.dataset.train_split
+      num = min(self.opts.num_samples, self.dataset.num_train_examples)
+      batches = self.dataset.unaugmented_input_fn(split, batch_size=num)
+      self._train_reals = tuple(t.numpy() for t in next(iter(batches)))
+    return self._train_reals
+
+  def score_discriminator(self, logits_fn: Callable[[np.ndarray, np.ndarray],
+                                                    np.ndarray]
+                          ) -> dict[str, float]:
+    """{score name: value} of the discriminator metrics of `eval.metrics`.
+
+    logits_fn(images [N, H, W, C], labels [N]) -> D's logits [N] is called on
+    the fixed training reals (`train_reals`) and the held-out reals (the
+    first N of the evaluation split, those FID compares with); the images
+    and D are deterministic, so one call per checkpoint suffices."""
+    real = self.real()
+    sets = []
+    for images, labels in (self.train_reals(), (real.images, real.labels)):
+      logits = np.asarray(logits_fn(images, labels), np.float64).reshape(-1, 1)
+      sets.append(scores_lib.SampleSet(images, logits, logits, labels))
+    return scores_lib.compute(self.discriminator_metrics, *sets)
+
+
+def check_heldout_split(dataset: Any, opts: EvalOptions) -> None:
+  """Raises ValueError when `opts` names a discriminator metric and the
+  evaluation split of `dataset` is its training split (nothing held out)."""
+  names = [n for n in opts.metrics if scores_lib.scores_discriminator(n)]
+  split = opts.split or dataset.eval_split
+  if names and split == dataset.train_split:
+    raise ValueError(
+        f"Metric '{names[0]}' compares D on its training reals with held-out "
+        f"reals, but the evaluation split of dataset '{dataset.name}' is its "
+        f"training split '{split}' (splits: {list(dataset.splits)}; "
+        f"eval.split={opts.split!r}). Use a dataset with a held-out split or "
+        "set eval.split to one.")

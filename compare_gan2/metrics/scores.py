@@ -10,6 +10,7 @@ from __future__ import annotations
 
 # pylint: disable=unused-import
 import compare_gan2.metrics.class_accuracy  # noqa: F401  (registers)
+import compare_gan2.metrics.discriminator_accuracy  # noqa: F401
 import compare_gan2.metrics.fid  # noqa: F401
 import compare_gan2.metrics.fractal_dimension  # noqa: F401
 import compare_gan2.metrics.inception_score  # noqa: F401
@@ -19,7 +20,8 @@ import compare_gan2.metrics.ms_ssim  # noqa: F401
 import compare_gan2.metrics.prd  # noqa: F401
 import compare_gan2.metrics.swd  # noqa: F401
 from compare_gan2.metrics.base import (  # noqa: F401
-    DIRECTIONS, MetricFn, SampleSet, compute, register_metric)
+    DIRECTIONS, MetricFn, SampleSet, compute, register_metric,
+    scores_discriminator)
 from compare_gan2.metrics.base import needs as _needs  # noqa: F401
 from compare_gan2.registry import METRICS
 

@@ -30,7 +30,8 @@ import tensorflow as tf
 
 from compare_gan2 import files
 from compare_gan2.choices import SCHEDULES
-from compare_gan2.metrics.evaluation import Evaluator, NaNSamplesError
+from compare_gan2.metrics.evaluation import (Evaluator, NaNSamplesError,
+                                             check_heldout_split, eval_options)
 from compare_gan2.runner import checkpoints as ckpt_lib
 from compare_gan2.runner import images as images_lib
 from compare_gan2.runner.train import TRAIN_DONE, ReadOnlyRunError, Runner
@@ -43,7 +44,9 @@ checkpoint_step = ckpt_lib.checkpoint_step
 def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 3,
                         evaluator: Evaluator | None = None) -> dict[str, Any]:
   """Scores checkpoint `path`: `num_averaging_runs` independent sample sets
-  from the (EMA) generator, each scored by every metric of `eval.metrics`."""
+  from the (EMA) generator, each scored by every sample metric of
+  `eval.metrics`; the discriminator metrics (d_overfit) once, on D's logits
+  on fixed training and held-out reals (their std is 0)."""
   began = time.time()
   evaluator = evaluator or Evaluator(runner.dataset, strategy=runner.strategy)
   opts = evaluator.opts
@@ -60,6 +63,9 @@ def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 
       raise NaNSamplesError(f"{e} Checkpoint: {path}") from e
     for name, value in results.items():
       runs.setdefault(name, []).append(value)
+  if evaluator.discriminator_metrics:  # once: D and its reals are fixed
+    for name, value in evaluator.score_discriminator(runner.discriminator_logits).items():
+      runs[name] = [value]
   row: dict[str, Any] = {"step": step, "checkpoint": os.path.basename(path),
                          "feature_extractor": evaluator.extractor_name}
   for name, values in runs.items():
@@ -147,6 +153,8 @@ def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores
           f"{out} is not writable, and the evaluation writes {score_filename} and "
           "generators/ there. Pass --output_dir (run_schedule(output_dir=...)) "
           "for them.")
+  if schedule != "train":  # before training, not at the first evaluation
+    check_heldout_split(runner.dataset, eval_options())
   evaluator = None
   writer = None
 

@@ -445,6 +445,7 @@ class Runner:
     self._make_manager()
     self._train_loop_fn = None
     self._sample_fn = None
+    self._discriminator_fn = None
     self._writer = None
     self._standing_step = -1
 
@@ -962,20 +963,69 @@ class Runner:
     if labels is None:
       labels = tf.zeros([num], tf.int32)
     z, labels = (batching.pad_to_batches(t, batch) for t in (z, labels))
-    ds = tf.data.Dataset.from_tensor_slices((z, labels)).batch(
-        batch, drop_remainder=True)
+    return self._map_batches(self.sample_fn(), (z, labels), batch)[:num]
+
+  def _map_batches(self, fn: Callable[..., Any], inputs: tuple[Any, ...],
+                   batch: int) -> np.ndarray:
+    """fn (a traced `strategy.run`) over global batches of `inputs` (whose
+    length is a multiple of `batch`), split over the replicas; the results
+    concatenated in order, numpy."""
+    ds = tf.data.Dataset.from_tensor_slices(inputs).batch(batch, drop_remainder=True)
     outputs = []
     # One host: the replicas' results in replica order are the batch in
     # order. Several hosts need an all-gather (a collective).
     multi_host = isinstance(self.strategy, tf.distribute.MultiWorkerMirroredStrategy)
-    for z_batch, y_batch in self.strategy.experimental_distribute_dataset(ds):
-      per_replica = self.sample_fn()(z_batch, y_batch)
+    for args in self.strategy.experimental_distribute_dataset(ds):
+      per_replica = fn(*args)
       if multi_host:
         outputs.append(self.strategy.gather(per_replica, axis=0).numpy())
       else:
         outputs += [t.numpy() for t in
                     self.strategy.experimental_local_results(per_replica)]
-    return np.concatenate(outputs)[:num]
+    return np.concatenate(outputs)
+
+  def discriminator_logits(self, images: np.ndarray, labels: np.ndarray,
+                           batch_size: int | None = None) -> np.ndarray:
+    """D's logits [N] (float32) on reals [N, H, W, C] in the data's range
+    with their labels [N] (read only by a conditional D).
+
+    D as its step sees reals (`gan.prepare_reals`, which fades them at
+    ProGAN's current level, then `gan.call_discriminator`: S3GAN's
+    projection included), without DiffAugment, in inference mode as D's
+    SavedModel signature calls it: spectral norm with its stored u, batch
+    norm with its moving averages, so the logits do not depend on how the
+    images are batched (but through ProGAN's minibatch-stddev layer, which
+    reads its batch in either mode) and D is left unchanged (a training-mode call runs a
+    power iteration and updates them). On every replica, in global batches
+    of `batch_size` (default options.batch_size); the last batch is filled
+    up with repeats of the first images (a minibatch-stddev layer sees
+    real images, not zeros), which are dropped.
+    """
+    num = len(images)
+    batch = batch_size or self.options.batch_size
+    index = np.arange(num + (-num % batch)) % num
+    images = np.asarray(images, np.float32)[index]
+    labels = np.asarray(labels, np.int32)[index]
+    return self._map_batches(self.discriminator_fn(), (images, labels), batch)[:num]
+
+  def discriminator_fn(self) -> Callable[[Any, Any], Any]:
+    """The traced D logits [B] of one (distributed) batch of reals and
+    labels (see `discriminator_logits`); per replica, XLA-compiled when
+    training is."""
+    if self._discriminator_fn is None:
+      gan, strategy = self.gan, self.strategy
+
+      def logits(x, y):
+        x = gan.prepare_reals(x)
+        is_real = tf.ones(tf.shape(x)[:1], tf.bool)
+        out = gan.call_discriminator(x, gan.one_hot(y), is_real, training=False)
+        return tf.cast(tf.reshape(out[1], [-1]), tf.float32)
+
+      if self.compiles:
+        logits = tf.function(logits, jit_compile=True)
+      self._discriminator_fn = tf.function(
+          lambda x, y: strategy.run(logits, args=(x, y)))
+    return self._discriminator_fn
 
   def sample_fn(self) -> Callable[[Any, Any], Any]:
     """The traced sampling of one (distributed) batch: labels ignored when
