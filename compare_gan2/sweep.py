@@ -529,19 +529,21 @@ def _replace_event_file(logdir: str) -> Any:
   return tf.summary.create_file_writer(logdir, filename_suffix=HPARAMS_SUFFIX)
 
 
-def write_hparams(trial: Trial) -> None:
+def write_hparams(trial: Trial, score_last: int = 1) -> None:
   """Writes `trial`'s hparams session (trial_hparams) and its final scores
-  (the last row of its scores.csv, as scalars `score/<name>` at that step)
-  into an event file in its model_dir, for TensorBoard's HParams dashboard."""
+  (as `final_scores`: the mean over its last `score_last` evaluated
+  checkpoints, as scalars `score/<name>` at the last one's step) into an
+  event file in its model_dir, for TensorBoard's HParams dashboard."""
   rows = read_scores(trial)
+  final = final_scores(rows, score_last)
   writer = _replace_event_file(trial.model_dir)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from tensorboard.plugins.hparams import api as hp  # pylint: disable=g-import-not-at-top
   with writer.as_default():
     hp.hparams(trial_hparams(trial), trial_id=f"{trial.config}/seed{trial.seed}")
-    if rows:
-      for name in score_names(rows):
-        tf.summary.scalar(SCORE_TAG + name, rows[-1][name], step=int(rows[-1]["step"]))
+    for name in score_names(rows) if rows else ():
+      if name in final:
+        tf.summary.scalar(SCORE_TAG + name, final[name], step=int(final["step"]))
   writer.close()
 
 
@@ -662,4 +664,8 @@ def report(trials: Sequence[Trial], out: str, metrics: Sequence[str] | None = No
     os.rmdir(local)
   if summary:
     write_hparams_config(trials, out, list(dict.fromkeys(r["score"] for r in summary)))
+    if score_last > 1:  # a trial wrote its last checkpoint's scores when it finished
+      for trial in trials:
+        if trial.done:
+          write_hparams(trial, score_last)
   return table, summary

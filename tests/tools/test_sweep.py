@@ -357,6 +357,14 @@ def test_hparams_for_tensorboard_match_scores_csv(tmp_path):
   assert scalars == {"score/fid": (200, pytest.approx(final["fid"])),
                      "score/class_accuracy": (200, pytest.approx(final["class_accuracy"]))}
   assert final["fid"] == 20.5
+  # The report of a spec with score_last rewrites a finished trial's scores
+  # as the mean over its last checkpoints, as the tables read them.
+  sweep.report(trials, str(tmp_path), score_last=2)
+  [path] = glob.glob(os.path.join(hinge.model_dir, "*" + sweep.HPARAMS_SUFFIX))
+  means = {v.tag: (e.step, float(tf.make_ndarray(v.tensor))) for e in _events(path)
+           for v in e.summary.value if v.tag.startswith(sweep.SCORE_TAG)}
+  assert means == {"score/fid": (200, pytest.approx((30.0 + 20.5) / 2)),
+                   "score/class_accuracy": (200, pytest.approx((0.25 + 0.75) / 2))}
   sweep.report(trials, str(tmp_path))
   [root] = glob.glob(os.path.join(tmp_path, "*" + sweep.HPARAMS_SUFFIX))
   [experiment] = [metadata.parse_experiment_plugin_data(v.metadata.plugin_data.content)
