@@ -147,8 +147,11 @@ def main(argv: Sequence[str] | None = None) -> str:
   score_last = spec.get("score_last", 1)
   rows = table(trials, spec, score_last)
   data = curves(trials)
-  command = "python benchmarks/diffaugment_overfit.py --parallel 2"
-  setup = (f"`{SPEC}` ({', '.join(spec.get('configs', []))}; seeds "
+  name = os.path.splitext(os.path.basename(args.spec))[0]
+  command = "python benchmarks/diffaugment_overfit.py --parallel 2" + (
+      "" if args.spec == SPEC else
+      f" --spec {args.spec} --out {os.path.relpath(args.out, os.path.dirname(HERE))}")
+  setup = (f"`{name}` ({', '.join(spec.get('configs', []))}; seeds "
            f"{', '.join(map(str, spec.get('seeds', [0])))}): final scores are each "
            f"trial's mean over its last {score_last} evaluations, mean ± std over "
            f"seeds; D's accuracy is the share of reals with logit > 0, on its "
@@ -161,7 +164,7 @@ def main(argv: Sequence[str] | None = None) -> str:
   if rows:
     files.write_csv(args.out + ".csv", rows)
   if data:
-    plot(data, f"{SPEC}: {timing(trials)}", args.out + ".png")
+    plot(data, f"{name}: {timing(trials)}", args.out + ".png")
   print(page)
   return page
 
