@@ -9,6 +9,7 @@ import sys
 import gin
 import numpy as np
 import pytest
+from study_checks import assert_results_written
 
 from compare_gan2 import config, config_files, sweep
 from compare_gan2.data import get_dataset
@@ -102,10 +103,7 @@ def test_report_against_numpy(tmp_path):
     assert int(rows[name]["seeds"]) == len(seeds)
   assert "5/6 trials finished, 10.0 min per trial" in page
   assert "| none | 3 |" in page
-  with open(out + ".md") as f:
-    assert f.read() == page
-  with open(out + ".png", "rb") as f:
-    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+  assert_results_written(out, page)
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ import sys
 
 import numpy as np
 import pytest
+from study_checks import assert_results_written
 
 from compare_gan2 import sweep
 from compare_gan2.runner import evaluate
@@ -118,10 +119,7 @@ def test_report_ranks_and_pairs_like_numpy(tmp_path):
   assert (f"| loss | non_saturating -> wasserstein | all | 6 | {np.sum(loss < 0)}/6 | "
           f"{finite.mean():+.1f} ± {finite.std():.1f} |") in page
   assert "11/12 trials finished, 2.0 min per trial" in page
-  with open(out + ".md") as f:
-    assert f.read() == page
-  with open(out + ".png", "rb") as f:
-    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+  assert_results_written(out, page)
 
 
 @pytest.mark.slow

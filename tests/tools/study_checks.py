@@ -1,0 +1,9 @@
+"""Checks shared by the study benchmarks' tests."""
+
+
+def assert_results_written(out: str, page: str) -> None:
+  """The script wrote its page to `out`.md and a PNG plot to `out`.png."""
+  with open(out + ".md") as f:
+    assert f.read() == page
+  with open(out + ".png", "rb") as f:
+    assert f.read(8) == b"\x89PNG\r\n\x1a\n"
