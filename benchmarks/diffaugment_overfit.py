@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
-from study_tables import pivot, run_shipped_spec, timing  # noqa: E402  pylint: disable=g-import-not-at-top
+from study_tables import cell, pivot, run_shipped_spec, timing  # noqa: E402  pylint: disable=g-import-not-at-top
 
 SPEC = "diffaugment_overfit_digits"
 POLICY = "DiffAugment.policy"
@@ -83,12 +83,6 @@ def table(trials: Sequence[sweep.Trial], spec: dict[str, Any], score_last: int
   return rows
 
 
-def cell(row: dict[str, Any], score: str, digits: int = 2) -> str:
-  if f"{score} mean" not in row:
-    return "-"
-  return f"{row[f'{score} mean']:.{digits}f} ± {row[f'{score} std']:.{digits}f}"
-
-
 def _number(value: Any) -> str:
   return "-" if value == "" else f"{value:.2f}"
 
@@ -98,9 +92,9 @@ def markdown(rows: list[dict[str, Any]]) -> str:
           "reals | gap | peak gap | FID per seed | gap per seed |\n"
           "|---|---|---|---|---|---|---|---|---|\n")
   return head + "".join(
-      f"| {r['policy']} | {r['seeds']} | {cell(r, 'fid')} | "
-      f"{cell(r, 'd_accuracy_train')} | {cell(r, 'd_accuracy_heldout')} | "
-      f"{cell(r, 'd_accuracy_gap')} | "
+      f"| {r['policy']} | {r['seeds']} | {cell(r, 'fid', '.2f')} | "
+      f"{cell(r, 'd_accuracy_train', '.2f')} | {cell(r, 'd_accuracy_heldout', '.2f')} | "
+      f"{cell(r, 'd_accuracy_gap', '.2f')} | "
       f"{_number(r['peak gap mean'])} | {r.get('fid values', '')} | "
       f"{r.get('d_accuracy_gap values', '')} |\n" for r in rows)
 

@@ -24,16 +24,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
-from study_tables import pivot, run_shipped_spec, samples_montage, timing  # noqa: E402  pylint: disable=g-import-not-at-top
+from study_tables import cell, pivot, run_shipped_spec, samples_montage, timing  # noqa: E402  pylint: disable=g-import-not-at-top
 
 SCORES = ("modes_covered", "modes_hit", "high_quality_fraction")
-
-
-def cell(row: dict, score: str, percent: bool = False) -> str:
-  if f"{score} mean" not in row:
-    return "-"
-  mean, std = row[f"{score} mean"], row[f"{score} std"]
-  return f"{mean:.0%} ± {std:.0%}" if percent else f"{mean:.1f} ± {std:.1f}"
 
 
 def markdown(rows: list[dict]) -> str:
@@ -41,7 +34,7 @@ def markdown(rows: list[dict]) -> str:
           "| high quality | modes covered per seed |\n|---|---|---|---|---|---|\n")
   return head + "".join(
       f"| {row['loss, penalty']} | {row['seeds']} | {cell(row, 'modes_covered')} | "
-      f"{cell(row, 'modes_hit')} | {cell(row, 'high_quality_fraction', True)} | "
+      f"{cell(row, 'modes_hit')} | {cell(row, 'high_quality_fraction', '.0%')} | "
       f"{row.get('modes_covered values', '')} |\n" for row in rows)
 
 

@@ -59,6 +59,14 @@ def pivot(summary: list[dict], prefix: str = "") -> list[dict]:
   return list(rows.values())
 
 
+def cell(row: dict, score: str, fmt: str = ".1f") -> str:
+  """"mean ± std" of `score` in a `pivot` row in format `fmt` (".0%" for
+  shares), "-" where the row lacks the score."""
+  if f"{score} mean" not in row:
+    return "-"
+  return f"{row[f'{score} mean']:{fmt}} ± {row[f'{score} std']:{fmt}}"
+
+
 def trial_seconds(trials: Sequence[sweep.Trial]) -> list[float]:
   """The wall time of each finished trial, from its sweep_done.json."""
   return [json.loads(sweep.read_text(os.path.join(t.model_dir, sweep.DONE)) or "{}"

@@ -116,7 +116,7 @@ class Evaluator:
   @property
   def discriminator_metrics(self) -> tuple[str, ...]:
     """The metrics of `eval.metrics` that score the run's discriminator."""
-    return tuple(n for n in self.opts.metrics if scores_lib.scores_discriminator(n))
+    return discriminator_metrics(self.opts)
 
   @property
   def split(self) -> str:
@@ -199,10 +199,15 @@ class Evaluator:
     return scores_lib.compute(self.discriminator_metrics, *sets)
 
 
+def discriminator_metrics(opts: EvalOptions) -> tuple[str, ...]:
+  """The metrics of `opts.metrics` that score the run's discriminator."""
+  return tuple(n for n in opts.metrics if scores_lib.scores_discriminator(n))
+
+
 def check_heldout_split(dataset: Any, opts: EvalOptions) -> None:
   """Raises ValueError when `opts` names a discriminator metric and the
   evaluation split of `dataset` is its training split (nothing held out)."""
-  names = [n for n in opts.metrics if scores_lib.scores_discriminator(n)]
+  names = discriminator_metrics(opts)
   split = opts.split or dataset.eval_split
   if names and split == dataset.train_split:
     raise ValueError(
