@@ -43,6 +43,16 @@ def rebuilt_discriminator(runner, path):
   return d
 
 
+def trained_and_scored(tmp_path, steps, bindings):
+  """A run of `steps` steps with `bindings`, its last checkpoint's scores
+  row, and its D rebuilt from that checkpoint: (runner, row, d)."""
+  runner = make_runner(tmp_path / "run", steps, OVERFIT + bindings)
+  runner.train()
+  path = str(tmp_path / "run" / f"model.ckpt-{steps}")
+  row = evaluate_lib.evaluate_checkpoint(runner, path, num_averaging_runs=1)
+  return runner, row, rebuilt_discriminator(runner, path)
+
+
 def expected_scores(train_logits, heldout_logits):
   train, heldout = np.ravel(train_logits), np.ravel(heldout_logits)
   return {"d_accuracy_train": np.mean(train > 0), "d_accuracy_heldout": np.mean(heldout > 0),
@@ -90,13 +100,9 @@ def test_scores_csv_matches_d_rebuilt_from_the_checkpoint(tmp_path, mirrored,
 
 
 def test_conditional_discriminator_gets_the_labels(tmp_path):
-  runner = make_runner(tmp_path / "run", 2, OVERFIT + [
+  runner, row, d = trained_and_scored(tmp_path, 2, [
       "ModularGAN.conditional = True", "G.batch_norm_fn = @conditional_batch_norm"])
-  runner.train()
-  path = str(tmp_path / "run" / "model.ckpt-2")
-  row = evaluate_lib.evaluate_checkpoint(runner, path, num_averaging_runs=1)
   dataset = runner.dataset
-  d = rebuilt_discriminator(runner, path)
   logits = []
   for split in ("train", "test"):
     images, labels = dataset.arrays(split)
@@ -109,14 +115,11 @@ def test_conditional_discriminator_gets_the_labels(tmp_path):
 def test_s3gan_projection_is_in_the_logits(tmp_path):
   """S3GAN's D output is the architecture's plus its own projection
   sum(embed(y) * h): the measurement uses the whole of it."""
-  runner = make_runner(tmp_path / "run", 2, OVERFIT + [
+  runner, row, d = trained_and_scored(tmp_path, 2, [
       "options.gan_class = @S3GAN", "S3GAN.project_y = True",
       "dcgan.Discriminator.project_y = False", "D.spectral_norm = False"])
-  runner.train()
   path = str(tmp_path / "run" / "model.ckpt-2")
-  row = evaluate_lib.evaluate_checkpoint(runner, path, num_averaging_runs=1)
   dataset = runner.dataset
-  d = rebuilt_discriminator(runner, path)
   # The projection kernel [classes, features] (no bias): the only head
   # weight of that shape (the rotation head's is [features, 4]).
   embedding = [tf.train.load_variable(path, name) for name, shape in
