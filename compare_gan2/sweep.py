@@ -62,7 +62,6 @@ import sys
 import tempfile
 import time
 import tomllib
-import types
 from typing import Any, Sequence
 
 import numpy as np
@@ -162,6 +161,7 @@ class Trial:
   schedule: str = "eval_after_train"
   options: tuple[str, ...] = ()  # further `compare_gan2` flags
   hparams: tuple[tuple[str, Any], ...] = ()  # (name, value) of its grid point
+  score_last: int = 1  # its final scores: the mean over this many last checkpoints
 
   def command(self) -> list[str]:
     """The command line that runs this trial (where `python` runs it)."""
@@ -281,7 +281,7 @@ def expand(spec: dict[str, Any], out: str) -> list[Trial]:
   options = tuple(spec.get("options", []))
   return [Trial(name, seed, files, bindings,
                 os.path.join(out, "trials", name, f"seed{seed}"), schedule, options,
-                hparams)
+                hparams, spec.get("score_last", 1))
           for seed in seeds for name, files, bindings, hparams in groups]
 
 
@@ -529,13 +529,14 @@ def _replace_event_file(logdir: str) -> Any:
   return tf.summary.create_file_writer(logdir, filename_suffix=HPARAMS_SUFFIX)
 
 
-def write_hparams(trial: Trial, score_last: int = 1) -> None:
+def write_hparams(trial: Trial) -> None:
   """Writes `trial`'s hparams session (trial_hparams) and its final scores
-  (as `final_scores`: the mean over its last `score_last` evaluated
-  checkpoints, as scalars `score/<name>` at the last one's step) into an
-  event file in its model_dir, for TensorBoard's HParams dashboard."""
+  (as `final_scores`: the mean over its last `trial.score_last` evaluated
+  checkpoints, as the tables read them; scalars `score/<name>` at the last
+  one's step) into an event file in its model_dir, for TensorBoard's HParams
+  dashboard."""
   rows = read_scores(trial)
-  final = final_scores(rows, score_last)
+  final = final_scores(rows, trial.score_last)
   writer = _replace_event_file(trial.model_dir)
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from tensorboard.plugins.hparams import api as hp  # pylint: disable=g-import-not-at-top
@@ -664,8 +665,4 @@ def report(trials: Sequence[Trial], out: str, metrics: Sequence[str] | None = No
     os.rmdir(local)
   if summary:
     write_hparams_config(trials, out, list(dict.fromkeys(r["score"] for r in summary)))
-    if score_last > 1:  # a trial wrote its last checkpoint's scores when it finished
-      for trial in trials:
-        if trial.done:
-          write_hparams(trial, score_last)
   return table, summary

@@ -357,9 +357,10 @@ def test_hparams_for_tensorboard_match_scores_csv(tmp_path):
   assert scalars == {"score/fid": (200, pytest.approx(final["fid"])),
                      "score/class_accuracy": (200, pytest.approx(final["class_accuracy"]))}
   assert final["fid"] == 20.5
-  # The report of a spec with score_last rewrites a finished trial's scores
-  # as the mean over its last checkpoints, as the tables read them.
-  sweep.report(trials, str(tmp_path), score_last=2)
+  # With the spec's score_last, a finished trial's scores are the mean over
+  # its last checkpoints, as the tables read them.
+  sweep.write_hparams(sweep.expand(sweep.load_spec(write(
+      tmp_path / "s2.toml", "score_last = 2\n" + SPEC)), str(tmp_path))[3])
   [path] = glob.glob(os.path.join(hinge.model_dir, "*" + sweep.HPARAMS_SUFFIX))
   means = {v.tag: (e.step, float(tf.make_ndarray(v.tensor))) for e in _events(path)
            for v in e.summary.value if v.tag.startswith(sweep.SCORE_TAG)}
