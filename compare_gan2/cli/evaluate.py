@@ -15,7 +15,6 @@ training config, or a file of eval settings) or --gin_bindings.
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import re
 
@@ -77,10 +76,9 @@ def run(args: argparse.Namespace) -> None:
   if fake_data is None:
     fake_data = bool(common.saved_fake_data(args.model_dir))
   common.check_fake_data_flag(args.model_dir, fake_data)
+  # Read-only: evaluation never trains, renames or writes into the run.
   runner = Runner(args.model_dir, strategy=common.make_strategy(args), fake_data=fake_data,
-                  tfds_data_dir=args.tfds_data_dir)
+                  tfds_data_dir=args.tfds_data_dir, read_only=True)
   run_schedule(runner, args.schedule, score_filename=args.score_filename,
                num_eval_averaging_runs=args.num_eval_averaging_runs,
                poll_seconds=args.eval_poll_seconds, output_dir=args.output_dir)
-  logging.getLogger("compare_gan2").info(
-      "Scores: %s", os.path.join(args.output_dir or args.model_dir, args.score_filename))

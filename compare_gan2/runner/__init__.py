@@ -3,6 +3,7 @@
 from compare_gan2.metrics.evaluation import Evaluator, eval_options
 from compare_gan2.runner.strategy import make_strategy, split_cpu
 from compare_gan2.runner.checkpoints import CorruptCheckpointError
+from compare_gan2.runner.run_lock import RunLockedError
 from compare_gan2.runner.train import (TRAIN_DONE, CheckpointSaveError,
                                        IncompatibleCheckpointError,
                                        NaNLossError, ReadOnlyRunError, Runner,

@@ -11,12 +11,17 @@ newest good one. Unreadable checkpoints that training skipped are renamed
 
 from __future__ import annotations
 
+import dataclasses
 import glob
+import json
 import os
 import re
 import shutil
+import time
 
 import tensorflow as tf
+
+from compare_gan2 import files
 
 CHECKPOINT_PREFIX = "model.ckpt"
 STATE_FILE = "checkpoint"
@@ -47,20 +52,69 @@ def checkpoint_step(path: str) -> int:
   return int(match.group(1))
 
 
-def _state(model_dir: str) -> tf.train.CheckpointState | None:
+@dataclasses.dataclass
+class State:
+  """The `checkpoint` state file: the newest checkpoint, those kept (oldest
+  first) and their save times, as tf.train.CheckpointManager writes them."""
+  latest: str
+  paths: list[str]
+  timestamps: list[float]
+  last_preserved_timestamp: float | None = None
+
+
+# One `key: "text"` or `key: number` line of the file (protobuf text format).
+_STATE_LINE = re.compile(r'^\s*(\w+)\s*:\s*("(?:[^"\\]|\\.)*"|[-+0-9.eEinfa]+)\s*$')
+
+
+def read_state(model_dir: str) -> State | None:
+  """The state file of `model_dir`, or None if it is missing, empty or
+  damaged (then the checkpoints' own files are what counts). Read here,
+  not by TensorFlow, which fails on an empty file and logs on a damaged one."""
   try:
-    return tf.train.get_checkpoint_state(model_dir)
-  except (tf.errors.OpError, ValueError):  # a damaged state file lists nothing
+    with open(os.path.join(model_dir, STATE_FILE), encoding="utf-8") as f:
+      text = f.read()
+  except (OSError, ValueError):
     return None
+  fields: dict[str, list] = {}
+  for line in text.splitlines():
+    if not line.strip():
+      continue
+    match = _STATE_LINE.match(line)
+    if not match:
+      return None
+    key, value = match.groups()
+    try:
+      fields.setdefault(key, []).append(
+          json.loads(value) if value.startswith('"') else float(value))
+    except ValueError:
+      return None
+  latest = fields.get("model_checkpoint_path", [""])[-1]
+  if not isinstance(latest, str) or not latest:
+    return None
+  preserved = fields.get("last_preserved_timestamp", [None])[-1]
+  return State(latest, [p for p in fields.get("all_model_checkpoint_paths", [])
+                        if isinstance(p, str)],
+               [t for t in fields.get("all_model_checkpoint_timestamps", [])
+                if isinstance(t, float)], preserved)
+
+
+def state_problem(model_dir: str) -> str | None:
+  """"empty" or "damaged" when the state file is there but lists nothing
+  readable (a crash or a full disk leaves a 0-byte one); None otherwise."""
+  path = os.path.join(model_dir, STATE_FILE)
+  if not os.path.exists(path) or read_state(model_dir) is not None:
+    return None
+  with open(path, "rb") as f:
+    return "empty" if not f.read().strip(b" \t\r\n\x00") else "damaged"
 
 
 def list_checkpoints(model_dir: str) -> list[str]:
   """Checkpoint prefixes of `model_dir`, newest first: those the `checkpoint`
   state file lists (even if their files are gone) and those on disk."""
   prefixes = {}
-  state = _state(model_dir)
+  state = read_state(model_dir)
   if state is not None:
-    for path in [*state.all_model_checkpoint_paths, state.model_checkpoint_path]:
+    for path in [*state.paths, state.latest]:
       if path:
         path = path if os.path.isabs(path) else os.path.join(model_dir, path)
         if os.path.dirname(os.path.abspath(path)) == os.path.abspath(model_dir):
@@ -82,10 +136,10 @@ def latest_listed(model_dir: str) -> str | None:
   the checkpoint's files, so a save in progress is not seen), whether or not
   its files are still there; unlike tf.train.latest_checkpoint it logs
   nothing."""
-  state = _state(model_dir)
-  if state is None or not state.model_checkpoint_path:
+  state = read_state(model_dir)
+  if state is None:
     return None
-  return os.path.join(model_dir, os.path.basename(state.model_checkpoint_path))
+  return os.path.join(model_dir, os.path.basename(state.latest))
 
 
 def checkpoint_files(prefix: str) -> list[str]:
@@ -135,25 +189,34 @@ def move_aside(prefix: str) -> list[str]:
   return moved
 
 
+def _saved_at(model_dir: str, name: str) -> float:
+  try:
+    return os.path.getmtime(os.path.join(model_dir, name + ".index"))
+  except OSError:
+    return time.time()
+
+
 def write_state(model_dir: str, prefixes: list[str]) -> None:
-  """Rewrites the `checkpoint` state file to list `prefixes` (oldest first
-  after sorting by step), keeping their recorded timestamps."""
-  old = _state(model_dir)
-  stamps = {}
-  if old is not None:
-    stamps = dict(zip((os.path.basename(p) for p in old.all_model_checkpoint_paths),
-                      old.all_model_checkpoint_timestamps))
+  """Rewrites the `checkpoint` state file (atomically) to list `prefixes`,
+  oldest first, with their recorded save times (else their files'), which
+  the CheckpointManager's rotation needs; no prefixes removes it."""
+  old = read_state(model_dir)
+  stamps = {} if old is None else dict(zip(
+      (os.path.basename(p) for p in old.paths), old.timestamps))
   names = [os.path.basename(p) for p in sorted(prefixes, key=checkpoint_step)]
+  path = os.path.join(model_dir, STATE_FILE)
   if not names:
-    path = os.path.join(model_dir, STATE_FILE)
     if os.path.exists(path):
       os.remove(path)
     return
-  times = [stamps.get(n) for n in names]
-  tf.compat.v1.train.update_checkpoint_state(
-      model_dir, names[-1], names,
-      all_model_checkpoint_timestamps=times if None not in times else None,
-      last_preserved_timestamp=None if old is None else old.last_preserved_timestamp)
+  lines = [f"model_checkpoint_path: {json.dumps(names[-1])}"]
+  lines += [f"all_model_checkpoint_paths: {json.dumps(n)}" for n in names]
+  # The manager keeps only what has a time: one not recorded is its file's.
+  lines += [f"all_model_checkpoint_timestamps: {stamps.get(n) or _saved_at(model_dir, n)!r}"
+            for n in names]
+  if old is not None and old.last_preserved_timestamp is not None:
+    lines.append(f"last_preserved_timestamp: {old.last_preserved_timestamp!r}")
+  files.write_text(path, "\n".join(lines) + "\n")
 
 
 def temp_folders(model_dir: str) -> list[str]:

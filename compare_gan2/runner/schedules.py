@@ -13,7 +13,10 @@ compared. The scores come from the evaluation protocol of
 Evaluation only reads the run directory: its outputs (scores.*, generators/,
 eval TensorBoard scalars) go to `output_dir` (`--output_dir`), by default the
 run directory, which must then be writable. A checkpoint whose files are
-missing or damaged is skipped with one warning line; the others are scored.
+missing or damaged is skipped with one warning line; the others are scored,
+and a last line says what was scored and skipped. A read-only Runner
+(`compare_gan2 eval`) never trains, not even the last steps of a run whose
+newest checkpoint is damaged.
 """
 
 from __future__ import annotations
@@ -157,10 +160,12 @@ def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores
     check_heldout_split(runner.dataset, eval_options())
   evaluator = None
   writer = None
+  scored: list[int] = []
+  skipped: list[tuple[str, str]] = []
 
   def write_scalars(step: int, values: dict[str, float]) -> None:
     nonlocal writer
-    if out == model_dir:
+    if out == model_dir and not runner.read_only:  # the training's own events file
       runner.write_scalars(step, values)
       return
     writer = writer or tf.summary.create_file_writer(out)
@@ -180,7 +185,9 @@ def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores
                                 num_averaging_runs=num_eval_averaging_runs)
     except ckpt_lib.CorruptCheckpointError as e:
       logger.warning("Skipped %s: %s.", path, e.reason or e)
+      skipped.append((path, e.reason or str(e)))
       return
+    scored.append(step)
     if runner.is_chief:
       write_row(out, score_filename, row)
       write_scalars(step, {f"eval/{k}": v for k, v in row.items()
@@ -196,11 +203,31 @@ def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores
     train_and_eval(runner, evaluate, eval_every_steps)
   else:
     continuous_eval(runner, evaluate, poll_seconds)
+  if schedule != "train":
+    report(scored, skipped, os.path.join(out, score_filename))
+
+
+def report(scored: list[int], skipped: list[tuple[str, str]], scores: str) -> None:
+  """One line on what an evaluation scored and skipped; an error when it
+  skipped every checkpoint it tried."""
+  if skipped and not scored:
+    raise ckpt_lib.CorruptCheckpointError(
+        f"No checkpoint could be scored: {ckpt_lib.describe(skipped)}.")
+  if not scored and not skipped:
+    logger.info("No new checkpoint to score; the scores are in %s.", scores)
+  else:
+    steps = ", ".join(map(str, scored))
+    logger.info("Scored %d checkpoint(s) (step %s) into %s%s.", len(scored), steps,
+                scores, f"; skipped {len(skipped)} ({ckpt_lib.describe(skipped)})"
+                if skipped else "")
 
 
 def eval_after_train(runner: Runner, evaluate: Callable[[str], None]) -> None:
-  """Trains to the end, then evaluates every kept checkpoint, oldest first."""
-  runner.train()
+  """Trains to the end, then evaluates every kept checkpoint, oldest first.
+  A read-only Runner (`compare_gan2 eval`) never trains: it evaluates the
+  checkpoints there, skipping the unreadable ones."""
+  if not runner.read_only:
+    runner.train()
   for path in reversed(ckpt_lib.list_checkpoints(runner.model_dir)):
     evaluate(path)
 

@@ -51,6 +51,7 @@ from compare_gan2.ops import normalization
 from compare_gan2.registry import GANS
 from compare_gan2.runner import checkpoints as ckpt_lib
 from compare_gan2.runner import images as images_lib
+from compare_gan2.runner import run_lock
 from compare_gan2.runner import strategy as strategy_lib
 
 logger = logging.getLogger("compare_gan2")
@@ -411,10 +412,11 @@ class Runner:
         conditional=conditional, dataset=self.dataset.name,
         # Checked by the command line when a run continues (cli.check_fake_data_flag).
         fake_data=bool(fake_data))
-    if restart and self.is_chief:
-      self._move_previous_run()
     if not read_only:
       os.makedirs(model_dir, exist_ok=True)
+    if restart and self.is_chief:
+      with run_lock.RunLock.acquire(model_dir):  # not under another trainer's feet
+        self._move_previous_run()
     self.seed = self._check_run_info()
     keras.utils.set_random_seed(self.seed)
     self.mixed_precision, self._precision_reason = hardware.resolve_mixed_precision(
@@ -442,7 +444,7 @@ class Runner:
     # into a scratch directory that is removed afterwards.
     self._save_dir = model_dir if self.is_chief else os.path.join(
         model_dir, f".worker_{strategy_lib.worker_id(self.strategy)}")
-    self._make_manager()
+    self._manager = None  # made when training needs it (`manager`)
     self._train_loop_fn = None
     self._sample_fn = None
     self._discriminator_fn = None
@@ -475,11 +477,19 @@ class Runner:
     return cls(model_dir, strategy=strategy, fake_data=fake_data,
                tfds_data_dir=tfds_data_dir, read_only=True)
 
+  @property
+  def manager(self) -> tf.train.CheckpointManager:
+    """The CheckpointManager of training, made on first use (it reads the
+    `checkpoint` state file, which reading a run need not trust)."""
+    if self._manager is None:
+      self._manager = tf.train.CheckpointManager(
+          self.checkpoint, self._save_dir, checkpoint_name=CHECKPOINT_PREFIX,
+          max_to_keep=self.run_config.keep_checkpoint_max)
+    return self._manager
+
   def _make_manager(self) -> None:
-    """The CheckpointManager, (re)reading the `checkpoint` state file."""
-    self.manager = tf.train.CheckpointManager(
-        self.checkpoint, self._save_dir, checkpoint_name=CHECKPOINT_PREFIX,
-        max_to_keep=self.run_config.keep_checkpoint_max)
+    """Makes the CheckpointManager reread the `checkpoint` state file."""
+    self._manager = None
 
   # --- Run directory ---------------------------------------------------------------
 
@@ -490,7 +500,7 @@ class Runner:
   def _move_previous_run(self) -> None:
     """`restart`: model_dir's contents go to model_dir/restarted-<time>/."""
     names = [n for n in os.listdir(self.model_dir) if not n.startswith(
-        RESTART_PREFIX)] if os.path.isdir(self.model_dir) else []
+        RESTART_PREFIX) and n != run_lock.LOCK_FILE] if os.path.isdir(self.model_dir) else []
     if not names:
       logger.info("Training from step 0 (restart): %s holds no earlier run.",
                   self.model_dir)
@@ -767,15 +777,40 @@ class Runner:
     Args:
       on_checkpoint: called with (step, path) after each checkpoint (chief).
       checkpoint_every: extra checkpoint period (e.g. the eval period).
-    Returns the final step.
+    Returns the final step. Holds the run directory's lock (`run_lock`: one
+    trainer per directory; `RunLockedError` while another process trains).
     """
+    lock = None
+    if self.is_chief and self.writable:
+      lock = run_lock.RunLock.acquire(self.model_dir)
+    try:
+      if lock is not None:
+        self._tidy_run_dir()
+      return self._train(on_checkpoint, checkpoint_every)
+    finally:
+      if lock is not None:
+        lock.release()
+
+  def _tidy_run_dir(self) -> None:
+    """What a crash leaves, mended before training (the chief, under the
+    lock): folders of interrupted saves, an empty or damaged state file."""
+    removed = ckpt_lib.remove_temp_folders(self.model_dir)
+    if removed:
+      logger.warning("Removed %s, left by an interrupted checkpoint save.",
+                     ", ".join(os.path.basename(p) + "/" for p in removed))
+    problem = ckpt_lib.state_problem(self.model_dir)
+    if problem:
+      found = [p for p in ckpt_lib.list_checkpoints(self.model_dir)
+               if ckpt_lib.checkpoint_files(p)]
+      ckpt_lib.write_state(self.model_dir, found)
+      self._make_manager()
+      logger.warning("The `checkpoint` state file was %s (a crash or a full disk?); "
+                     "rebuilt it from the %d checkpoint(s) on disk.", problem, len(found))
+
+  def _train(self, on_checkpoint: Callable[[int, str], None] | None,
+             checkpoint_every: int | None) -> int:
     total = self.options.training_steps
     cfg = self.run_config
-    if self.is_chief and self.writable:
-      removed = ckpt_lib.remove_temp_folders(self.model_dir)
-      if removed:
-        logger.warning("Removed %s, left by an interrupted checkpoint save.",
-                       ", ".join(os.path.basename(p) + "/" for p in removed))
     start = self.restore()
     if start >= total:
       logger.info("Training already reached step %d of %d.", start, total)
