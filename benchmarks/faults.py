@@ -9,10 +9,17 @@ and injects, one after the other on the same run:
   sigint      SIGINT (Ctrl-C), then rerun
   deleted     the newest checkpoint's files deleted, then rerun
   truncated   the newest checkpoint's data file cut to 1000 bytes, then rerun
+  empty_state the `checkpoint` state file cut to 0 bytes (what a crash or a
+              full disk leaves), then rerun
+  second_trainer  the same command started again while the run trains: it
+              must exit with one line, and the first must go on
   disk_full   model_dir on a small tmpfs that fills up (root, `mount -t
               tmpfs`); without mount rights, RLIMIT_FSIZE (`ulimit -f`) that
               no checkpoint fits (Python ignores SIGXFSZ: writes fail with
               EFBIG); then rerun with room
+  eval_damaged  `compare_gan2 eval` of a finished copy of the run whose newest
+              checkpoint is truncated: it must score the others, name the bad
+              one, and change no file of the run (compared byte for byte)
 Steps lost = the last step the faulty process reported - the step the rerun
 resumed from. Writes benchmarks/results/faults.json and faults.md.
 """
@@ -20,7 +27,9 @@ resumed from. Writes benchmarks/results/faults.json and faults.md.
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime
+import hashlib
 import glob
 import json
 import os
@@ -48,6 +57,8 @@ CONFIG = [
     "run_config.num_sample_images = 4", "run_config.keep_checkpoint_max = 3",
     f"options.training_steps = {TOTAL_STEPS}",
 ]
+# Steps lost do not depend on the format; float32 on every CPU, so runs compare.
+ENV = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "COMPARE_GAN2_CPU_BFLOAT16": "0"}
 STEP_LINE = re.compile(r"^step (\d+)/", re.M)
 RESUMED = re.compile(r"(?:Resumed from|resumed from) \S*model\.ckpt-(\d+)")
 
@@ -64,7 +75,7 @@ class Trainer:
         [sys.executable, "-m", "compare_gan2", "--model_dir", model_dir,
          "--gin_config", gin_file],
         stdout=self.log, stderr=subprocess.STDOUT, preexec_fn=preexec,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"})
+        env=ENV)
 
   def text(self) -> str:
     self.log.flush()
@@ -174,6 +185,32 @@ def main() -> None:
                           message=skip[0] if skip else None))
     print(json.dumps(records[-1]), flush=True)
     current = nxt
+  # An empty state file, while no process runs.
+  current.wait_steps(SAVE_EVERY + 2)
+  current.stop(signal.SIGKILL)
+  open(os.path.join(model_dir, "checkpoint"), "w").close()
+  nxt = trainer()
+  nxt.wait_steps(1)
+  note = [l for l in nxt.text().splitlines() if "state file" in l]
+  records.append(record("empty_state", current, nxt, message=note[0] if note else None))
+  print(json.dumps(records[-1]), flush=True)
+  current = nxt
+  # The same command again while it trains.
+  current.wait_steps(SAVE_EVERY + 2)
+  second = trainer()
+  code = second.proc.wait(timeout=600)
+  before = current.last_step()
+  current.wait_steps(current.last_step() - current.resumed_from() + 3)
+  lines = [l for l in second.text().splitlines() if l.startswith("compare_gan2")]
+  records.append({"fault": "second_trainer", "steps_lost": 0, "restarted_from_0": False,
+                  "exit_code": code, "error_line": lines[-1][:300] if lines else None,
+                  "traceback": "Traceback" in second.text(),
+                  "first_went_on": (current.last_step() or 0) > (before or 0)})
+  print(json.dumps(records[-1]), flush=True)
+  current.stop(signal.SIGINT)
+  records.append(eval_damaged(model_dir, work, gin_file))
+  print(json.dumps(records[-1]), flush=True)
+  current = trainer()
   current.wait_steps(SAVE_EVERY + 2)
   current.stop(signal.SIGINT)
   try:
@@ -183,6 +220,51 @@ def main() -> None:
     subprocess.run(["umount", model_dir + "_full"], capture_output=True, check=False)
     write_results(records, time.time() - began)
   shutil.rmtree(work, ignore_errors=True)
+
+
+def files_of(directory: str) -> dict[str, str]:
+  """{relative path: sha1} of every file under `directory`."""
+  found = {}
+  for root, _, names in os.walk(directory):
+    for name in names:
+      path = os.path.join(root, name)
+      with open(path, "rb") as f:
+        found[os.path.relpath(path, directory)] = hashlib.sha1(f.read()).hexdigest()
+  return found
+
+
+def eval_damaged(model_dir: str, work: str, gin_file: str) -> dict:
+  """A finished copy of the run (trained to its newest checkpoint), its
+  newest checkpoint truncated, evaluated with --output_dir."""
+  copy = os.path.join(work, "finished")
+  shutil.copytree(model_dir, copy)
+  step = newest_checkpoint(copy)
+  env = ENV
+  cli = [sys.executable, "-m", "compare_gan2"]
+  subprocess.run(cli + ["--model_dir", copy, "--gin_config", gin_file, "--gin_bindings",
+                        f"options.training_steps = {step}"],
+                 env=env, capture_output=True, check=True, timeout=600)
+  with open(os.path.join(copy, f"model.ckpt-{step}.data-00000-of-00001"), "r+b") as f:
+    f.truncate(1000)
+  before = files_of(copy)
+  out = os.path.join(work, "eval_out")
+  result = subprocess.run(
+      cli + ["eval", "--model_dir", copy, "--output_dir", out,
+             "--num_eval_averaging_runs", "1", "--gin_bindings",
+             "eval.feature_extractor = 'pixels'", "eval.metrics = ['swd']",
+             "eval.num_samples = 32", "eval.export_generator = False",
+             f"eval.cache_dir = '{os.path.join(work, 'cache')}'"],
+      env=env, capture_output=True, text=True, timeout=900)
+  text = result.stdout + result.stderr
+  scored = []
+  if os.path.exists(os.path.join(out, "scores.csv")):
+    with open(os.path.join(out, "scores.csv"), newline="") as f:
+      scored = [int(r["step"]) for r in csv.DictReader(f)]
+  last = [l for l in text.splitlines() if l.startswith("Scored")]
+  return {"fault": "eval_damaged", "steps_lost": 0, "restarted_from_0": False,
+          "exit_code": result.returncode, "damaged_step": step, "scored_steps": scored,
+          "run_unchanged": files_of(copy) == before, "trained": "Training " in text,
+          "message": last[0][:300] if last else None}
 
 
 def disk_full(model_dir: str, trainer) -> dict:
@@ -230,14 +312,18 @@ def disk_full(model_dir: str, trainer) -> dict:
 def write_results(records: list[dict], seconds: float) -> None:
   os.makedirs(RESULTS, exist_ok=True)
   out = {"date": datetime.date.today().isoformat(), "save_every": SAVE_EVERY,
-         "seconds": round(seconds), "cpus": os.cpu_count(), "records": records}
+         "seconds": round(seconds), "cpus": os.cpu_count(),
+         "load_average_end": round(os.getloadavg()[0], 2),
+         "command": "python benchmarks/faults.py " + " ".join(sys.argv[1:]),
+         "precision": "float32 (COMPARE_GAN2_CPU_BFLOAT16=0)", "records": records}
   with open(os.path.join(RESULTS, "faults.json"), "w") as f:
     json.dump(out, f, indent=2)
   lines = ["# Fault injection (benchmarks/faults.py)", "",
            f"{out['date']}; tiny DCGAN on 16 px shapes, a checkpoint every "
            f"{SAVE_EVERY} steps; {len(records)} faults in {out['seconds']} s on "
-           f"{out['cpus']} shared cores. Steps lost = last step the faulty "
-           "process reported - step the rerun resumed from.", "",
+           f"{out['cpus']} shared cores (load average {out['load_average_end']} at the "
+           f"end), {out['precision']}; `{out['command'].strip()}`. Steps lost = last "
+           "step the faulty process reported - step the rerun resumed from.", "",
            "| fault | n | steps lost (mean) | steps lost (max) | restarted from 0 | notes |",
            "|---|---|---|---|---|---|"]
   for kind in dict.fromkeys(r["fault"] for r in records):
@@ -248,6 +334,17 @@ def write_results(records: list[dict], seconds: float) -> None:
       notes = f"exit code {rows[0]['exit_code']}"
     elif kind in ("deleted", "truncated"):
       notes = f"damaged step {rows[0]['damaged_step']}; log: {rows[0]['message']}"
+    elif kind == "empty_state":
+      notes = f"log: {rows[0]['message']}"
+    elif kind == "second_trainer":
+      r = rows[0]
+      notes = (f"second: exit {r['exit_code']}, traceback: {r['traceback']}; "
+               f"error: {r['error_line']}; first went on: {r['first_went_on']}")
+    elif kind == "eval_damaged":
+      r = rows[0]
+      notes = (f"exit {r['exit_code']}; trained: {r['trained']}; run unchanged byte for "
+               f"byte: {r['run_unchanged']}; scored steps {r['scored_steps']} (step "
+               f"{r['damaged_step']} truncated); log: {r['message']}")
     elif kind == "disk_full":
       r = rows[0]
       notes = (f"{r['method']}; exit {r['exit_code']}, traceback: {r['traceback']}; "

@@ -10,6 +10,7 @@ A run directory holds everything about the run:
   samples/step_<step>.png      sample grids of the (EMA) generator
   scores.csv, scores.jsonl     evaluation rows (`schedules.py`)
   TRAIN_DONE                   written when training reached the last step
+  .lock                        held by the trainer (run_lock.py: one per directory)
   restarted-<time>/            what was there before a `restart=True` run
 
 Resuming never loses progress silently: training resumes from the newest
