@@ -35,7 +35,7 @@ from compare_gan2.metrics.evaluation import (Evaluator, NaNSamplesError,
                                              check_heldout_split, eval_options)
 from compare_gan2.runner import checkpoints as ckpt_lib
 from compare_gan2.runner import images as images_lib
-from compare_gan2.runner.train import RUN_INFO, TRAIN_DONE, ReadOnlyRunError, Runner
+from compare_gan2.runner.train import TRAIN_DONE, ReadOnlyRunError, Runner
 
 logger = logging.getLogger("compare_gan2")
 
@@ -85,20 +85,10 @@ def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 
   # The formats behind the numbers: G's for these samples, and training's
   # (run.json; another machine may have trained the run).
   row["compute_dtype"] = runner.compute_dtype
-  row["train.compute_dtype"] = trained_compute_dtype(runner.model_dir)
+  row["train.compute_dtype"] = files.recorded_compute_dtype(runner.model_dir)
   logger.info("Scores at step %d: %s", step, ", ".join(
       f"{k} {row[k]:.4f}" for k in runs))
   return row
-
-
-def trained_compute_dtype(model_dir: str) -> str:
-  """The compute format run.json records for the run's training, or "not
-  recorded" (runs older than the record, or none)."""
-  try:
-    with open(os.path.join(model_dir, RUN_INFO)) as f:
-      return json.load(f).get("compute_dtype", "not recorded")
-  except (OSError, ValueError):
-    return "not recorded"
 
 
 def scored_steps(model_dir: str, score_filename: str) -> set[int]:
