@@ -30,11 +30,13 @@ RESULTS = os.path.join(HERE, "results")
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import sweep  # noqa: E402  pylint: disable=g-import-not-at-top
+from study_tables import provenance  # noqa: E402  pylint: disable=g-import-not-at-top
 
 
 def run_trials(args: argparse.Namespace, fractions: list[float], policies: list[str],
-               seeds: list[int]) -> dict[tuple[float, str], list[float]]:
-  """Final `args.metric` of every (fraction, policy), over seeds."""
+               seeds: list[int]
+               ) -> tuple[dict[tuple[float, str], list[float]], list[sweep.Trial]]:
+  """Final `args.metric` of every (fraction, policy), over seeds; the trials."""
   spec = sweep.load_spec("data_efficiency_digits")
   spec.update(configs=[args.config], seeds=seeds, metrics=[args.metric],
               grid={"dataset.train_fraction": fractions,
@@ -54,7 +56,7 @@ def run_trials(args: argparse.Namespace, fractions: list[float], policies: list[
     key = (float(bindings["dataset.train_fraction"]),
            bindings["DiffAugment.policy"].strip("'"))
     results.setdefault(key, []).append(float(row[args.metric]))
-  return results
+  return results, trials
 
 
 def plot(results: dict, fractions: list[float], policies: list[str], metric: str,
@@ -98,7 +100,7 @@ def main() -> None:
   seeds = [int(s) for s in args.seeds.split(",")]
   policies = ["", args.policy]
   start = time.time()
-  results = run_trials(args, fractions, policies, seeds)
+  results, trials = run_trials(args, fractions, policies, seeds)
   rows = []
   for fraction in fractions:
     base, aug = results[(fraction, "")], results[(fraction, args.policy)]
@@ -121,7 +123,7 @@ def main() -> None:
   setup = (f"{args.config}, {args.steps} steps, seeds {args.seeds}, "
            f"domain {args.metric} (mean ± std over seeds)")
   with open(args.out + ".md", "w") as f:
-    f.write(f"{setup}\n\n{table}")
+    f.write(f"{setup}\n\n{provenance(trials)}\n\n{table}")
   plot(results, fractions, policies, args.metric, setup, args.out + ".png")
   with open(args.out + ".json", "w") as f:
     json.dump({"setup": setup, "seconds": round(time.time() - start),

@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
-from study_tables import cell, pivot, run_shipped_spec, timing  # noqa: E402  pylint: disable=g-import-not-at-top
+from study_tables import cell, pivot, provenance, run_shipped_spec, timing  # noqa: E402  pylint: disable=g-import-not-at-top
 
 SPEC = "diffaugment_overfit_digits"
 POLICY = "DiffAugment.policy"
@@ -150,7 +150,7 @@ def main(argv: Sequence[str] | None = None) -> str:
            f"trial's mean over its last {score_last} evaluations, mean ± std over "
            f"seeds; D's accuracy is the share of reals with logit > 0, on its "
            f"training reals and on held-out test reals (`d_overfit`); "
-           f"{timing(trials)} (`--parallel {args.parallel}`).\n\n"
+           f"{timing(trials)} (`--parallel {args.parallel}`).\n\n{provenance(trials)}\n\n"
            f"Reproduce: `{command}` (sweep in {args.work}; `--report_only` rereads it).")
   page = f"{setup}\n\n{markdown(rows) if rows else 'No scores yet.'}\n"
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)

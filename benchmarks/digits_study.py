@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
-from study_tables import pivot, run_shipped_spec, timing  # noqa: E402  pylint: disable=g-import-not-at-top
+from study_tables import pivot, provenance, run_shipped_spec, timing  # noqa: E402  pylint: disable=g-import-not-at-top
 
 METRIC = "fid"
 
@@ -217,7 +217,7 @@ def main(argv: Sequence[str] | None = None) -> str:
       f"{'; '.join(spec.get('bindings', []))}), seeds {', '.join(map(str, seeds))}: "
       f"each trial's {METRIC} is the mean over its last {score_last} evaluated "
       f"checkpoints, in the shipped digits classifier's features; {timing(trials)} "
-      f"(2 shared CPU cores, `--parallel {args.parallel}`).\n\n"
+      f"(2 shared CPU cores, `--parallel {args.parallel}`).\n\n{provenance(trials)}\n\n"
       f"Reproduce: `{command}` (sweep in {args.work}; `--report_only` rereads it).")
   page = (f"{setup}\n\n## Settings, best first\n\n{table}\n"
           "Eval noise: the std of the score over the 3 sample draws of a checkpoint, "

@@ -30,6 +30,7 @@ RESULTS = os.path.join(HERE, "results")
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
+from study_tables import provenance  # noqa: E402  pylint: disable=g-import-not-at-top
 
 # ImageNet 128x128 figures of the paper (and the released S3GAN generator).
 PAPER = {"biggan_100pct": "FID 8.4", "clustering_ss": "FID 22.0 (best unsupervised)",
@@ -108,7 +109,8 @@ def main() -> None:
            "class accuracy of 3 x 1000 samples in the shipped classifier's space "
            "(median ± std over seeds). " + label_line(reports))
   os.makedirs(RESULTS, exist_ok=True)
-  files.write_text(args.out + ".md", f"{setup}\n\n{table}\nPaper (ImageNet 128):\n{paper}\n")
+  files.write_text(args.out + ".md", f"{setup}\n\n{provenance(trials)}\n\n{table}\n"
+                   f"Paper (ImageNet 128):\n{paper}\n")
   files.write_csv(args.out + ".csv", summary)
   shutil.copy(os.path.join(args.work, "boxplot.png"), args.out + ".png")
   sample_sheet(trials, args.out + "_samples.png", args.steps)

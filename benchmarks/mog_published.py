@@ -25,7 +25,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
-from study_tables import run_shipped_spec  # noqa: E402  pylint: disable=g-import-not-at-top
+from study_tables import provenance, run_shipped_spec  # noqa: E402  pylint: disable=g-import-not-at-top
 
 # PacGAN Table 1, 2D-ring: modes (max 8), high quality samples; mean ± s.e.
 PAPER_RING = {"GAN": ("6.3 ± 0.5", "98.2 ± 0.2%"), "ALI": ("6.6 ± 0.3", "97.6 ± 0.4%"),
@@ -79,7 +79,7 @@ def main() -> None:
       "data, G (4 x 400, batch norm, z of 2 N(0, 1) values), N(0, 0.02) weights, Adam "
       "1e-4 / beta1 0.8, batch 100, non-saturating loss; D is 3 x 200 ReLU (theirs: "
       f"maxout with 5 pieces), and {steps} steps instead of {STEPS_PAPER}.\n\n"
-      + "\n".join(lines) + f"\n\nPer seed: {per_seed}.\n\nReproduce: "
+      + "\n".join(lines) + f"\n\nPer seed: {per_seed}.\n\n{provenance(trials)}\n\nReproduce: "
       "`python benchmarks/mog_published.py` (sweep in "
       f"{tempfile.gettempdir()}/mog_pacgan; `--report_only` rereads it).\n")
   files.write_text(args.out + ".md", text)

@@ -24,7 +24,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
 from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
-from study_tables import cell, pivot, run_shipped_spec, samples_montage, timing  # noqa: E402  pylint: disable=g-import-not-at-top
+from study_tables import cell, pivot, provenance, run_shipped_spec, samples_montage, timing  # noqa: E402  pylint: disable=g-import-not-at-top
 
 SCORES = ("modes_covered", "modes_hit", "high_quality_fraction")
 
@@ -46,7 +46,7 @@ def main() -> None:
   setup = (f"`mog_ring_tuned` with {', '.join(b for b in spec['bindings'][1:4])}: "
            f"2000 steps, mean ± std over the finished seeds of each trial's mean over "
            f"its last {score_last} checkpoints; {timing(trials)} (2 shared CPU cores, "
-           f"`--parallel {args.parallel}`).\n\n"
+           f"`--parallel {args.parallel}`).\n\n{provenance(trials)}\n\n"
            "Reproduce: `python benchmarks/mog_study.py` (sweep in "
            f"{tempfile.gettempdir()}/mog_study_small; `--report_only` rereads it). "
            "Last samples of every pair (seed 0): mog_study_samples.png. A published "

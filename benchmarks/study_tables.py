@@ -1,6 +1,7 @@
 """What the study benchmarks share (mog_study.py, mog_published.py,
-digits_study.py): their flags and the run of a shipped sweep spec, the
-per-config table of a sweep summary, and the time a trial took.
+digits_study.py, diffaugment_overfit.py, data_efficiency.py, fewer_labels.py):
+their flags and the run of a shipped sweep spec, the per-config table of a
+sweep summary, the time a trial took, and the precision and load line.
 
 The scripts put the repository root on sys.path before importing this.
 """
@@ -12,9 +13,10 @@ import json
 import logging
 import os
 import tempfile
+from collections import Counter
 from typing import Sequence
 
-from compare_gan2 import sweep
+from compare_gan2 import files, sweep
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
@@ -78,6 +80,19 @@ def timing(trials: Sequence[sweep.Trial]) -> str:
   seconds = trial_seconds(trials)
   per_trial = f", {sum(seconds) / len(seconds) / 60:.1f} min per trial" if seconds else ""
   return f"{len(seconds)}/{len(trials)} trials finished{per_trial}"
+
+
+def provenance(trials: Sequence[sweep.Trial]) -> str:
+  """The precision and load line of a results page: the compute formats the
+  finished trials trained in (their run.json) and the load average when the
+  page was written."""
+  counts = Counter(files.recorded_compute_dtype(t.model_dir) for t in trials if t.done)
+  formats = ", ".join(f"{dtype} ({n} trial{'s' * (n != 1)})"
+                      for dtype, n in sorted(counts.items()))
+  load = ", ".join(f"{v:.2f}" for v in os.getloadavg())
+  return (f"Precision: {formats or 'no finished trials'} (each trial's run.json). "
+          f"Load average (1, 5, 15 min; `uptime`) when this page was written: {load} "
+          f"on {os.cpu_count()} cores.")
 
 
 def samples_montage(trials: Sequence[sweep.Trial], out: str, seed: int = 0,

@@ -68,10 +68,14 @@ def color(x: tf.Tensor, seeds: tf.Tensor, salt: int) -> tf.Tensor:
   return contrast(x, seeds, salt + 2)
 
 
-def _random_ints(seeds: tf.Tensor, salt: int, low: int, high: int) -> tf.Tensor:
-  """Two integers per example, uniform in [low, high): int32 [B, 2]."""
+def _random_ints(seeds: tf.Tensor, salt: int, low: Sequence[int],
+                 high: Sequence[int]) -> tf.Tensor:
+  """Two integers per example, (row, col), the k-th uniform in
+  [low[k], high[k]): int32 [B, 2]."""
   u = per_example_uniform(seeds, [2], salt)
-  return tf.minimum(low + tf.cast(tf.floor(u * (high - low)), tf.int32), high - 1)
+  low, high = tf.constant(low, tf.int32), tf.constant(high, tf.int32)
+  span = tf.cast(high - low, tf.float32)
+  return tf.minimum(low + tf.cast(tf.floor(u * span), tf.int32), high - 1)
 
 
 def _side(size: int, ratio: float) -> int:
@@ -97,20 +101,22 @@ def shift_images(x: tf.Tensor, offsets: tf.Tensor) -> tf.Tensor:
 def translation(x: tf.Tensor, seeds: tf.Tensor, salt: int,
                 ratio: float = 0.125) -> tf.Tensor:
   """Shifts each image by integers in [-s, s] per axis, s = int(size * ratio
-  + 0.5), zero fill."""
-  s = _side(x.shape[1], ratio)
-  return shift_images(x, _random_ints(seeds, salt, -s, s + 1))
+  + 0.5) of that axis (height for rows, width for columns), zero fill."""
+  sh, sw = _side(x.shape[1], ratio), _side(x.shape[2], ratio)
+  return shift_images(x, _random_ints(seeds, salt, (-sh, -sw), (sh + 1, sw + 1)))
 
 
 
-def cutout_mask(size: tuple[int, int], centres: tf.Tensor, side: int) -> tf.Tensor:
-  """1 outside, 0 inside a side x side square per example: rows
-  [cy - side // 2, cy - side // 2 + side), clipped to the image. float [B, H, W, 1]."""
-  start = centres - side // 2
+def cutout_mask(size: tuple[int, int], centres: tf.Tensor,
+                side: tuple[int, int]) -> tf.Tensor:
+  """1 outside, 0 inside a side[0] x side[1] rectangle per example: rows
+  [cy - side[0] // 2, cy - side[0] // 2 + side[0]), columns likewise, clipped
+  to the image. float [B, H, W, 1]."""
+  start = centres - tf.constant([side[0] // 2, side[1] // 2], tf.int32)
   rows = tf.range(size[0])[None, :]
   cols = tf.range(size[1])[None, :]
-  in_rows = (rows >= start[:, :1]) & (rows < start[:, :1] + side)
-  in_cols = (cols >= start[:, 1:]) & (cols < start[:, 1:] + side)
+  in_rows = (rows >= start[:, :1]) & (rows < start[:, :1] + side[0])
+  in_cols = (cols >= start[:, 1:]) & (cols < start[:, 1:] + side[1])
   inside = in_rows[:, :, None] & in_cols[:, None, :]
   return 1.0 - tf.cast(inside, tf.float32)[..., None]
 
@@ -118,11 +124,12 @@ def cutout_mask(size: tuple[int, int], centres: tf.Tensor, side: int) -> tf.Tens
 @AUGMENTATIONS.register("cutout")
 def cutout(x: tf.Tensor, seeds: tf.Tensor, salt: int,
            ratio: float = 0.5) -> tf.Tensor:
-  """Zeroes a square of side int(size * ratio + 0.5) at a random centre
-  (as in the paper: centre in [0, size + 1 - side % 2))."""
+  """Zeroes a rectangle of sides int(size * ratio + 0.5) per axis at a random
+  centre (as the original: centre in [0, size + 1 - side % 2) per axis)."""
   h, w = x.shape[1], x.shape[2]
-  side = _side(h, ratio)
-  centres = _random_ints(seeds, salt, 0, min(h, w) + 1 - side % 2)
+  side = (_side(h, ratio), _side(w, ratio))
+  centres = _random_ints(seeds, salt, (0, 0),
+                         (h + 1 - side[0] % 2, w + 1 - side[1] % 2))
   return x * cutout_mask((h, w), centres, side)
 
 

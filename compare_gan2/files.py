@@ -36,3 +36,14 @@ def writable(directory: str) -> bool:
   """Whether files can be created in `directory` (False on read-only
   mounts and without permission; root passes permission checks)."""
   return os.access(directory, os.W_OK | os.X_OK)
+
+
+def recorded_compute_dtype(model_dir: str) -> str:
+  """The compute format (float32 or bfloat16) that the run's run.json
+  records for its training, or "not recorded" (runs older than the record,
+  or none)."""
+  try:
+    with open(os.path.join(model_dir, "run.json")) as f:
+      return json.load(f).get("compute_dtype", "not recorded")
+  except (OSError, ValueError):
+    return "not recorded"

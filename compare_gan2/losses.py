@@ -51,11 +51,15 @@ def wasserstein(d_real_logits: tf.Tensor, d_fake_logits: tf.Tensor) -> Losses:
 def least_squares(d_real: tf.Tensor, d_fake: tf.Tensor) -> Losses:
   """Least-squares GAN loss on sigmoid outputs (Mao et al., 2017,
   arXiv:1611.04076). D: 0.5 [mean((p_r - 1)^2) + mean(p_f^2)];
-  G: 0.5 mean((p_f - 1)^2)."""
-  d_loss_real = 0.5 * tf.reduce_mean(tf.square(d_real - 1.0))
-  d_loss_fake = 0.5 * tf.reduce_mean(tf.square(d_fake))
+  G: 0.5 mean((p_f - 1)^2).
+
+  As compare_gan's loss_lib, the reported parts `d_loss_real` and
+  `d_loss_fake` carry no 0.5 (so d_loss = 0.5 (real + fake), not their sum);
+  the logged curves then match the original's."""
+  d_loss_real = tf.reduce_mean(tf.square(d_real - 1.0))
+  d_loss_fake = tf.reduce_mean(tf.square(d_fake))
   g_loss = 0.5 * tf.reduce_mean(tf.square(d_fake - 1.0))
-  return d_loss_real + d_loss_fake, d_loss_real, d_loss_fake, g_loss
+  return 0.5 * (d_loss_real + d_loss_fake), d_loss_real, d_loss_fake, g_loss
 
 
 @LOSSES.register("hinge")

@@ -86,8 +86,9 @@ class ModularGAN:
       2-D mixtures); penalties that perturb reals (DRAGAN) stay inside it. The
       runner passes the dataset's `value_range`. Defaults to `(0.0, 1.0)`.
     g_step_reuses_d_latents: bool. The G step takes the z and sampled labels of
-      the last D step, as compare_gan's `model_fn` does (its G step trains on
-      that step's fakes); `False` draws its own. Defaults to `False`.
+      the last D step, as compare_gan's `model_fn` does on GPU (its G step
+      trains on that step's fakes); `False` draws its own, as its unrolled TPU
+      graph does. Defaults to `False`.
   """
 
   def __init__(self, *, generator: keras.Model, discriminator: keras.Model,

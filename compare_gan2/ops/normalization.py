@@ -64,7 +64,9 @@ class StandardizeBatch(keras.layers.Layer):
     epsilon: float. Added to the variance. Defaults to `1e-3`.
     use_moving_averages: bool. Inference uses moving averages; if `False` it
       uses standing statistics (BigGAN): moments accumulated over many batches
-      inside `accumulate_standing_statistics()`, divided by their count.
+      inside `accumulate_standing_statistics()`, divided by their count; while
+      accumulating, each batch is normalized with the running averages so far
+      (compare_gan's `accu_mean / accu_counter`).
       Defaults to `True`.
   """
 
@@ -112,12 +114,15 @@ class StandardizeBatch(keras.layers.Layer):
       self.moving_variance.assign(d * self.moving_variance + (1 - d) * variance)
     elif self.use_moving_averages:
       mean, variance = self.moving_mean, self.moving_variance
-    elif _ACCUMULATING[-1]:
-      mean, variance = batch_moments(x, axes)
-      self.accu_mean.assign_add(mean)
-      self.accu_variance.assign_add(variance)
-      self.accu_counter.assign_add(1.0)
     else:
+      if _ACCUMULATING[-1]:
+        # As compare_gan's _accumulated_moments_for_inference: add this
+        # batch's moments, then normalize with the running averages (this
+        # batch included), so later layers accumulate what inference feeds them.
+        mean, variance = batch_moments(x, axes)
+        self.accu_mean.assign_add(mean)
+        self.accu_variance.assign_add(variance)
+        self.accu_counter.assign_add(1.0)
       count = tf.maximum(self.accu_counter, 1.0)
       mean, variance = self.accu_mean / count, self.accu_variance / count
     return tf.cast(tf.nn.batch_normalization(x, mean, variance, None, None, self.epsilon),

@@ -5,9 +5,10 @@ Each evaluated checkpoint adds one row to `scores.csv` (and `scores.jsonl`,
 and TensorBoard): the step, the checkpoint, the feature extractor, every
 score (mean, std and the list over the averaging runs), the run's options,
 then the evaluation protocol (`eval.num_samples`, `eval.num_real_samples`,
-`eval.resize`, `eval.split`, `eval.num_averaging_runs`) and `eval.seconds`,
-the time that evaluation took, so rows of many runs can be pooled and
-compared. The scores come from the evaluation protocol of
+`eval.resize`, `eval.split`, `eval.num_averaging_runs`), `eval.seconds`,
+the time that evaluation took, and the compute formats (`compute_dtype`: G's
+for the scored samples; `train.compute_dtype`: training's, from run.json), so
+rows of many runs can be pooled and compared. The scores come from the evaluation protocol of
 `compare_gan2.metrics.evaluation` (`eval.*`).
 
 Evaluation only reads the run directory: its outputs (scores.*, generators/,
@@ -84,6 +85,10 @@ def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 
   row.update(evaluator.protocol())
   row["eval.num_averaging_runs"] = num_averaging_runs
   row["eval.seconds"] = round(time.time() - began, 3)
+  # The formats behind the numbers: G's for these samples, and training's
+  # (run.json; another machine may have trained the run).
+  row["compute_dtype"] = runner.compute_dtype
+  row["train.compute_dtype"] = files.recorded_compute_dtype(runner.model_dir)
   logger.info("Scores at step %d: %s", step, ", ".join(
       f"{k} {row[k]:.4f}" for k in runs))
   return row

@@ -101,7 +101,7 @@ def test_cutout_zeroes_one_square_of_the_documented_side():
 
 
 def test_cutout_mask_clips_at_the_border():
-  mask = augment.cutout_mask((8, 8), tf.constant([[0, 7]]), 4).numpy()[0, ..., 0]
+  mask = augment.cutout_mask((8, 8), tf.constant([[0, 7]]), (4, 4)).numpy()[0, ..., 0]
   expected = np.ones([8, 8], np.float32)
   expected[0:2, 5:8] = 0
   np.testing.assert_array_equal(mask, expected)
@@ -144,6 +144,8 @@ def test_zero_one_range_scales_magnitudes():
 
 
 def _ints_np(seeds, salt, low, high):
+  """Our (row, col) draw: the k-th integer uniform in [low[k], high[k])."""
+  low, high = np.asarray(low), np.asarray(high)
   u = per_example_uniform(seeds, [2], salt).numpy()
   return np.minimum(low + np.floor(u * (high - low)).astype(np.int64), high - 1)
 
@@ -192,12 +194,14 @@ def _original_np(x, seeds, salt):
   x = (x - mean) * (m[1] * 2) + mean                          # rand_saturation
   mean = x.mean(axis=(1, 2, 3), keepdims=True)
   x = (x - mean) * (m[2] + 0.5) + mean                        # rand_contrast
-  s = int(x.shape[1] * 0.125 + 0.5)
+  h, w = x.shape[1:3]
+  # Per axis, as the originals: shift[k] = int(size[k] * ratio + 0.5).
+  sh, sw = int(h * 0.125 + 0.5), int(w * 0.125 + 0.5)
   # Ours moves by +d (out[i] = x[i - d]); the original reads x[i + t]: t = -d.
-  shift = _ints_np(seeds, base[1], -s, s + 1)
+  shift = _ints_np(seeds, base[1], (-sh, -sw), (sh + 1, sw + 1))
   x = _translation_np(x, -shift[:, 0], -shift[:, 1])
-  side = int(x.shape[1] * 0.5 + 0.5)
-  offset = _ints_np(seeds, base[2], 0, x.shape[1] + 1 - side % 2)
+  ch, cw = int(h * 0.5 + 0.5), int(w * 0.5 + 0.5)
+  offset = _ints_np(seeds, base[2], (0, 0), (h + 1 - ch % 2, w + 1 - cw % 2))
   return _cutout_np(x, offset[:, 0], offset[:, 1])
 
 
@@ -212,6 +216,42 @@ def test_tf_fork_sequence_on_unit_images():
   out = augment.diff_augment(x01, POLICY, seeds, 2, data_range=(0.0, 1.0),
                              map_to_symmetric=False).numpy()
   np.testing.assert_allclose(out, _original_np(x01.numpy(), seeds, 2), atol=1e-5)
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_original_sequence_on_non_square_images(symmetric):
+  """A 32x64 batch: the originals translate and cut out per axis (height for
+  rows, width for columns); the expected values come from the transcription."""
+  rng = np.random.RandomState(5)
+  x01 = rng.uniform(0, 1, [B, 32, 64, C]).astype(np.float32)
+  seeds = _seeds(5)
+  out = augment.diff_augment(tf.constant(x01), POLICY, seeds, 2,
+                             data_range=(0.0, 1.0),
+                             map_to_symmetric=symmetric).numpy()
+  if symmetric:
+    expected = (_original_np(x01 * 2 - 1, seeds, 2) + 1) / 2
+  else:
+    expected = _original_np(x01, seeds, 2)
+  np.testing.assert_allclose(out, expected, atol=1e-5)
+
+
+def test_non_square_translation_and_cutout_use_each_axis():
+  """32x64: column shifts reach int(64 / 8 + 0.5) = 8 (rows at most 4), and
+  an unclipped cutout is 16 rows by 32 columns."""
+  x = tf.ones([256, 32, 64, 1])
+  seeds = tf.stack([tf.range(256), tf.range(256) * 7 + 1], axis=1)
+  ones = tf.ones([256, 32, 64, 1])
+  moved = augment.translation(x, seeds, 0).numpy()[..., 0]
+  # Zero-filled rows/columns count the shift along each axis.
+  dy = 32 - moved.any(axis=2).sum(axis=1)
+  dx = 64 - moved.any(axis=1).sum(axis=1)
+  assert dy.max() == 4 and dx.max() == 8
+  cut = augment.cutout(ones, seeds, 0).numpy()[..., 0]
+  sizes = set()
+  for img in cut:
+    rows, cols = np.nonzero(img == 0)
+    sizes.add((rows.max() - rows.min() + 1, cols.max() - cols.min() + 1))
+  assert max(sizes) == (16, 32) and all(h <= 16 and w <= 32 for h, w in sizes)
 
 
 def test_pytorch_sequence_on_symmetric_images():

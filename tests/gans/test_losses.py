@@ -42,10 +42,9 @@ def _np_wasserstein(p_r, p_f, l_r, l_f):
 
 def _np_least_squares(p_r, p_f, l_r, l_f):
   del l_r, l_f
-  d_loss = 0.5 * (np.mean((p_r - 1.0) ** 2) + np.mean(p_f ** 2))
-  # compare_gan2 reports the parts so that they sum to d_loss.
-  real, fake = 0.5 * np.mean((p_r - 1.0) ** 2), 0.5 * np.mean(p_f ** 2)
-  return d_loss, real, fake, 0.5 * np.mean((p_f - 1.0) ** 2)
+  # compare_gan's loss_lib.least_squares: the parts carry no 0.5, d_loss does.
+  real, fake = np.mean((p_r - 1.0) ** 2), np.mean(p_f ** 2)
+  return 0.5 * (real + fake), real, fake, 0.5 * np.mean((p_f - 1.0) ** 2)
 
 
 def _np_hinge(p_r, p_f, l_r, l_f):
@@ -127,11 +126,17 @@ def test_hinge_matches_numpy():
          _expect("hinge", p_r, p_f, l_r, l_f))
 
 
+# compare_gan's d_loss from its parts: their sum, halved for least_squares.
+D_LOSS_FROM_PARTS = {"least_squares": 0.5}
+
+
 @pytest.mark.parametrize("name", LOSS_NAMES)
-def test_parts_sum_to_d_loss(name):
+def test_d_loss_from_parts_as_compare_gan(name):
   p_r, p_f, l_r, l_f = _inputs(seed=3)
   d_loss, real, fake, _ = losses.get_losses(fn=name, **_kwargs(p_r, p_f, l_r, l_f))
-  np.testing.assert_allclose(float(d_loss), float(real) + float(fake), **TOL)
+  scale = D_LOSS_FROM_PARTS.get(name, 1.0)
+  np.testing.assert_allclose(float(d_loss), scale * (float(real) + float(fake)),
+                             **TOL)
 
 
 def test_known_values():
@@ -146,8 +151,9 @@ def test_known_values():
   # least squares on probabilities 0.75 / 0.25.
   p_r = tf.constant([[0.75], [1.0]])
   p_f = tf.constant([[0.25], [0.0]])
-  # real 0.5 * mean(0.0625, 0) = 0.015625; fake the same; G 0.5 * mean(0.5625, 1).
-  _check(losses.least_squares(p_r, p_f), (0.03125, 0.015625, 0.015625, 0.390625))
+  # real mean(0.0625, 0) = 0.03125 (no 0.5, as compare_gan); fake the same;
+  # D 0.5 * (real + fake); G 0.5 * mean(0.5625, 1).
+  _check(losses.least_squares(p_r, p_f), (0.03125, 0.03125, 0.03125, 0.390625))
   # non-saturating at logit 0: every cross entropy is log 2.
   zero = tf.zeros([3, 1])
   log2 = float(np.log(2.0))

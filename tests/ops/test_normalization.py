@@ -77,9 +77,11 @@ def test_standardize_batch_standing_statistics():
       mean, var = _np_moments(x)
       means.append(mean)
       variances.append(var)
-      # While accumulating, inference normalizes with the batch's moments.
-      np.testing.assert_allclose(y, _np_standardize(x, mean, var), rtol=1e-4,
-                                 atol=1e-4)
+      # While accumulating, compare_gan normalizes with accu / counter: the
+      # running averages, this batch included.
+      np.testing.assert_allclose(
+          y, _np_standardize(x, np.mean(means, 0), np.mean(variances, 0)),
+          rtol=1e-4, atol=1e-4)
   assert float(_np(layer.accu_counter)) == 3.0
   np.testing.assert_allclose(_np(layer.accu_mean), np.sum(means, 0), rtol=1e-5)
   np.testing.assert_allclose(_np(layer.accu_variance), np.sum(variances, 0),
@@ -92,6 +94,49 @@ def test_standardize_batch_standing_statistics():
   assert float(_np(layer.accu_counter)) == 3.0
   layer.reset_standing_statistics()
   assert float(_np(layer.accu_counter)) == 0.0
+
+
+def _np_accumulate_two_layers(batches, eps=1e-3):
+  """Transcription of compare_gan's accumulation (arch_ops.py
+  _accumulated_moments_for_inference with update_accus = 1; counter from
+  1e-12, eval_gan_lib runs G once per batch) through two stacked layers with
+  h = relu(2 * out1 - 0.5) between them. Returns each layer's accumulated
+  (mean, variance) sums and the counter."""
+  accu = [[0.0, 0.0] for _ in range(2)]
+  counter = 1e-12
+  for x in batches:
+    counter += 1  # assign_add(accu_counter, 1), before the division
+    out = x
+    for k in range(2):
+      mean, var = _np_moments(out)
+      accu[k][0] = accu[k][0] + mean
+      accu[k][1] = accu[k][1] + var
+      out = (out - accu[k][0] / counter) / np.sqrt(accu[k][1] / counter + eps)
+      if k == 0:
+        out = np.maximum(2.0 * out - 0.5, 0.0)
+  return accu, counter
+
+
+def test_standing_statistics_of_stacked_layers_match_compare_gan():
+  """The second layer accumulates the moments of inputs that the first
+  normalized with its running averages (not with each batch's own moments)."""
+  gin.bind_parameter("standardize_batch.use_moving_averages", False)
+  rng = _rng(12)
+  first, second = norm.StandardizeBatch(), norm.StandardizeBatch()
+  run = lambda x: second(tf.nn.relu(2.0 * first(x, training=False) - 0.5),
+                         training=False)
+  run(tf.zeros((8, 3, 3, 4)))  # builds
+  batches = [_bn_input(rng) for _ in range(4)]
+  with norm.accumulate_standing_statistics():
+    for x in batches:
+      run(tf.constant(x, tf.float32))
+  accu, counter = _np_accumulate_two_layers(batches)
+  for layer, (mean_sum, var_sum) in zip((first, second), accu):
+    np.testing.assert_allclose(float(_np(layer.accu_counter)), counter)
+    np.testing.assert_allclose(_np(layer.accu_mean), mean_sum, rtol=1e-4,
+                               atol=1e-5)
+    np.testing.assert_allclose(_np(layer.accu_variance), var_sum, rtol=1e-4,
+                               atol=1e-5)
 
 
 @pytest.mark.parametrize("make", [

@@ -2,6 +2,7 @@
 incompatible-checkpoint errors, multi-replica training, eval schedules."""
 
 import glob
+import json
 import os
 
 import gin
@@ -158,7 +159,10 @@ def test_train_and_eval_writes_a_row_per_eval_step(tmp_path):
   assert {k: rows[1][k] for k in protocol} == protocol
   assert 0 < float(rows[1]["eval.seconds"]) < 600
   columns = list(rows[1])
-  assert columns[-len(protocol) - 1:] == list(protocol) + ["eval.seconds"]
+  assert columns[-len(protocol) - 3:] == list(protocol) + [
+      "eval.seconds", "compute_dtype", "train.compute_dtype"]
+  # The test suite computes in float32 (conftest), trained and scored here.
+  assert rows[1]["compute_dtype"] == rows[1]["train.compute_dtype"] == "float32"
   assert columns.index("DiffAugment.policy") < columns.index("eval.num_samples")
   with open(tmp_path / "run" / "scores.jsonl") as f:
     assert len(f.readlines()) == 2
@@ -166,6 +170,21 @@ def test_train_and_eval_writes_a_row_per_eval_step(tmp_path):
   from PIL import Image
   curves = np.asarray(Image.open(tmp_path / "run" / "scores.png"))
   assert curves.shape[1] > curves.shape[0] > 100  # three panels side by side
+
+
+def test_scores_rows_name_the_compute_formats(tmp_path):
+  """A run trained in bfloat16 and scored by a float32 runner: each row says
+  both; a run.json without the record says so."""
+  make_runner(tmp_path / "run", 2, ["run_config.mixed_precision = True"]).train()
+  path = str(tmp_path / "run" / "model.ckpt-2")
+  scorer = make_runner(tmp_path / "run", 2, ["run_config.mixed_precision = False"])
+  row = evaluate_lib.evaluate_checkpoint(scorer, path, num_averaging_runs=1)
+  assert (row["compute_dtype"], row["train.compute_dtype"]) == ("float32", "bfloat16")
+  info = json.loads((tmp_path / "run" / "run.json").read_text())
+  del info["compute_dtype"]
+  (tmp_path / "run" / "run.json").write_text(json.dumps(info))
+  row = evaluate_lib.evaluate_checkpoint(scorer, path, num_averaging_runs=1)
+  assert row["train.compute_dtype"] == "not recorded"
 
 
 def test_evaluation_same_under_mirrored(tmp_path, mirrored_strategy):

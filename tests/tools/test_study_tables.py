@@ -1,5 +1,7 @@
-"""benchmarks/study_tables.py: the samples montage of a sweep's trials."""
+"""benchmarks/study_tables.py: the samples montage of a sweep's trials and
+the precision and load line of a results page."""
 
+import json
 import os
 import sys
 
@@ -45,3 +47,20 @@ def test_montage_without_samples_writes_nothing(tmp_path):
   out = str(tmp_path / "montage.png")
   assert study_tables.samples_montage([trial(tmp_path, "a", 0)], out) is None
   assert not os.path.exists(out)
+
+
+def test_provenance_counts_the_trained_formats_and_states_the_load(tmp_path, monkeypatch):
+  """Each finished trial's run.json format, counted; a run.json without
+  it (older runs) says "not recorded"; unfinished trials are left out."""
+  trials = [trial(tmp_path, "a", 0), trial(tmp_path, "a", 1), trial(tmp_path, "b", 0),
+            trial(tmp_path, "c", 0), trial(tmp_path, "d", 0, done=False)]
+  for t, dtype in zip(trials, ["bfloat16", "bfloat16", "float32", None, "float32"]):
+    info = {"seed": 0} if dtype is None else {"seed": 0, "compute_dtype": dtype}
+    with open(os.path.join(t.model_dir, "run.json"), "w") as f:
+      json.dump(info, f)
+  monkeypatch.setattr(os, "getloadavg", lambda: (1.5, 0.25, 2.0))
+  monkeypatch.setattr(os, "cpu_count", lambda: 2)
+  line = study_tables.provenance(trials)
+  assert line.startswith("Precision: bfloat16 (2 trials), float32 (1 trial), "
+                         "not recorded (1 trial) (each trial's run.json).")
+  assert "1.50, 0.25, 2.00 on 2 cores" in line
