@@ -99,37 +99,52 @@ def test_wheel_metadata_version_and_entry_point(wheel):
   assert "compare_gan2 = compare_gan2.cli:main" in entry_points
 
 
-def _run_cell(python: list[str], code: str, cwd, env=None) -> subprocess.CompletedProcess:
-  return subprocess.run([*python, "-c", code], capture_output=True, text=True, cwd=cwd,
-                        env=env, check=False, timeout=300)
+# Runs a cell as a notebook kernel does (IPython's run_cell and its error display),
+# in a fresh process; `hide` makes `import compare_gan2` fail there.
+IPYTHON = """
+import sys
+from IPython.core.interactiveshell import InteractiveShell
+if {hide}:
+  sys.modules["compare_gan2"] = None  # `import compare_gan2` raises ImportError
+result = InteractiveShell.instance().run_cell(sys.stdin.read())
+sys.exit(0 if result.success else 1)
+"""
+
+
+def _run_cell(python: str, code: str, cwd, env: dict | None = None,
+              hide: bool = False) -> subprocess.CompletedProcess:
+  env = {**(os.environ if env is None else env), "IPYTHONDIR": str(cwd / "ipython")}
+  return subprocess.run([python, "-c", IPYTHON.format(hide=hide)], input=code,
+                        capture_output=True, text=True, cwd=cwd, env=env, check=False,
+                        timeout=300)
 
 
 def test_install_cell_without_source_stops_with_one_line(tmp_path):
-  # -I -S: no site-packages, no PYTHONPATH: compare_gan2 does not import.
-  result = _run_cell([sys.executable, "-I", "-S"], install_cell(), tmp_path)
+  result = _run_cell(sys.executable, install_cell(), tmp_path, hide=True)
   assert result.returncode == 1
-  assert result.stdout == ""
-  assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-  assert "set COMPARE_GAN2_SOURCE in the first code cell" in result.stderr
+  assert result.stdout == (
+      "InstallError: compare_gan2 is not installed: set COMPARE_GAN2_SOURCE in the first code "
+      "cell to a wheel's path or URL or to git+https://.../compare_gan2, then run that cell "
+      "again (docs/notebooks.md).\n"), result.stdout + result.stderr
 
 
 def test_install_cell_names_a_source_pip_cannot_install(tmp_path):
   missing = str(tmp_path / "compare_gan2-0.0.0-py3-none-any.whl")
-  result = _run_cell([sys.executable, "-I", "-S"], cell_with_source(missing), tmp_path,
-                     env={**os.environ, "PIP_NO_INDEX": "1"})
+  result = _run_cell(sys.executable, cell_with_source(missing), tmp_path,
+                     env={**os.environ, "PIP_NO_INDEX": "1"}, hide=True)
   assert result.returncode == 1
-  assert "Traceback" not in result.stderr
-  last = result.stderr.strip().splitlines()[-1]
-  assert last == (f"pip could not install COMPARE_GAN2_SOURCE = {missing!r} "
-                  "(its output is above).")
+  assert "Traceback" not in result.stdout
+  lines = result.stdout.strip().splitlines()
+  assert lines[-1] == (f"InstallError: pip could not install COMPARE_GAN2_SOURCE = {missing!r} "
+                       "(its output is above).")
+  assert any(line.startswith("ERROR") for line in lines[:-1])  # pip's own output, above
 
 
 def test_install_cell_skips_pip_where_compare_gan2_imports(tmp_path):
   # A source pip would fail on: the cell must not run pip at all.
   code = cell_with_source(str(tmp_path / "no_such.whl"))
-  result = _run_cell([sys.executable], code, tmp_path,
-                     env={**os.environ, "PYTHONPATH": ROOT})
-  assert result.returncode == 0, result.stderr
+  result = _run_cell(sys.executable, code, tmp_path, env={**os.environ, "PYTHONPATH": ROOT})
+  assert result.returncode == 0, result.stdout + result.stderr
   assert result.stdout == f"compare_gan2 {compare_gan2.__version__} from {PACKAGE}\n"
 
 
@@ -184,12 +199,15 @@ def test_notebook_install_cell_installs_the_wheel_in_a_clean_venv(wheel, tmp_pat
   python = _clean_venv(venv)
   work = tmp_path / "work"  # outside the source tree
   work.mkdir()
+  # As if activated: IPython adds $VIRTUAL_ENV's site-packages (with their .pth files).
   env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
-  env.update(PIP_NO_INDEX="1", TF_CPP_MIN_LOG_LEVEL="2")  # nothing is downloaded
-  unset = _run_cell([python], install_cell(), work, env)
-  assert unset.returncode == 1 and len(unset.stderr.strip().splitlines()) == 1, unset.stderr
-  assert "set COMPARE_GAN2_SOURCE" in unset.stderr
-  installed = _run_cell([python], cell_with_source(wheel), work, env)
+  env.update(VIRTUAL_ENV=venv, PIP_NO_INDEX="1",  # nothing is downloaded
+             TF_CPP_MIN_LOG_LEVEL="2")
+  unset = _run_cell(python, install_cell(), work, env)
+  assert unset.returncode == 1, unset.stdout + unset.stderr
+  assert unset.stdout.startswith("InstallError: compare_gan2 is not installed: set "
+                                 "COMPARE_GAN2_SOURCE") and unset.stdout.count("\n") == 1
+  installed = _run_cell(python, cell_with_source(wheel), work, env)
   assert installed.returncode == 0, installed.stdout + installed.stderr
   assert installed.stdout.splitlines()[-1].startswith(
       f"compare_gan2 {compare_gan2.__version__} from {venv}"), installed.stdout
@@ -202,7 +220,8 @@ def test_notebook_install_cell_installs_the_wheel_in_a_clean_venv(wheel, tmp_pat
                          text=True, cwd=work, env=env, check=False)
   assert sweep.returncode == 0, sweep.stderr
   assert f"--gin_config {venv}" in sweep.stdout  # the shipped config, from the venv
-  checked = _run_cell([python], _venv_check(venv), work, env)
+  checked = subprocess.run([python, "-c", _venv_check(venv)], capture_output=True, text=True,
+                           cwd=work, env=env, check=False)
   assert checked.returncode == 0, checked.stderr
   scores = json.loads(checked.stdout.splitlines()[-1])
   assert scores["accuracy"] >= scores["recorded"] - 0.01
