@@ -1,6 +1,7 @@
 """The colabs/ notebooks: each runs top to bottom offline in CI mode (the
-environment variables of its first cell make it tiny) and shows images; the
-demos load tiny generators exported here instead of the released handles.
+environment variables of its size-knob cell make it tiny) and shows images; the
+demos load tiny generators exported here instead of the released handles. Their
+install cell is tested in test_packaging.py.
 
   python -m pytest -q -m slow tests/test_colabs.py
 """
@@ -16,6 +17,7 @@ import pytest
 
 from compare_gan2 import hub
 from run_cases import make_runner
+from test_packaging import install_cell
 
 COLABS = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
                       "colabs")
@@ -82,10 +84,11 @@ def test_notebooks_are_valid_stored_without_outputs_and_all_tested():
     for cell in code:
       assert cell.outputs == [] and cell.execution_count is None, (
           f"{name}: store notebooks without outputs")
-    # The first code cell holds the size knobs that CI overrides.
-    assert "os.environ.get(\"COMPARE_GAN2_" in code[0].source, name
+    # The first code cell installs compare_gan2 (the same cell everywhere), the
+    # second holds the size knobs that CI overrides.
+    assert code[0].source == install_cell(), f"{name}: the install cell differs"
+    assert "os.environ.get(\"COMPARE_GAN2_" in code[1].source, name
     source = "\n".join(c.source for c in code)
-    assert "google.colab" in source and "%pip install" in source, name
     # Nothing is written inside the repository.
     assert "COMPARE_GAN2_NOTEBOOK_DIR" in source or "COMPARE_GAN2_GENERATOR" in source, name
 
