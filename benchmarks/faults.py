@@ -250,10 +250,11 @@ def eval_damaged(model_dir: str, work: str, gin_file: str) -> dict:
   out = os.path.join(work, "eval_out")
   result = subprocess.run(
       cli + ["eval", "--model_dir", copy, "--output_dir", out,
-             "--num_eval_averaging_runs", "1", "--gin_bindings",
-             "eval.feature_extractor = 'pixels'", "eval.metrics = ['swd']",
-             "eval.num_samples = 32", "eval.export_generator = False",
-             f"eval.cache_dir = '{os.path.join(work, 'cache')}'"],
+             "--num_eval_averaging_runs", "1"] + [
+                 arg for b in ("eval.feature_extractor = 'pixels'", "eval.metrics = ['swd']",
+                               "eval.num_samples = 32", "eval.export_generator = False",
+                               f"eval.cache_dir = '{os.path.join(work, 'cache')}'")
+                 for arg in ("--gin_bindings", b)],
       env=env, capture_output=True, text=True, timeout=900)
   text = result.stdout + result.stderr
   scored = []
@@ -272,8 +273,9 @@ def disk_full(model_dir: str, trainer) -> dict:
   under RLIMIT_FSIZE), trained until a save fails, then moved back."""
   full = model_dir + "_full"
   os.makedirs(full)
-  used = sum(os.path.getsize(p) for p in glob.glob(os.path.join(model_dir, "**"),
-                                                  recursive=True) if os.path.isfile(p))
+  # tmpfs gives every file whole 4 KiB pages (the sample grids are small).
+  used = sum(-(-os.path.getsize(p) // 4096) * 4096 for p in glob.glob(
+      os.path.join(model_dir, "**"), recursive=True) if os.path.isfile(p))
   checkpoint = max(os.path.getsize(p) for p in glob.glob(
       os.path.join(model_dir, "model.ckpt-*.data-*")))
   size_kb = (used + int(1.5 * checkpoint)) // 1024

@@ -54,6 +54,15 @@ def _describe(info: dict[str, Any] | None) -> str:
           + (f" ({command[:200]})" if command else ""))
 
 
+def _command() -> str:
+  """This process's command line as typed (`python -m compare_gan2` shows
+  as `compare_gan2`)."""
+  program = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+  if program == "__main__.py":
+    program = os.path.basename(os.path.dirname(sys.argv[0]))
+  return " ".join([program, *sys.argv[1:]])
+
+
 class RunLock:
   """The lock of one run directory, held by this process."""
 
@@ -90,7 +99,7 @@ class RunLock:
           break
         os.close(fd)
       info = {"host": socket.gethostname(), "pid": os.getpid(),
-              "since": round(time.time(), 3), "command": " ".join(sys.argv)}
+              "since": round(time.time(), 3), "command": _command()}
       os.ftruncate(fd, 0)
       os.pwrite(fd, json.dumps(info).encode() + b"\n", 0)
       lock = cls(path, fd)

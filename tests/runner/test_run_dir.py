@@ -221,6 +221,7 @@ def test_the_lock_of_a_killed_process_does_not_block(tmp_path):
   run_lock.RunLock.acquire(str(tmp_path)).release()  # ... and blocks nothing
 
 
+@pytest.mark.slow
 def test_a_second_trainer_is_refused_with_one_line(tmp_path):
   """The same command twice: the second exits 1 with one line naming the
   first's pid; the first goes on and stops cleanly."""
