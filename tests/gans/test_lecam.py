@@ -315,3 +315,26 @@ def test_resumed_run_equals_uninterrupted(tmp_path, caplog):
   assert len(emas) == 2 and all(abs(float(v)) < 1000.0 for v in emas)
   lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step ")]
   assert "lecam_ema_real" in lines[-1] and "lecam_ema_fake" in lines[-1]
+
+
+# Two XLA compilations (about 35 s on 2 cores): the fast suite's XLA check is
+# test_jit_compile_gives_the_same_emas.
+@pytest.mark.slow
+def test_compiled_loop_equals_the_plain_loop(tmp_path):
+  """The Runner's loop of 3 steps XLA-compiled whole (`run_config.compile_loop`)
+  with LeCam and DiffAugment: the same EMAs and weights as the plain loop."""
+  bindings = ["ModularGAN.d_regularizer = 'lecam_stylegan2'",
+              "DiffAugment.policy = 'translation,cutout'",
+              "run_config.iterations_per_loop = 3", "run_config.save_checkpoints_steps = 3"]
+  runs = []
+  for compiled in (False, True):
+    runner = make_runner(tmp_path / str(compiled), 3,
+                         bindings + [f"run_config.compile_loop = {compiled}"])
+    assert runner.train() == 3
+    runs.append(checkpoint_values(str(tmp_path / str(compiled) / "model.ckpt-3")))
+  plain, compiled = runs
+  assert plain.keys() == compiled.keys()
+  assert sum(k.startswith("d_regularizer") for k in plain) == 5
+  for key in plain:
+    np.testing.assert_allclose(compiled[key], plain[key], rtol=1e-4, atol=1e-5,
+                               err_msg=key)
