@@ -95,13 +95,13 @@ class LeCam:
 
 @REGULARIZERS.register("lecam_stylegan2")
 class LeCamStyleGAN2(LeCam):
-  """LeCam regularization as google/lecam-gan's StyleGAN2 (TF) code: zero-debiased EMAs, decay 0.99.
+  """LeCam as google/lecam-gan's StyleGAN2 (TF) code: zero-debiased EMAs, decay 0.99.
 
   Args:
-    weight: float. The regularizer's weight in D's loss. Defaults to `0.3`
-      (the paper's lambda for CIFAR-10; the original's StyleGAN2 scripts pass
-      `--lecam 1e-6`/`3e-7` to a stylegan2-ada loss that is not published,
-      whose scale is not ours: see docs/fidelity.md).
+    weight: float. The regularizer's weight in D's loss. Defaults to `0.3`,
+      the weight of the original's BigGAN scripts: its StyleGAN2 scripts pass
+      `--lecam 1e-6`/`3e-7` to a stylegan2-ada loss the repository does not
+      include, whose scale is not this library's (docs/fidelity.md).
     decay: float. Defaults to `0.99`, as the original.
   """
 
@@ -129,7 +129,7 @@ class LeCamStyleGAN2(LeCam):
 
 @REGULARIZERS.register("lecam_biggan")
 class LeCamBigGAN(LeCam):
-  """LeCam regularization as google/lecam-gan's BigGAN CIFAR (PyTorch) code: plain EMAs, decay 0.9, from step 1000.
+  """LeCam as google/lecam-gan's BigGAN CIFAR (PyTorch) code: EMAs with decay 0.9 from step 1000.
 
   Args:
     weight: float. The regularizer's weight in D's loss (`--LC`). Defaults to
