@@ -53,7 +53,14 @@ class LeCam:
   all-reduced first).
   """
 
+  decay: float
+
   def __init__(self, weight: float, init: float = 0.0):
+    name = type(self).registry_name
+    if not weight >= 0.0:
+      raise ValueError(f"{name}.weight must be >= 0. Received: {weight!r}")
+    if not 0.0 <= self.decay < 1.0:
+      raise ValueError(f"{name}.decay must be in [0, 1). Received: {self.decay!r}")
     self.weight = float(weight)
     self._state: dict[str, tf.Variable] = {}
     for name, value in self.initial_state(init).items():
@@ -143,6 +150,8 @@ class LeCamBigGAN(LeCam):
 
   def __init__(self, weight: float = 0.3, decay: float = 0.9,
                start_step: int = 1000, init: float = 1000.0):
+    if start_step < 0:
+      raise ValueError(f"lecam_biggan.start_step must be >= 0. Received: {start_step!r}")
     self.decay = decay
     self.start_step = int(start_step)
     super().__init__(weight, init)

@@ -224,6 +224,15 @@ def test_unknown_flavour_names_the_close_match():
     make_gan("dcgan_arch", d_regularizer="lecam_bigan")
 
 
+@pytest.mark.parametrize("make,message", [
+    (lambda: LeCamStyleGAN2(decay=1.0), "lecam_stylegan2.decay must be in"),
+    (lambda: LeCamBigGAN(weight=-0.1), "lecam_biggan.weight must be >= 0"),
+    (lambda: LeCamBigGAN(start_step=-1), "lecam_biggan.start_step must be >= 0")])
+def test_bad_settings_are_one_clear_error(make, message):
+  with pytest.raises(ValueError, match=message):
+    make()
+
+
 # --- Replicas and XLA -------------------------------------------------------------
 
 _SGD = ["ModularGAN.g_optimizer_fn = @tf.train.GradientDescentOptimizer",
