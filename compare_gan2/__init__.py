@@ -20,7 +20,7 @@ _COMPONENT_MODULES = ("config", "losses", "penalties", "augment", "ops", "archit
                       "metrics.evaluation", "runner")
 _REGISTRY_NAMES = ("ARCHITECTURES", "AUGMENTATIONS", "DATASETS", "EXTRACTORS", "GANS",
                    "LABEL_SOURCES", "LOSSES", "METRICS", "NORMALIZATIONS", "PENALTIES",
-                   "REGISTRIES", "Registry", "UnknownNameError")
+                   "REGISTRIES", "REGULARIZERS", "Registry", "UnknownNameError")
 
 
 def register_all() -> None:

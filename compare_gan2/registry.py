@@ -139,6 +139,7 @@ ARCHITECTURES = Registry("architecture")
 GANS = Registry("gan")
 LOSSES = Registry("loss")
 PENALTIES = Registry("penalty")
+REGULARIZERS = Registry("regularizer")
 NORMALIZATIONS = Registry("normalization")
 AUGMENTATIONS = Registry("augmentation")
 DATASETS = Registry("dataset")
@@ -148,7 +149,8 @@ EXTRACTORS = Registry("feature extractor")
 
 REGISTRIES: dict[str, Registry] = {
     "architecture": ARCHITECTURES, "gan": GANS, "loss": LOSSES,
-    "penalty": PENALTIES, "normalization": NORMALIZATIONS,
+    "penalty": PENALTIES, "regularizer": REGULARIZERS,
+    "normalization": NORMALIZATIONS,
     "augmentation": AUGMENTATIONS, "dataset": DATASETS,
     "label_source": LABEL_SOURCES, "metric": METRICS, "extractor": EXTRACTORS,
 }

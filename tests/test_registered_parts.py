@@ -13,6 +13,7 @@ Per kind, the smallest meaningful check:
                  and ranges, G/D/EMA variables apart and every trainable one
                  reached by its loss, one ModularGAN step, the EMA copy of G
   loss, penalty  one ModularGAN step (finite, weights move; penalty > 0)
+  regularizer    one ModularGAN step (finite, weights move, its state logged)
   normalization  finite output of the input's shape, training and inference
   augmentation   finite output of the input's shape, same seeds same output,
                  a gradient
@@ -131,7 +132,7 @@ TABLES = {"architecture": TINY, "gan": GAN_CLASSES, "metric": METRIC_SAMPLES,
           "extractor": EXTRACTOR_DATASETS, "dataset": DATASET_MODES,
           "label_source": LABEL_SOURCE_OPTIONS}
 # Kinds checked the same way for every name (no setting needed).
-GENERIC = ("loss", "penalty", "normalization", "augmentation")
+GENERIC = ("loss", "penalty", "regularizer", "normalization", "augmentation")
 
 
 def test_every_registered_part_has_a_test_config():
@@ -253,6 +254,13 @@ def test_penalty(penalty):
     assert float(metrics["penalty"]) == 0.0
   else:
     assert float(metrics["penalty"]) > 0.0
+
+
+@pytest.mark.parametrize("name", _names("regularizer"))
+def test_regularizer(name):
+  gan = make_gan(STEP_ARCH, d_regularizer=name)
+  metrics = check_step(gan)
+  assert {"lecam", "lecam_ema_real", "lecam_ema_fake"} <= set(metrics)
 
 
 # --- Normalizations and augmentations ----------------------------------------------

@@ -35,6 +35,7 @@ from compare_gan2 import losses as loss_lib
 from compare_gan2 import penalties as penalty_lib
 from compare_gan2.architectures import base as arch_base
 from compare_gan2.ops import normalization
+from compare_gan2.gans import lecam as lecam_lib
 from compare_gan2.gans.variables import VariableBag
 from compare_gan2.registry import GANS
 
@@ -89,6 +90,9 @@ class ModularGAN:
       the last D step, as compare_gan's `model_fn` does on GPU (its G step
       trains on that step's fakes); `False` draws its own, as its unrolled TPU
       graph does. Defaults to `False`.
+    d_regularizer: a regularizer of D's loss with state, by name or `@name`
+      (`lecam_stylegan2`, `lecam_biggan`: LeCam, docs/gans.md). Defaults to
+      `None`.
   """
 
   def __init__(self, *, generator: keras.Model, discriminator: keras.Model,
@@ -102,7 +106,7 @@ class ModularGAN:
                augmentation: augment_lib.DiffAugment | None = None,
                jit_compile: bool = False,
                data_range: tuple[float, float] | None = (0.0, 1.0),
-               g_step_reuses_d_latents: bool = False):
+               g_step_reuses_d_latents: bool = False, d_regularizer: Any = None):
     if conditional and num_classes < 1:
       raise ValueError("A conditional GAN needs a dataset with labels. "
                        f"Received: conditional=True, num_classes={num_classes}")
@@ -139,6 +143,8 @@ class ModularGAN:
     self.jit_compile = jit_compile
     self.data_range = None if data_range is None else tuple(data_range)
     self.g_step_reuses_d_latents = g_step_reuses_d_latents
+    # Its EMAs are variables: made here, under the strategy's scope.
+    self.d_regularizer = lecam_lib.make_regularizer(d_regularizer)
     self._compiled_train_step = None
     # Several replicas with jit_compile: XLA for each replica's losses and
     # gradients only (see distributed_train_step).
@@ -196,6 +202,8 @@ class ModularGAN:
     items["g_optimizer"] = VariableBag(self.g_optimizer.variables)
     items["d_optimizer"] = VariableBag(self.d_optimizer.variables)
     items["global_step"] = self.global_step
+    if self.d_regularizer is not None:
+      items["d_regularizer"] = VariableBag(self.d_regularizer.variables)
     return items
 
   def one_hot(self, labels: tf.Tensor) -> tf.Tensor | None:
@@ -257,15 +265,22 @@ class ModularGAN:
                          y_real: Any, fake: tf.Tensor, seeds: tf.Tensor,
                          penalty_images: tuple[tf.Tensor, tf.Tensor] | None
                          ) -> Metrics:
-    """`loss.fn` on D's outputs plus lamba * `penalty.fn`."""
+    """`loss.fn` on D's outputs plus lamba * `penalty.fn` (plus the
+    `d_regularizer`, which updates its state here, once per D step)."""
     (d_real, d_real_logits, _), (d_fake, d_fake_logits, _) = d_real, d_fake
     d_loss, d_loss_real, d_loss_fake, _ = loss_lib.get_losses(
         d_real=d_real, d_fake=d_fake, d_real_logits=d_real_logits,
         d_fake_logits=d_fake_logits)
     x, x_fake = penalty_images or (real, fake)
     penalty = self.penalty_loss(x, x_fake, y_real, seeds)
-    return {"d_loss": d_loss + self.lamba * penalty, "d_loss_real": d_loss_real,
-            "d_loss_fake": d_loss_fake, "penalty": penalty}
+    metrics = {"d_loss": d_loss + self.lamba * penalty, "d_loss_real": d_loss_real,
+               "d_loss_fake": d_loss_fake, "penalty": penalty}
+    if self.d_regularizer is not None:
+      weighted, reg_metrics = self.d_regularizer(d_real_logits, d_fake_logits,
+                                                 self.global_step)
+      metrics["d_loss"] += weighted
+      metrics.update(reg_metrics)
+    return metrics
 
   def penalty_loss(self, x: tf.Tensor, x_fake: tf.Tensor, y_real: Any,
                    seeds: tf.Tensor) -> tf.Tensor:
@@ -425,6 +440,12 @@ class ModularGAN:
   def _check_split_jit(self, replicas: int) -> None:
     """Refuses jit_compile on several replicas for networks whose forward
     pass synchronises replicas (docs/xla_multi_replica.md)."""
+    if self.d_regularizer is not None:
+      raise ValueError(
+          f"jit_compile with {replicas} replicas XLA-compiles each replica's losses, "
+          "which must not synchronise replicas; the d_regularizer averages D's "
+          "outputs over replicas (an all-reduce) inside D's loss. Train on a single "
+          "device, or set jit_compile=False (docs/xla_multi_replica.md).")
     nets = [self.generator, self.discriminator, *self.heads.values()]
     layers = [l for net in nets for l in net._flatten_layers()]  # pylint: disable=protected-access
     synced = sorted({l.name for l in layers
