@@ -167,7 +167,7 @@ def _start(command: Subcommand, args: argparse.Namespace) -> None:
 def _interrupted(e: KeyboardInterrupt) -> int:
   signum = getattr(e, "signum", None)  # runner.TrainingInterrupted: saved, resumable
   if signum is None:  # e.g. while TensorFlow loads or the model is built
-    print("compare_gan2: interrupted (SIGINT) before training; nothing saved.",
+    print("compare_gan2: interrupted (SIGINT) outside training; nothing saved.",
           file=sys.stderr, flush=True)
     return 130
   print(f"compare_gan2: {e}", file=sys.stderr, flush=True)

@@ -5,8 +5,10 @@ images and label files load correctly or are refused with a line."""
 import errno
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -85,6 +87,24 @@ def test_a_command_that_loads_tensorflow_prints_only_its_own_line(tmp_path):
   assert result.stdout.splitlines() == [
       "compare_gan2: error: ValueError: `options.batch_size` must be a positive integer. "
       "Received: batch_size=-4 (in configurable 'options')"]
+
+
+@pytest.mark.parametrize("delay", [0.5, 2.0])
+def test_ctrl_c_while_starting_is_one_line(tmp_path, delay):
+  """SIGINT while TensorFlow loads or the run is built: one line, exit 130
+  (was a 20-70 line traceback and death by the signal)."""
+  process = subprocess.Popen(
+      [sys.executable, "-m", "compare_gan2", "--model_dir", str(tmp_path / "run"),
+       "--gin_config", tiny_gin(tmp_path, ["options.training_steps = 100000"])],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+      env=env_without_tf_log_level())
+  time.sleep(delay)
+  process.send_signal(signal.SIGINT)
+  out, err = process.communicate(timeout=120)
+  assert "step 1/" not in out, "training had started: the test needs a shorter delay"
+  assert process.returncode == 130, err
+  assert err.splitlines() == [
+      "compare_gan2: interrupted (SIGINT) outside training; nothing saved."]
 
 
 def test_unknown_command_and_bad_flags_are_one_line(capsys):
