@@ -117,6 +117,19 @@ def test_unknown_command_and_bad_flags_are_one_line(capsys):
     assert len(err) == 1 and needle in err[0], err
 
 
+def test_a_run_that_diverges_without_nan_ends_with_the_warning(tmp_path, capsys):
+  """Learning rate 1e6: losses around 1e6 to the end, no NaN; the last lines
+  repeat the warning and name --restart before `Done:` (was a plain Done)."""
+  code, lines = run_main(capsys, [
+      "--model_dir", str(tmp_path / "run"), "--gin_config", tiny_gin(tmp_path),
+      "--gin_bindings", "options.training_steps = 8",
+      "--gin_bindings", "ModularGAN.g_lr = 1e6", "--gin_bindings", "ModularGAN.d_lr = 1e6"])
+  assert code == 0
+  assert lines[-1].startswith("Done: ")
+  assert lines[-2].startswith("Training ended diverged: at step 8 "), lines[-3:]
+  assert "--restart" in lines[-2] and "divergence_threshold = 10000" in lines[-2]
+
+
 # --- User errors ---------------------------------------------------------------------
 
 @pytest.mark.parametrize("text,needles", [
