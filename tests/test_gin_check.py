@@ -141,3 +141,14 @@ def test_every_shipped_sweep_trial_passes(tmp_path):
   for name in specs:
     for trial in sweep.expand(sweep.load_spec(name), str(tmp_path)):
       gin_check.check(list(trial.gin_configs), list(trial.bindings), CONFIGURABLES)
+
+
+def test_changed_bindings_of_two_operative_configs():
+  old = ("# Parameters for options:\noptions.batch_size = 64\nG/options.z_dim = 8\n"
+         "eval.metrics = ['fid',\n    'kid']\nloss.fn = @hinge\nM = 3\n")
+  new = ("options.batch_size = 64\nG/options.z_dim = 16\neval.metrics = ['fid', 'kid']\n"
+         "loss.fn = @non_saturating\npenalty.fn = @wgangp_penalty()\nM = 3\n")
+  assert gin_check.changed_bindings(old, new) == [
+      "G/options.z_dim: 8 -> 16", "loss.fn: @hinge -> @non_saturating",
+      "penalty.fn: (unset) -> @wgangp_penalty()"]
+  assert gin_check.changed_bindings(new, new) == []

@@ -43,7 +43,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2 import architectures, batching, config, files, hardware
+from compare_gan2 import architectures, batching, config, files, gin_check, hardware
 from compare_gan2 import data as data_lib
 from compare_gan2.gans import make_step_inputs
 from compare_gan2.gans import export as export_lib
@@ -647,10 +647,14 @@ class Runner:
 
   def write_operative_config(self, step: int) -> str:
     """operative_config-<step>.gin: the gin values this run (from `step` on)
-    used; written once the first loop has traced everything."""
+    used; written once the first loop has traced everything. On resume, each
+    binding that differs from the previous segment's is logged."""
     path = os.path.join(self.model_dir, f"operative_config-{step}.gin")
     if self.is_chief:
-      files.write_text(path, gin.operative_config_str())
+      text, previous = gin.operative_config_str(), operative_config_text(self.model_dir, step)
+      for change in gin_check.changed_bindings(previous or text, text):
+        logger.info("Changed on resume at step %d: %s", step, change)
+      files.write_text(path, text)
     return path
 
   # --- Data --------------------------------------------------------------------------
