@@ -41,9 +41,6 @@ from compare_gan2.cli.common import (ArgumentParser, check_fake_data_flag,  # no
 from compare_gan2.config_files import CONFIG_DIR, QUICKSTART, resolve_config  # noqa: F401
 from compare_gan2.console import error_message, one_line  # noqa: F401  (re-exported)
 
-# Before TensorFlow loads (TF_CPP_MIN_LOG_LEVEL=3 unless the user set one).
-console.quiet_tensorflow_logs()
-
 DEFAULT_COMMAND = "train"
 
 

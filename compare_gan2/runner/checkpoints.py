@@ -17,6 +17,9 @@ import re
 import shutil
 
 import tensorflow as tf
+# What tf.train.CheckpointManager uses to write the state file (public: only
+# a deprecated wrapper).
+from tensorflow.python.checkpoint import checkpoint_management
 
 CHECKPOINT_PREFIX = "model.ckpt"
 STATE_FILE = "checkpoint"
@@ -150,7 +153,9 @@ def write_state(model_dir: str, prefixes: list[str]) -> None:
       os.remove(path)
     return
   times = [stamps.get(n) for n in names]
-  tf.compat.v1.train.update_checkpoint_state(
+  # Not tf.compat.v1.train.update_checkpoint_state: it logs a deprecation
+  # warning on every recovery.
+  checkpoint_management.update_checkpoint_state_internal(
       model_dir, names[-1], names,
       all_model_checkpoint_timestamps=times if None not in times else None,
       last_preserved_timestamp=None if old is None else old.last_preserved_timestamp)
