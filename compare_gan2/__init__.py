@@ -12,7 +12,15 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
+from compare_gan2 import console
+
 __version__ = "0.1.0"
+
+# Before TensorFlow loads (when compare_gan2 is imported first, as the
+# command line and the notebooks do): TF_CPP_MIN_LOG_LEVEL=3 unless the user
+# set one, so TF's C++ log lines (cuInit failing without a GPU, grappler's
+# remapper skipping a fusion) do not reach the user's output.
+console.quiet_tensorflow_logs()
 
 # Importing these registers every component and gin configurable.
 _COMPONENT_MODULES = ("config", "losses", "penalties", "augment", "ops", "architectures",

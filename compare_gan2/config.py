@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import re
 import tokenize
 from typing import Any, Callable, Sequence
@@ -15,8 +14,10 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_gan2 import gin_check
 # Config lookup (TF-free, for the command line) re-exported with the config.
 from compare_gan2.config_files import CONFIG_DIR, QUICKSTART, resolve_config  # noqa: F401
+from compare_gan2.gin_check import GinConfigError  # noqa: F401  (re-exported)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,34 +147,20 @@ def parse(gin_configs: Sequence[str] = (), gin_bindings: Sequence[str] = (),
     gin.parse_config_files_and_bindings(list(gin_configs), list(gin_bindings),
                                         skip_unknown=skip_unknown)
   except (SyntaxError, tokenize.TokenError) as e:
-    raise GinConfigError(_syntax_error_message(e)) from e
+    raise GinConfigError(gin_check.syntax_error_message(e)) from e
   except OSError as e:
     if not str(e).startswith("Unable to open file: "):
       raise
     raise GinConfigError(_missing_include_message(e)) from e
+  except (ValueError, KeyError) as e:
+    if skip_unknown:
+      raise
+    # gin's "No configurable matching 'optoins'.": the same check, worded
+    # with the file, the line and the close matches.
+    gin_check.check(gin_configs, gin_bindings, gin_check.registry_table())
+    raise
   finally:
     root.removeFilter(_quiet_search_misses)
-
-
-class GinConfigError(ValueError):
-  """A gin file or binding that does not parse, or an `include` found
-  nowhere; the message is one line naming the file and the line."""
-
-
-def _syntax_error_message(e: SyntaxError | tokenize.TokenError) -> str:
-  if isinstance(e, SyntaxError):
-    where = e.filename or "--gin_bindings"  # bindings are parsed one per line
-    text = f": {e.text.strip()!r}" if e.text and e.text.strip() else ""
-    return f"gin syntax error in {where}, line {e.lineno}: {e.msg.rstrip('.')}{text}"
-  # tokenize's error names no file: the innermost gin file being read is it.
-  where, frame = "--gin_bindings", e.__traceback__
-  while frame is not None:
-    if frame.tb_frame.f_code.co_name == "parse_config_file":
-      where = frame.tb_frame.f_locals.get("config_file_with_prefix", where)
-    frame = frame.tb_next
-  message, (line, _) = e.args
-  return (f"gin syntax error in {where}: {message} (at line {line}; an "
-          "unclosed bracket or string?)")
 
 
 def _missing_include_message(e: OSError) -> str:
@@ -183,9 +170,7 @@ def _missing_include_message(e: OSError) -> str:
   # gin appends the including file's location, innermost include last.
   found = re.findall(r'In file "([^"]*)", line (\d+)', text)
   where = f" (included from {found[-1][0]}, line {found[-1][1]})" if found else ""
-  shipped = os.path.join(os.path.dirname(__file__), "configs")
-  return (f"gin file '{name}' not found{where}; looked in the working "
-          f"directory and in {shipped}.")
+  return gin_check.missing_include_message(name, where)
 
 
 def _quiet_search_misses(record: logging.LogRecord) -> bool:

@@ -4,6 +4,7 @@ names before they load); `compare_gan2.config` re-exports it."""
 
 from __future__ import annotations
 
+import difflib
 import os
 
 CONFIG_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "configs")
@@ -29,5 +30,9 @@ def resolve_config(path: str) -> str:
   shipped = os.path.join(CONFIG_DIR, os.path.normpath(name))
   if os.path.exists(shipped):
     return shipped
+  names = shipped_configs()
+  close = difflib.get_close_matches(name[:-4], names, n=3, cutoff=0.6)
+  hint = (f"Did you mean {' or '.join(repr(c) for c in close)}?" if close
+          else f"The shipped configs: {', '.join(names)}.")
   raise FileNotFoundError(f"No gin config '{path}': not a file, and not one of "
-                          f"the shipped configs: {', '.join(shipped_configs())}.")
+                          f"the shipped configs. {hint}")

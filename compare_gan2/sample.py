@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from typing import Any, Sequence
 
 import numpy as np
@@ -27,19 +28,50 @@ logger = logging.getLogger("compare_gan2")
 GRID_FILE = "grid.png"
 INTERPOLATION_FILE = "interpolation.png"
 SUMMARY_FILES = (GRID_FILE, INTERPOLATION_FILE)
+_SAMPLE_FILE = re.compile(r"sample_\d{5,}\.png$")
+
+
+def existing_samples(out: str) -> list[str]:
+  """What an earlier `write_samples` left at `out`: the .npz file, or the
+  folder's sample_*.png, grid.png and interpolation.png (nothing else)."""
+  if out.endswith(".npz"):
+    return [out] if os.path.exists(out) else []
+  if not os.path.isdir(out):
+    return []
+  return sorted(os.path.join(out, n) for n in os.listdir(out)
+                if _SAMPLE_FILE.match(n) or n in SUMMARY_FILES)
+
+
+def check_out(out: str, overwrite: bool = False) -> list[str]:
+  """Refuses (FileExistsError, one line) an `out` that holds samples
+  already, unless `overwrite`: new samples would mix with stale ones, which
+  `compare_gan2 score` then reads too. Returns the files to replace."""
+  found = existing_samples(out)
+  if found and not overwrite:
+    what = (f"{len(found)} sample file(s): {os.path.basename(found[0])} ..."
+            if len(found) > 1 else os.path.basename(found[0]))
+    raise FileExistsError(
+        f"--out '{out}' holds {what} from an earlier sample; new ones would mix with "
+        "them (score reads them all). Choose a new --out, or pass --overwrite "
+        "(overwrite=True) to remove those files first (only sample_*.png, grid.png "
+        "and interpolation.png).")
+  return found
 
 
 def write_samples(generator: str, out: str, *, num: int = 16,
                   labels: Sequence[int] | None = None, truncation: float | None = None,
                   seed: int = 0, interpolate: int = 0,
-                  kind: str = "spherical") -> dict[str, Any]:
+                  kind: str = "spherical", overwrite: bool = False) -> dict[str, Any]:
   """Writes `num` samples of `generator` (an export directory, a TF1 Hub
   module directory, or a URL/handle) to `out`: a folder of PNGs plus grid.png,
   or a file ending in .npz (see the module docstring). `labels` are used in
   turn (default: random); `truncation` redraws |z| > T (normal z) or clips
   to [-T, T] (uniform z); `interpolate` >= 2 also writes one strip of that
   many steps per sample along a `kind` ("linear" or "spherical") path.
-  Returns the generator's description and the files written."""
+  Samples already at `out` are refused (`check_out`); `overwrite` removes
+  them once the new ones are drawn. Returns the generator's description and
+  the files written."""
+  stale = check_out(out, overwrite)
   if num < 1:
     raise ValueError(f"--num must be >= 1. Received: {num}")
   if interpolate == 1 or interpolate < 0:
@@ -59,6 +91,8 @@ def write_samples(generator: str, out: str, *, num: int = 16,
             for i in range(num)]
     strips = np.stack([r[0] for r in rows])  # [num, K, H, W, C]
     strip_z = np.stack([r[1] for r in rows])
+  for path in stale:
+    os.remove(path)
   written = []
   if out.endswith(".npz"):
     arrays = {"images": images, "z": z,

@@ -28,6 +28,7 @@ LAYERS = {
     "compare_gan2.random_ops": 1, "compare_gan2.files": 1,
     "compare_gan2.batching": 1, "compare_gan2.choices": 1,
     "compare_gan2.config_files": 1, "compare_gan2.console": 1,
+    "compare_gan2.gin_check": 1, "compare_gan2.gin_names": 1,
     "compare_gan2.hardware": 1,
     # 2: building blocks and data (datasets and label *sources*)
     "compare_gan2.ops": 2, "compare_gan2.data": 2, "compare_gan2.losses": 2,

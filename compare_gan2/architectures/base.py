@@ -217,6 +217,7 @@ def gin_options(cls: type, name: str, module: str) -> Callable[[], dict[str, Any
     return bound
 
   options.__name__ = name
+  options.gin_parameters = tuple(allowed)  # what gin_check accepts before TF loads
   return gin.configurable(name, module=module)(options)
 
 

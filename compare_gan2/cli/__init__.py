@@ -18,7 +18,9 @@ library does the work. A user error (bad config, missing data, unwritable
 directory, full disk, unreadable checkpoint) ends the command with one line,
 `compare_gan2: error: ...`, and exit code 1; COMPARE_GAN2_TRACEBACK=1 shows
 the traceback instead. Nothing here imports TensorFlow until a command runs,
-so `--help` is quick.
+so `--help` is quick, and the gin flags (names of configurables, parameters,
+references and configs) and output directories are checked before it loads.
+Ctrl-C before training is one line and exit code 130.
 """
 
 from __future__ import annotations
@@ -39,9 +41,6 @@ from compare_gan2.cli.common import (ArgumentParser, check_fake_data_flag,  # no
 from compare_gan2.config_files import CONFIG_DIR, QUICKSTART, resolve_config  # noqa: F401
 from compare_gan2.console import error_message, one_line  # noqa: F401  (re-exported)
 
-# Before TensorFlow loads (TF_CPP_MIN_LOG_LEVEL=3 unless the user set one).
-console.quiet_tensorflow_logs()
-
 DEFAULT_COMMAND = "train"
 
 
@@ -51,13 +50,12 @@ class Subcommand:
 
   def __init__(self, summary: str, module: str, *,
                errors: tuple[type[Exception], ...] = (), output_flag: str = "--out",
-               needs_tensorflow: bool = True, interruptible: bool = False):
+               needs_tensorflow: bool = True):
     self.summary = summary
     self.module = module  # imported when the command runs (or prints its --help)
     self.errors = errors  # user errors beyond console.USER_ERRORS
     self.output_flag = output_flag  # named in a disk-full message
     self.needs_tensorflow = needs_tensorflow
-    self.interruptible = interruptible  # Ctrl-C / SIGTERM: a line and 128 + signal
 
   def load(self) -> ModuleType:
     return importlib.import_module(f"compare_gan2.cli.{self.module}")
@@ -66,10 +64,10 @@ class Subcommand:
 SUBCOMMANDS = {
     "train": Subcommand(
         "Train and/or evaluate one run configured by gin (the default command).",
-        "train", output_flag="--model_dir", interruptible=True),
+        "train", output_flag="--model_dir"),
     "eval": Subcommand(
         "Evaluate an existing run's checkpoints (all kept, or as training writes them).",
-        "evaluate", output_flag="--output_dir", interruptible=True),
+        "evaluate", output_flag="--output_dir"),
     "score": Subcommand(
         "Score a folder of images against a dataset or another folder (FID, KID, ...).",
         "score", output_flag="--output"),
@@ -149,9 +147,23 @@ def _run(name: str, command: Callable[[], Any], *,
   return 0
 
 
+def _start(command: Subcommand, args: argparse.Namespace) -> None:
+  """The checks that need no TensorFlow (gin names, a config's name, the
+  output directory: a module's `precheck`), then TensorFlow, then the command."""
+  from compare_gan2 import gin_check  # pylint: disable=g-import-not-at-top
+  module = command.load()
+  if hasattr(args, "gin_bindings"):
+    gin_check.check_flags(getattr(args, "gin_config", []), args.gin_bindings)
+  if hasattr(module, "precheck"):
+    module.precheck(args)
+  if command.needs_tensorflow:
+    console.import_tensorflow_quietly()
+  module.run(args)
+
+
 def _interrupted(e: KeyboardInterrupt) -> int:
   signum = getattr(e, "signum", None)  # runner.TrainingInterrupted: saved, resumable
-  if signum is None:
+  if signum is None:  # e.g. while TensorFlow loads or the model is built
     print("compare_gan2: interrupted (SIGINT) outside training; nothing saved.",
           file=sys.stderr, flush=True)
     return 130
@@ -160,7 +172,15 @@ def _interrupted(e: KeyboardInterrupt) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-  argv = list(sys.argv[1:] if argv is None else argv)
+  """The command line; returns the exit code (Ctrl-C at any point: one line,
+  130)."""
+  try:
+    return _main(list(sys.argv[1:] if argv is None else argv))
+  except KeyboardInterrupt as e:
+    return _interrupted(e)
+
+
+def _main(argv: list[str]) -> int:
   console.log_to_stdout()
   name = None  # the default command, called without its name
   if argv[:1] and argv[0] in SUBCOMMANDS:
@@ -171,16 +191,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ArgumentParser(prog="compare_gan2").error(
         f"unknown command '{argv[0]}'{hint}; the commands are {', '.join(SUBCOMMANDS)}")
   command = SUBCOMMANDS[name or DEFAULT_COMMAND]
-  if command.needs_tensorflow and not {"-h", "--help"} & set(argv):
-    console.import_tensorflow_quietly()  # before a module that loads it
   args = parse_args(argv, name)
   output_flag = command.output_flag
   output = (output_flag, getattr(args, output_flag.lstrip("-"), None)) if output_flag else None
   prog = "compare_gan2" if name is None else f"compare_gan2 {name}"
-  try:
-    return _run(prog, lambda: command.load().run(args), errors=command.errors,
-                output=output)
-  except KeyboardInterrupt as e:
-    if not command.interruptible:
-      raise
-    return _interrupted(e)
+  return _run(prog, lambda: _start(command, args), errors=command.errors, output=output)

@@ -27,6 +27,10 @@ def add_flags(p: argparse.ArgumentParser) -> None:
   p.add_argument("--kind", default="spherical", choices=("linear", "spherical"),
                  help="Interpolation path.")
   p.add_argument("--out", required=True, help="Output folder, or a file ending in .npz.")
+  p.add_argument("--overwrite", action="store_true",
+                 help="Replace the samples an earlier call wrote to --out (its "
+                      "sample_*.png, grid.png, interpolation.png, or the .npz); "
+                      "without it such an --out is refused.")
 
 
 def parse_labels(text: str | None) -> list[int] | None:
@@ -39,9 +43,16 @@ def parse_labels(text: str | None) -> list[int] | None:
     raise ValueError(f"--labels must be comma-separated integers. Received: {text!r}") from e
 
 
+def precheck(args: argparse.Namespace) -> None:
+  """Before TensorFlow loads: --out holds no earlier samples (or --overwrite)."""
+  from compare_gan2 import sample  # pylint: disable=g-import-not-at-top
+  sample.check_out(args.out, args.overwrite)
+
+
 def run(args: argparse.Namespace) -> dict[str, Any]:
   from compare_gan2 import sample  # pylint: disable=g-import-not-at-top
   return sample.write_samples(args.generator, args.out, num=args.num,
                               labels=parse_labels(args.labels),
                               truncation=args.truncation, seed=args.seed,
-                              interpolate=args.interpolate, kind=args.kind)
+                              interpolate=args.interpolate, kind=args.kind,
+                              overwrite=args.overwrite)

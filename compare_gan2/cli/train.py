@@ -37,8 +37,12 @@ def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
             "to the training command.")
 
 
-def run(args: argparse.Namespace) -> None:
+def precheck(args: argparse.Namespace) -> None:
+  """Before TensorFlow loads: --model_dir can be written."""
   common.check_output_dir("--model_dir", args.model_dir)
+
+
+def run(args: argparse.Namespace) -> None:
   common.split_cpu(args)  # before any TF op
   from compare_gan2 import config  # pylint: disable=g-import-not-at-top
   from compare_gan2.runner import Runner, run_schedule  # pylint: disable=g-import-not-at-top

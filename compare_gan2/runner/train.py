@@ -44,13 +44,14 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2 import architectures, batching, config, files, hardware
+from compare_gan2 import architectures, batching, config, files, gin_check, hardware
 from compare_gan2 import data as data_lib
 from compare_gan2.gans import make_step_inputs
 from compare_gan2.gans import export as export_lib
 from compare_gan2.ops import normalization
 from compare_gan2.registry import GANS
 from compare_gan2.runner import checkpoints as ckpt_lib
+from compare_gan2.runner import divergence
 from compare_gan2.runner import images as images_lib
 from compare_gan2.runner import run_lock
 from compare_gan2.runner import strategy as strategy_lib
@@ -657,10 +658,14 @@ class Runner:
 
   def write_operative_config(self, step: int) -> str:
     """operative_config-<step>.gin: the gin values this run (from `step` on)
-    used; written once the first loop has traced everything."""
+    used; written once the first loop has traced everything. On resume, each
+    binding that differs from the previous segment's is logged."""
     path = os.path.join(self.model_dir, f"operative_config-{step}.gin")
     if self.is_chief:
-      files.write_text(path, gin.operative_config_str())
+      text, previous = gin.operative_config_str(), operative_config_text(self.model_dir, step)
+      for change in gin_check.changed_bindings(previous or text, text):
+        logger.info("Changed on resume at step %d: %s", step, change)
+      files.write_text(path, text)
     return path
 
   # --- Data --------------------------------------------------------------------------
@@ -839,7 +844,7 @@ class Runner:
                 self.strategy.num_replicas_in_sync, self.options.batch_size,
                 self.compute_dtype, self._precision_reason)
     # The first call traces: one step (a whole loop when compile_loop).
-    chunk, diverging = 1, False
+    chunk, watch = 1, divergence.DivergenceWatch(cfg.divergence_threshold)
     with _StopOnSignal() as stop:
       while step < total:
         boundary = min(((step // p) + 1) * p for p in periods)
@@ -859,7 +864,7 @@ class Runner:
                              int(num_steps * STOP_CHECK_SECONDS / seconds)))
           step = self.step
           self._check_losses(values, step - num_steps, step)
-          diverging = self._warn_divergence(values, step, diverging)
+          watch.update(values, step, self.manager.latest_checkpoint)
         if step > loop_start:
           if not wrote_config:
             self.write_operative_config(start)
@@ -880,6 +885,7 @@ class Runner:
           saved_step = step
           if on_checkpoint is not None and self.is_chief:
             on_checkpoint(step, path)
+    watch.report_end(step)
     self._finish()
     return step
 
@@ -890,23 +896,6 @@ class Runner:
           f"{', '.join(bad)} became NaN/inf between steps {first} "
           f"and {last}; stopped without saving. The last good checkpoint is "
           f"{self.manager.latest_checkpoint or 'none (no checkpoint yet)'}.")
-
-  def _warn_divergence(self, values: dict[str, float], step: int,
-                       diverging: bool) -> bool:
-    """One warning when the losses first exceed `divergence_threshold`
-    (again only after they came back under it); returns whether they do."""
-    threshold = self.run_config.divergence_threshold
-    if threshold is None:
-      return False
-    big = sorted(k for k, v in values.items() if abs(v) > threshold)
-    if big and not diverging:
-      detail = ", ".join(f"{k} {values[k]:.3g}" for k in big)
-      logger.warning(
-          "Diverging at step %d: %s (|value| > run_config.divergence_threshold "
-          "= %g). Training goes on (it stops on NaN/inf); consider a lower "
-          "learning rate, resuming from %s.", step, detail, threshold,
-          self.manager.latest_checkpoint or "step 0")
-    return bool(big)
 
   def save(self) -> str:
     """Checkpoint plus sample grid at the current step; a failed write (a

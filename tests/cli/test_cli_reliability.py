@@ -5,8 +5,10 @@ images and label files load correctly or are refused with a line."""
 import errno
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -72,9 +74,10 @@ def test_flag_choices_match_the_runner():
 
 
 def test_a_command_that_loads_tensorflow_prints_only_its_own_line(tmp_path):
-  """No oneDNN banner, no cuInit failure, no remapper note on stderr."""
+  """No oneDNN banner, no cuInit failure, no remapper note on stderr (a value
+  that only the run checks: TensorFlow has loaded)."""
   bad = tmp_path / "bad.gin"
-  bad.write_text("options.batch_size = = 4\n")
+  bad.write_text("options.batch_size = -4\n")
   result = subprocess.run(
       [sys.executable, "-m", "compare_gan2", "--model_dir", str(tmp_path / "run"),
        "--gin_config", str(bad)], capture_output=True, text=True,
@@ -82,8 +85,26 @@ def test_a_command_that_loads_tensorflow_prints_only_its_own_line(tmp_path):
   assert result.returncode == 1
   assert result.stderr == ""
   assert result.stdout.splitlines() == [
-      f"compare_gan2: error: GinConfigError: gin syntax error in {bad}, line 1: Unable to "
-      "parse value: 'options.batch_size = = 4'"]
+      "compare_gan2: error: ValueError: `options.batch_size` must be a positive integer. "
+      "Received: batch_size=-4 (in configurable 'options')"]
+
+
+@pytest.mark.parametrize("delay", [0.5, 2.0])
+def test_ctrl_c_while_starting_is_one_line(tmp_path, delay):
+  """SIGINT while TensorFlow loads or the run is built: one line, exit 130
+  (was a 20-70 line traceback and death by the signal)."""
+  process = subprocess.Popen(
+      [sys.executable, "-m", "compare_gan2", "--model_dir", str(tmp_path / "run"),
+       "--gin_config", tiny_gin(tmp_path, ["options.training_steps = 100000"])],
+      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+      env=env_without_tf_log_level())
+  time.sleep(delay)
+  process.send_signal(signal.SIGINT)
+  out, err = process.communicate(timeout=120)
+  assert "step 1/" not in out, "training had started: the test needs a shorter delay"
+  assert process.returncode == 130, err
+  assert err.splitlines() == [
+      "compare_gan2: interrupted (SIGINT) outside training; nothing saved."]
 
 
 def test_unknown_command_and_bad_flags_are_one_line(capsys):
@@ -94,6 +115,19 @@ def test_unknown_command_and_bad_flags_are_one_line(capsys):
     assert info.value.code == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and needle in err[0], err
+
+
+def test_a_run_that_diverges_without_nan_ends_with_the_warning(tmp_path, capsys):
+  """Learning rate 1e6: losses around 1e6 to the end, no NaN; the last lines
+  repeat the warning and name --restart before `Done:` (was a plain Done)."""
+  code, lines = run_main(capsys, [
+      "--model_dir", str(tmp_path / "run"), "--gin_config", tiny_gin(tmp_path),
+      "--gin_bindings", "options.training_steps = 8",
+      "--gin_bindings", "ModularGAN.g_lr = 1e6", "--gin_bindings", "ModularGAN.d_lr = 1e6"])
+  assert code == 0
+  assert lines[-1].startswith("Done: ")
+  assert lines[-2].startswith("Training ended diverged: at step 8 "), lines[-3:]
+  assert "--restart" in lines[-2] and "divergence_threshold = 10000" in lines[-2]
 
 
 # --- User errors ---------------------------------------------------------------------

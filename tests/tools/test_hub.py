@@ -169,6 +169,31 @@ def test_errors(runs, tmp_path):
   assert not hub._is_remote(str(tmp_path))
 
 
+def test_sample_refuses_a_folder_of_earlier_samples(runs, tmp_path, capsys):
+  """A second `sample` into the same --out left stale PNGs that `score` then
+  read too; now it is refused in one line (nothing changes), and
+  --overwrite replaces only the earlier samples."""
+  gen, out = runs["uncond"][1], tmp_path / "samples"
+  assert cli.main(["sample", "--generator", gen, "--num", "4", "--out", str(out)]) == 0
+  (out / "notes.txt").write_text("mine")
+  before = {n: (out / n).read_bytes() for n in os.listdir(out)}
+  capsys.readouterr()
+  assert cli.main(["sample", "--generator", gen, "--num", "2", "--seed", "1",
+                   "--out", str(out)]) == 1
+  lines = capsys.readouterr().out.splitlines()
+  assert len(lines) == 1 and "FileExistsError" in lines[0] and "--overwrite" in lines[0]
+  assert {n: (out / n).read_bytes() for n in os.listdir(out)} == before
+  assert cli.main(["sample", "--generator", gen, "--num", "2", "--seed", "1",
+                   "--out", str(out), "--overwrite"]) == 0
+  assert sorted(os.listdir(out)) == ["grid.png", "notes.txt", "sample_00000.png",
+                                     "sample_00001.png"]
+  npz = tmp_path / "s.npz"
+  assert cli.main(["sample", "--generator", gen, "--num", "2", "--out", str(npz)]) == 0
+  data = npz.read_bytes()
+  assert cli.main(["sample", "--generator", gen, "--num", "3", "--out", str(npz)]) == 1
+  assert npz.read_bytes() == data
+
+
 def test_cli_export_and_sample(runs, tmp_path):
   runner, path = runs["uncond"]
   run_dir = runs["root"] / "uncond"
