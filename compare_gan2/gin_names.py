@@ -77,8 +77,8 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
     'compare_gan2.dataset.single_class_imagenet_128':
         ('fake', 'seed', 'tfds_data_dir'),
     'compare_gan2.gan.ModularGAN':
-        ('augmentation', 'conditional', 'd_lr', 'd_optimizer_fn', 'data_range',
-         'disc_iters', 'discriminator', 'ema_decay', 'ema_start_step',
+        ('augmentation', 'conditional', 'd_lr', 'd_optimizer_fn', 'd_regularizer',
+         'data_range', 'disc_iters', 'discriminator', 'ema_decay', 'ema_start_step',
          'fit_label_distribution', 'g_lr', 'g_optimizer_fn', 'g_step_reuses_d_latents',
          'g_use_ema', 'generator', 'jit_compile', 'lamba', 'num_classes', 'self'),
     'compare_gan2.gan.ProgressiveGAN':
@@ -137,6 +137,10 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
         ('discriminator', 'x', 'y'),
     'compare_gan2.penalty.wgangp_penalty':
         ('discriminator', 'seeds', 'x', 'x_fake', 'y'),
+    'compare_gan2.regularizer.lecam_biggan':
+        ('decay', 'init', 'self', 'start_step', 'weight'),
+    'compare_gan2.regularizer.lecam_stylegan2':
+        ('decay', 'self', 'weight'),
     'compare_gan2.runner.train.run_config':
         ('compile_loop', 'deterministic_ops', 'divergence_threshold', 'iterations_per_loop',
          'keep_checkpoint_max', 'mixed_precision', 'num_accu_examples', 'num_sample_images',
