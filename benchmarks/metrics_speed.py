@@ -134,10 +134,10 @@ def time_prdc(sizes: list[int], dim: int, dtypes: list[str],
         if metric in last:
           n0, t0 = last[metric]
           estimate = t0 * (n / n0) ** 2
-        if estimate is not None and estimate > left:
+        if (estimate or 0) > left or left < 10:
           rows.append({"n": n, "dim": dim, "dtype": dtype, "metric": metric,
-                       "skipped": True, "extrapolated_s": round(estimate)})
-          log(f"  {metric} {dtype} n={n}: not run, ~{estimate:.0f} s > {left:.0f} s left")
+                       "skipped": True, "extrapolated_s": estimate and round(estimate)})
+          log(f"  {metric} {dtype} n={n}: not run, ~{estimate} s, {left:.0f} s left")
           continue
         with ctx.Pool(1) as pool:
           try:
@@ -159,8 +159,9 @@ def prdc_table(rows: list[dict[str, Any]]) -> list[str]:
            "| RSS with features MB |", "|---|---|---|---|---|---|---|"]
   for r in rows:
     if r.get("skipped"):
-      why = (f"not run: ~{r['extrapolated_s']} s extrapolated (N^2)"
-             if "extrapolated_s" in r else f"stopped after {r['timed_out_after_s']} s")
+      why = (f"stopped after {r['timed_out_after_s']} s" if "timed_out_after_s" in r
+             else "not run: budget spent" if r["extrapolated_s"] is None
+             else f"not run: ~{r['extrapolated_s']} s extrapolated (N^2)")
       lines.append(f"| {r['metric']} | {r['n']} | {r['dim']} | {r['dtype']} | {why} | | |")
     else:
       lines.append(f"| {r['metric']} | {r['n']} | {r['dim']} | {r['dtype']} | "
@@ -398,6 +399,8 @@ def markdown(record: dict[str, Any]) -> str:
               f"float32 features; load average {record['load_start']} -> "
               f"{record['load_end']} (`uptime`: {record['uptime']}); command: "
               f"`{record['command']}`.", ""] + prdc_table(record["prdc"]) + [""]
+    if record.get("note"):
+      lines += [f"Note: {record['note']}", ""]
   return "\n".join(lines) + "\n"
 
 
