@@ -3,7 +3,17 @@ scipy.linalg.sqrtm formula) on 2048-d features of 10k and 50k samples, and
 FID Inception feature extraction (`metrics.inception.extract`).
 
   python benchmarks/metrics_speed.py [--sizes 10000 50000] [--skip_fid]
-      [--skip_inception] [--quick] [--out DIR]
+      [--skip_inception] [--prdc_sizes N ...] [--prdc_dtypes float32 float64]
+      [--prdc_max_seconds S] [--quick] [--out DIR]
+
+`--prdc_sizes`: wall time and peak memory of the k-NN manifold metrics
+(`precision_recall`, k = 3; `density_coverage`, k = 5) on N real and N
+fake random features of `--prdc_dim` (2048) dims, per size and distance
+precision, each in a fresh process (so that its peak RSS, ru_maxrss, is
+its own; the RSS after the features were made is recorded beside it). A
+size whose time, extrapolated as N^2 from the previous size, would not fit
+in what is left of `--prdc_max_seconds` is not run: its row says so and
+gives the extrapolation.
 
 The Inception record: images/s of the whole `extract` (float32 and
 bfloat16), of the network alone on pre-scaled [B, 299, 299, 3] inputs per
@@ -30,7 +40,10 @@ import argparse
 import datetime
 import json
 import os
+import multiprocessing
 import platform
+import resource
+import subprocess
 import sys
 import time
 from typing import Any, Callable
@@ -74,6 +87,86 @@ def time_fid(n: int, d: int = 2048) -> dict:
   t_ref = time.perf_counter() - start
   return {"n": n, "dim": d, "fid_eig_s": round(t_ours, 2), "fid_sqrtm_s": round(t_ref, 2),
           "speedup": round(t_ref / t_ours, 2), "relative_difference": abs(ours - ref) / ref}
+
+
+# --- k-NN manifold metrics (precision/recall, density/coverage) -------------------
+
+PRDC_METRICS = ("precision_recall", "density_coverage")
+
+
+def _rss_mb() -> float:
+  """This process's resident memory now, MB (Linux /proc)."""
+  with open("/proc/self/statm") as f:
+    return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _prdc_child(n: int, dim: int, dtype: str, metric: str) -> dict[str, Any]:
+  """Runs in a fresh process: one metric on n x n random features."""
+  from compare_gan2.metrics import knn_manifolds  # pylint: disable=g-import-not-at-top
+  rng = np.random.default_rng(n)
+  real = rng.standard_normal((n, dim), dtype=np.float32)
+  fake = rng.standard_normal((n, dim), dtype=np.float32) * 1.1 + 0.05
+  rss_features = _rss_mb()
+  fn = {"precision_recall": knn_manifolds.improved_precision_recall,
+        "density_coverage": knn_manifolds.density_coverage}[metric]
+  start = time.perf_counter()
+  values = fn(real, fake, dtype=dtype)
+  seconds = time.perf_counter() - start
+  return {"n": n, "dim": dim, "dtype": dtype, "metric": metric,
+          "seconds": round(seconds, 2), "values": [round(v, 6) for v in values],
+          "rss_features_mb": round(rss_features),
+          "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)}
+
+
+def time_prdc(sizes: list[int], dim: int, dtypes: list[str],
+              max_seconds: float) -> list[dict[str, Any]]:
+  """A row per (dtype, size, metric); sizes that would not fit in what is
+  left of `max_seconds` (N^2 extrapolation) are recorded, not run."""
+  began = time.perf_counter()
+  rows: list[dict[str, Any]] = []
+  ctx = multiprocessing.get_context("spawn")
+  for dtype in dtypes:
+    last: dict[str, tuple[int, float]] = {}
+    for n in sorted(sizes):
+      for metric in PRDC_METRICS:
+        left = max_seconds - (time.perf_counter() - began)
+        estimate = None
+        if metric in last:
+          n0, t0 = last[metric]
+          estimate = t0 * (n / n0) ** 2
+        if (estimate or 0) > left or left < 10:
+          rows.append({"n": n, "dim": dim, "dtype": dtype, "metric": metric,
+                       "skipped": True, "extrapolated_s": estimate and round(estimate)})
+          log(f"  {metric} {dtype} n={n}: not run, ~{estimate} s, {left:.0f} s left")
+          continue
+        with ctx.Pool(1) as pool:
+          try:
+            row = pool.apply_async(_prdc_child, (n, dim, dtype, metric)).get(
+                timeout=max(left, 1))
+          except multiprocessing.TimeoutError:
+            row = {"n": n, "dim": dim, "dtype": dtype, "metric": metric,
+                   "skipped": True, "timed_out_after_s": round(left)}
+        rows.append(row)
+        log(f"  {row}")
+        if "seconds" in row:
+          last[metric] = (n, row["seconds"])
+  return rows
+
+
+def prdc_table(rows: list[dict[str, Any]]) -> list[str]:
+  """The k-NN manifold metric rows as markdown lines."""
+  lines = ["| metric | N real = N fake | dim | distances | wall s | peak RSS MB "
+           "| RSS with features MB |", "|---|---|---|---|---|---|---|"]
+  for r in rows:
+    if r.get("skipped"):
+      why = (f"stopped after {r['timed_out_after_s']} s" if "timed_out_after_s" in r
+             else "not run: budget spent" if r["extrapolated_s"] is None
+             else f"not run: ~{r['extrapolated_s']} s extrapolated (N^2)")
+      lines.append(f"| {r['metric']} | {r['n']} | {r['dim']} | {r['dtype']} | {why} | | |")
+    else:
+      lines.append(f"| {r['metric']} | {r['n']} | {r['dim']} | {r['dtype']} | "
+                   f"{r['seconds']} | {r['peak_rss_mb']} | {r['rss_features_mb']} |")
+  return lines
 
 
 # --- Inception extraction ---------------------------------------------------------
@@ -301,7 +394,29 @@ def markdown(record: dict[str, Any]) -> str:
     lines.append("")
   if "inception" in record:
     lines += inception_table(record["inception"])
+  if record.get("prdc"):
+    lines += [f"k-NN manifold metrics (precision_recall k = 3, density_coverage k = 5), "
+              f"float32 features; load average {record['load_start']} -> "
+              f"{record['load_end']} (`uptime`: {record['uptime']}); command: "
+              f"`{record['command']}`.", ""] + prdc_table(record["prdc"]) + [""]
+    if record.get("note"):
+      lines += [f"Note: {record['note']}", ""]
   return "\n".join(lines) + "\n"
+
+
+def latest_markdown(records: list[dict[str, Any]]) -> str:
+  """The newest record, and below it the newest earlier record of each
+  section (FID, Inception, k-NN metrics) that the newest one lacks."""
+  parts = [markdown(records[-1])]
+  for key in ("fid", "inception", "prdc"):
+    if records[-1].get(key):
+      continue
+    earlier = [r for r in records[:-1] if r.get(key)]
+    if earlier:
+      keep = {k: v for k, v in earlier[-1].items()
+              if k not in {"fid", "inception", "prdc"} - {key}}
+      parts.append(markdown(keep))
+  return "\n".join(parts)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -319,6 +434,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                       help="images per set for the bfloat16 FID effect")
   parser.add_argument("--fid_dim", type=int, default=None,
                       help="features entering that FID (default all 2048)")
+  parser.add_argument("--prdc_sizes", type=int, nargs="*", default=[],
+                      help="N of the k-NN manifold metric timings (none: skip)")
+  parser.add_argument("--prdc_dim", type=int, default=2048)
+  parser.add_argument("--prdc_dtypes", nargs="+", default=["float32", "float64"],
+                      choices=["float32", "float64"])
+  parser.add_argument("--prdc_max_seconds", type=float, default=540,
+                      help="time budget of all k-NN manifold metric timings")
   parser.add_argument("--quick", action="store_true",
                       help="smoke test: tiny sizes (not a record)")
   parser.add_argument("--out", default=RESULTS, help="directory of the results")
@@ -326,6 +448,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
   if args.quick:
     args.sizes, args.dim, args.images, args.batch_size = [500], 64, 3, 2
     args.net_batch_sizes, args.repeats, args.fid_images, args.fid_dim = [2], 1, 4, 16
+    if args.prdc_sizes:
+      args.prdc_sizes, args.prdc_dim = [50, 100], 16
   return args
 
 
@@ -333,7 +457,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
   args = parse_args(argv)
   load_start = os.getloadavg()[0]  # before the FID timings load the CPU themselves
   record: dict[str, Any] = {"date": datetime.date.today().isoformat(), "cpus": os.cpu_count(),
-                            "machine": platform.machine(), "quick": args.quick, "fid": []}
+                            "machine": platform.machine(), "quick": args.quick, "fid": [],
+                            "command": " ".join(["python benchmarks/metrics_speed.py",
+                                                 *(sys.argv[1:] if argv is None else argv)]),
+                            "load_start": round(load_start, 2),
+                            "uptime": subprocess.run(["uptime"], capture_output=True,
+                                                     text=True).stdout.strip()}
+  if args.prdc_sizes:
+    log(f"k-NN manifold metrics: sizes {args.prdc_sizes}, {args.prdc_dtypes}")
+    record["prdc"] = time_prdc(args.prdc_sizes, args.prdc_dim, args.prdc_dtypes,
+                               args.prdc_max_seconds)
   if not args.skip_fid:
     for n in args.sizes:
       record["fid"].append(time_fid(n, args.dim))
@@ -344,12 +477,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         repeats=args.repeats, fid_images=args.fid_images, fid_dim=args.fid_dim,
         load_start=load_start)
     print(json.dumps(record["inception"], indent=1), flush=True)
-  text = markdown(record)
-  print(text)
+  record["load_end"] = round(os.getloadavg()[0], 2)
+  print(markdown(record))
   os.makedirs(args.out, exist_ok=True)
   path = os.path.join(args.out, "metrics_speed.json")
   records = json.load(open(path)) if os.path.exists(path) else []
   records.append(record)
+  text = latest_markdown(records)
   with open(path, "w") as f:
     json.dump(records, f, indent=2)
   with open(os.path.join(args.out, "metrics_speed.md"), "w") as f:

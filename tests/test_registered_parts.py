@@ -91,7 +91,8 @@ def _large_images(rng, n=2):
 METRIC_SAMPLES = {
     "class_accuracy": _features, "fid": _features, "fractal_dimension": _features,
     "inception_score": _features, "kid": _features, "prd": _features,
-    "swd": _features, "mode_coverage": _points, "modes_hit": _points,
+    "swd": _features, "precision_recall": _features, "density_coverage": _features,
+    "mode_coverage": _points, "modes_hit": _points,
     "ms_ssim": _large_images, "d_overfit": _d_logits,
 }
 

@@ -15,6 +15,7 @@ import compare_gan2.metrics.fid  # noqa: F401
 import compare_gan2.metrics.fractal_dimension  # noqa: F401
 import compare_gan2.metrics.inception_score  # noqa: F401
 import compare_gan2.metrics.kid  # noqa: F401
+import compare_gan2.metrics.knn_manifolds  # noqa: F401
 import compare_gan2.metrics.mode_coverage  # noqa: F401
 import compare_gan2.metrics.ms_ssim  # noqa: F401
 import compare_gan2.metrics.prd  # noqa: F401
