@@ -15,7 +15,7 @@ from compare_gan2.gans.lecam import LeCamStyleGAN2
 from compare_gan2.gans.regularizer import DStep, GStep
 from compare_gan2.random_ops import per_example_uniform
 from compare_gan2.registry import REGISTRIES, UnknownNameError
-from gan_cases import NUM_CLASSES, Z_DIM, make_gan
+from gan_cases import NUM_CLASSES, Z_DIM, class_step, make_gan
 from tiny_configs import GAN_CLASSES
 
 B, H, W, C, K, ZD = 6, 8, 8, 2, 3, 5
@@ -205,15 +205,8 @@ def _class_gan(name, regularizer, policy=""):
       num_classes=NUM_CLASSES if conditional else 0, d_regularizer=regularizer, **kwargs)
 
 
-def _class_step(gan, seed=0):
-  g = gan.generator
-  rng = np.random.RandomState(seed)
-  images = rng.rand(8, g.resolution, g.resolution, g.colors).astype(np.float32)
-  labels = rng.randint(-1 if gan.num_classes else 0, max(gan.num_classes, 1), 8)
-  features = make_step_inputs(images, labels, disc_iters=1, z_dim=Z_DIM,
-                              num_classes=gan.num_classes, seed=seed)
-  metrics = gan.distributed_train_step(tf.distribute.get_strategy(), features)
-  return {k: float(v) for k, v in metrics.items()}
+def _class_step(gan):
+  return {k: float(v) for k, v in class_step(gan).items()}
 
 
 @pytest.mark.filterwarnings("ignore:Gradients do not exist")

@@ -14,7 +14,7 @@ from compare_gan2.gans import ModularGAN, SSGAN, make_step_inputs
 from compare_gan2.gans.lecam import LeCamBigGAN, LeCamStyleGAN2, make_regularizer
 from compare_gan2.registry import REGISTRIES, UnknownNameError
 from compare_gan2.runner import TRAIN_DONE
-from gan_cases import NUM_CLASSES, Z_DIM, make_gan, step_inputs
+from gan_cases import NUM_CLASSES, Z_DIM, class_step as _class_step, make_gan, step_inputs
 from run_cases import assert_same_checkpoints, checkpoint_values, make_runner
 from tiny_configs import GAN_CLASSES
 
@@ -150,16 +150,6 @@ def _class_gan(name, regularizer, policy="", **extra):
       generator=base.generator, discriminator=base.discriminator,
       num_classes=NUM_CLASSES if conditional else 0, d_regularizer=regularizer,
       **kwargs, **extra)
-
-
-def _class_step(gan, seed=0):
-  g = gan.generator
-  rng = np.random.RandomState(seed)
-  images = rng.rand(8, g.resolution, g.resolution, g.colors).astype(np.float32)
-  labels = rng.randint(-1 if gan.num_classes else 0, max(gan.num_classes, 1), 8)
-  features = make_step_inputs(images, labels, disc_iters=1, z_dim=Z_DIM,
-                              num_classes=gan.num_classes, seed=seed)
-  return gan.distributed_train_step(tf.distribute.get_strategy(), features)
 
 
 @pytest.mark.filterwarnings("ignore:Gradients do not exist")
