@@ -16,6 +16,7 @@ from compare_gan2.gans.regularizer import DStep, GStep
 from compare_gan2.random_ops import per_example_uniform
 from compare_gan2.registry import REGISTRIES, UnknownNameError
 from gan_cases import NUM_CLASSES, Z_DIM, class_step, make_gan
+from run_cases import assert_close_values, plain_and_compiled_loops
 from tiny_configs import GAN_CLASSES
 
 B, H, W, C, K, ZD = 6, 8, 8, 2, 3, 5
@@ -309,6 +310,23 @@ def test_jit_compile_equals_the_plain_step(mirrored_strategy):
   plain = _two_steps(tf.distribute.get_strategy(), regs)
   _assert_same(plain, _two_steps(tf.distribute.get_strategy(), regs, jit=True))
   _assert_same(plain, _two_steps(mirrored_strategy, regs, jit=True))
+
+
+# Two XLA compilations (about 40 s on 2 cores): the fast suite's XLA check is
+# test_jit_compile_equals_the_plain_step.
+@pytest.mark.slow
+def test_compiled_loop_equals_the_plain_loop(tmp_path, caplog):
+  """The Runner's loop XLA-compiled whole (`run_config.compile_loop`) with
+  bCR + zCR and DiffAugment: the weights of the plain loop; the terms are in
+  the progress line."""
+  caplog.set_level("INFO", logger="compare_gan2")
+  plain, compiled = plain_and_compiled_loops(tmp_path, [
+      "ModularGAN.d_regularizer = ['bcr', 'zcr']",
+      "DiffAugment.policy = 'translation,cutout'"])
+  assert not any(k.startswith("d_regularizer") for k in plain)  # no state
+  assert_close_values(plain, compiled)
+  lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step ")]
+  assert all(k in lines[-1] for k in ("bcr_real", "bcr_fake", "zcr_dis", "zcr_gen"))
 
 
 # --- Names and settings ---------------------------------------------------------------

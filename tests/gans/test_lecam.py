@@ -15,7 +15,8 @@ from compare_gan2.gans.lecam import LeCamBigGAN, LeCamStyleGAN2, make_regularize
 from compare_gan2.registry import REGISTRIES, UnknownNameError
 from compare_gan2.runner import TRAIN_DONE
 from gan_cases import NUM_CLASSES, Z_DIM, class_step as _class_step, make_gan, step_inputs
-from run_cases import assert_same_checkpoints, checkpoint_values, make_runner
+from run_cases import (assert_close_values, assert_same_checkpoints, checkpoint_values,
+                       make_runner, plain_and_compiled_loops)
 from tiny_configs import GAN_CLASSES
 
 
@@ -322,18 +323,8 @@ def test_resumed_run_equals_uninterrupted(tmp_path, caplog):
 def test_compiled_loop_equals_the_plain_loop(tmp_path):
   """The Runner's loop of 3 steps XLA-compiled whole (`run_config.compile_loop`)
   with LeCam and DiffAugment: the same EMAs and weights as the plain loop."""
-  bindings = ["ModularGAN.d_regularizer = 'lecam_stylegan2'",
-              "DiffAugment.policy = 'translation,cutout'",
-              "run_config.iterations_per_loop = 3", "run_config.save_checkpoints_steps = 3"]
-  runs = []
-  for compiled in (False, True):
-    runner = make_runner(tmp_path / str(compiled), 3,
-                         bindings + [f"run_config.compile_loop = {compiled}"])
-    assert runner.train() == 3
-    runs.append(checkpoint_values(str(tmp_path / str(compiled) / "model.ckpt-3")))
-  plain, compiled = runs
-  assert plain.keys() == compiled.keys()
+  plain, compiled = plain_and_compiled_loops(tmp_path, [
+      "ModularGAN.d_regularizer = 'lecam_stylegan2'",
+      "DiffAugment.policy = 'translation,cutout'"])
   assert sum(k.startswith("d_regularizer") for k in plain) == 5
-  for key in plain:
-    np.testing.assert_allclose(compiled[key], plain[key], rtol=1e-4, atol=1e-5,
-                               err_msg=key)
+  assert_close_values(plain, compiled)
