@@ -303,13 +303,22 @@ def test_mirrored_equals_single_replica(mirrored_strategy, regs):
 
 
 @pytest.mark.filterwarnings("ignore:Gradients do not exist")
-def test_jit_compile_equals_the_plain_step(mirrored_strategy):
-  """XLA on one device and on two replicas (no all-reduce inside the terms, so
-  the per-replica compilation is allowed): the plain step's values."""
+def test_jit_compile_equals_the_plain_step():
+  """XLA on one device: the plain step's terms, losses and weights."""
   regs = ["bcr", "zcr"]
-  plain = _two_steps(tf.distribute.get_strategy(), regs)
-  _assert_same(plain, _two_steps(tf.distribute.get_strategy(), regs, jit=True))
-  _assert_same(plain, _two_steps(mirrored_strategy, regs, jit=True))
+  _assert_same(_two_steps(tf.distribute.get_strategy(), regs),
+               _two_steps(tf.distribute.get_strategy(), regs, jit=True))
+
+
+# Each replica's D and G gradients compiled apart (about 2 minutes on 2 cores).
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore:Gradients do not exist")
+def test_jit_compile_on_two_replicas_equals_the_plain_step(mirrored_strategy):
+  """XLA with two replicas (no all-reduce inside the terms, so the
+  per-replica compilation is allowed): the plain step's values."""
+  regs = ["bcr", "zcr"]
+  _assert_same(_two_steps(tf.distribute.get_strategy(), regs),
+               _two_steps(mirrored_strategy, regs, jit=True))
 
 
 # Two XLA compilations (about 40 s on 2 cores): the fast suite's XLA check is
