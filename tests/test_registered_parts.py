@@ -13,7 +13,7 @@ Per kind, the smallest meaningful check:
                  and ranges, G/D/EMA variables apart and every trainable one
                  reached by its loss, one ModularGAN step, the EMA copy of G
   loss, penalty  one ModularGAN step (finite, weights move; penalty > 0)
-  regularizer    one ModularGAN step (finite, weights move, its state logged)
+  regularizer    one ModularGAN step (finite, weights move, its terms and state logged)
   normalization  finite output of the input's shape, training and inference
   augmentation   finite output of the input's shape, same seeds same output,
                  a gradient
