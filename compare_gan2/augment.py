@@ -82,13 +82,29 @@ def _side(size: int, ratio: float) -> int:
   return int(size * ratio + 0.5)
 
 
-def shift_images(x: tf.Tensor, offsets: tf.Tensor) -> tf.Tensor:
-  """Moves image b by offsets[b] = (dy, dx) whole pixels; vacated pixels are 0.
+def _reflect(index: tf.Tensor, size: int) -> tf.Tensor:
+  """index mirrored into [0, size) without repeating the edge (numpy's and
+  TensorFlow's "reflect": -1 -> 1, size -> size - 2); |shift| < size."""
+  index = tf.abs(index)
+  return (size - 1) - tf.abs((size - 1) - index)
 
-  out[b, i, j] = x[b, i - dy, j - dx], or 0 outside the image. Built from
-  gathers, so it is differentiable with respect to x.
+
+def shift_images(x: tf.Tensor, offsets: tf.Tensor, padding: str = "zeros") -> tf.Tensor:
+  """Moves image b by offsets[b] = (dy, dx) whole pixels.
+
+  out[b, i, j] = x[b, i - dy, j - dx]; outside the image the pixel is 0
+  (padding "zeros") or the image mirrored at its edge ("reflect", shifts
+  smaller than the image). Built from gathers, so it is differentiable with
+  respect to x.
   """
   h, w = x.shape[1], x.shape[2]
+  if padding == "reflect":
+    rows = _reflect(tf.range(h)[None, :] - offsets[:, :1], h)
+    cols = _reflect(tf.range(w)[None, :] - offsets[:, 1:], w)
+    x = tf.gather(x, rows, axis=1, batch_dims=1)
+    return tf.gather(x, cols, axis=2, batch_dims=1)
+  if padding != "zeros":
+    raise ValueError(f"padding must be 'zeros' or 'reflect'. Received: {padding!r}")
   pad = max(h, w)
   padded = tf.pad(x, [[0, 0], [pad, pad], [pad, pad], [0, 0]])
   rows = tf.range(h)[None, :] + pad - offsets[:, :1]
@@ -102,8 +118,21 @@ def translation(x: tf.Tensor, seeds: tf.Tensor, salt: int,
                 ratio: float = 0.125) -> tf.Tensor:
   """Shifts each image by integers in [-s, s] per axis, s = int(size * ratio
   + 0.5) of that axis (height for rows, width for columns), zero fill."""
-  sh, sw = _side(x.shape[1], ratio), _side(x.shape[2], ratio)
-  return shift_images(x, _random_ints(seeds, salt, (-sh, -sw), (sh + 1, sw + 1)))
+  return shift_images(x, random_offsets(seeds, salt, x.shape[1:3], ratio))
+
+
+def random_offsets(seeds: tf.Tensor, salt: int, size: Sequence[int],
+                   ratio: float) -> tf.Tensor:
+  """(dy, dx) per example, uniform integers in [-s, s] per axis, s =
+  int(size * ratio + 0.5) of that axis: int32 [B, 2]."""
+  sh, sw = _side(size[0], ratio), _side(size[1], ratio)
+  return _random_ints(seeds, salt, (-sh, -sw), (sh + 1, sw + 1))
+
+
+def random_flip(x: tf.Tensor, seeds: tf.Tensor, salt: int) -> tf.Tensor:
+  """Mirrors each image left-right with probability 1/2 (its own draw)."""
+  flip = per_example_uniform(seeds, [1, 1, 1], salt) < 0.5
+  return tf.where(flip, tf.reverse(x, axis=[2]), x)
 
 
 

@@ -4,6 +4,7 @@ the registered-parts harness and the extending examples."""
 import gin
 import keras
 import numpy as np
+import tensorflow as tf
 
 from compare_gan2 import architectures
 from compare_gan2.gans import ModularGAN, make_step_inputs
@@ -37,6 +38,18 @@ def step_inputs(gan, batch=4, seed=0):
   labels = rng.randint(0, max(gan.num_classes, 1), batch * gan.disc_iters)
   return make_step_inputs(images, labels, disc_iters=gan.disc_iters, z_dim=gan.z_dim,
                           num_classes=gan.num_classes, seed=seed)
+
+
+def class_step(gan, seed=0):
+  """One distributed step on 8 random images (labels -1, unlabelled, among
+  them for conditional GANs: S3GAN's case) in the current strategy."""
+  g = gan.generator
+  rng = np.random.RandomState(seed)
+  images = rng.rand(8, g.resolution, g.resolution, g.colors).astype(np.float32)
+  labels = rng.randint(-1 if gan.num_classes else 0, max(gan.num_classes, 1), 8)
+  features = make_step_inputs(images, labels, disc_iters=1, z_dim=Z_DIM,
+                              num_classes=gan.num_classes, seed=seed)
+  return gan.distributed_train_step(tf.distribute.get_strategy(), features)
 
 
 def values(variables):

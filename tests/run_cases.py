@@ -50,6 +50,26 @@ def assert_same_checkpoints(a, b):
     np.testing.assert_array_equal(va[key], vb[key], err_msg=key)
 
 
+def plain_and_compiled_loops(tmp_path, bindings, steps=3):
+  """Checkpoint values after `steps` steps of the Runner's plain loop and of
+  its loop XLA-compiled whole (`run_config.compile_loop`), one loop each."""
+  runs = []
+  loop = [f"run_config.iterations_per_loop = {steps}",
+          f"run_config.save_checkpoints_steps = {steps}"]
+  for compiled in (False, True):
+    runner = make_runner(tmp_path / str(compiled), steps, list(bindings) + loop
+                         + [f"run_config.compile_loop = {compiled}"])
+    assert runner.train() == steps
+    runs.append(checkpoint_values(str(tmp_path / str(compiled) / f"model.ckpt-{steps}")))
+  return runs
+
+
+def assert_close_values(a, b, rtol=1e-4, atol=1e-5):
+  assert a.keys() == b.keys()
+  for key in a:
+    np.testing.assert_allclose(b[key], a[key], rtol=rtol, atol=atol, err_msg=key)
+
+
 def read_scores(model_dir):
   with open(os.path.join(model_dir, "scores.csv"), newline="") as f:
     return list(csv.DictReader(f))

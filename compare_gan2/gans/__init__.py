@@ -1,5 +1,6 @@
 """GAN classes: the training-step logic."""
 
+from compare_gan2.gans.consistency import CR, BalancedCR, LatentCR
 from compare_gan2.gans.lecam import LeCamBigGAN, LeCamStyleGAN2
 from compare_gan2.gans.modular import ModularGAN, make_step_inputs
 from compare_gan2.gans.progan import ProgressiveGAN

@@ -20,10 +20,10 @@ continues exactly.
 
 from __future__ import annotations
 
-from typing import Any
-
 import tensorflow as tf
 
+from compare_gan2.gans.regularizer import DStep, Regularizer
+from compare_gan2.gans.regularizer import make_regularizer  # noqa: F401 (its old home)
 from compare_gan2.registry import REGULARIZERS
 
 Metrics = dict[str, tf.Tensor]
@@ -45,7 +45,7 @@ def lecam_penalty(real_logits: tf.Tensor, fake_logits: tf.Tensor,
           + tf.reduce_mean(tf.square(tf.nn.relu(ema_real - fake_logits))))
 
 
-class LeCam:
+class LeCam(Regularizer):
   """The regularizer's state and step; subclasses define the EMA update.
 
   Create under the strategy's scope (the GAN does): the state variables are
@@ -54,6 +54,7 @@ class LeCam:
   """
 
   decay: float
+  synchronises_replicas = True  # the EMAs average D's logits over replicas
 
   def __init__(self, weight: float, init: float = 0.0):
     name = type(self).registry_name
@@ -81,6 +82,9 @@ class LeCam:
              ) -> tuple[dict[str, tf.Tensor], tf.Tensor]:
     """(new state, whether R enters D's loss at this step)."""
     raise NotImplementedError
+
+  def d_term(self, step: DStep) -> tuple[tf.Tensor, Metrics]:
+    return self(step.real_logits, step.fake_logits, step.step)
 
   def __call__(self, real_logits: tf.Tensor, fake_logits: tf.Tensor,
                step: tf.Tensor) -> tuple[tf.Tensor, Metrics]:
@@ -163,11 +167,3 @@ class LeCamBigGAN(LeCam):
            for name, mean in (("real", real_mean), ("fake", fake_mean))}
     return new, step > self.start_step
 
-
-def make_regularizer(entry: Any) -> LeCam | None:
-  """The regularizer named by `entry` (a name, `@name` from gin, or None)."""
-  if entry is None or entry == "none":
-    return None
-  if isinstance(entry, LeCam):
-    return entry
-  return REGULARIZERS.make(entry)

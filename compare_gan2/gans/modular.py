@@ -35,7 +35,9 @@ from compare_gan2 import losses as loss_lib
 from compare_gan2 import penalties as penalty_lib
 from compare_gan2.architectures import base as arch_base
 from compare_gan2.ops import normalization
-from compare_gan2.gans import lecam as lecam_lib
+from compare_gan2.gans import consistency  # noqa: F401 (registers cr, bcr, zcr)
+from compare_gan2.gans import lecam  # noqa: F401 (registers the LeCam flavours)
+from compare_gan2.gans import regularizer as reg_lib
 from compare_gan2.gans.variables import VariableBag
 from compare_gan2.registry import GANS
 
@@ -90,9 +92,9 @@ class ModularGAN:
       the last D step, as compare_gan's `model_fn` does on GPU (its G step
       trains on that step's fakes); `False` draws its own, as its unrolled TPU
       graph does. Defaults to `False`.
-    d_regularizer: a regularizer of D's loss with state, by name or `@name`
-      (`lecam_stylegan2`, `lecam_biggan`: LeCam, docs/gans.md). Defaults to
-      `None`.
+    d_regularizer: a regularizer of the losses by name or `@name` (LeCam:
+      `lecam_stylegan2`, `lecam_biggan`; consistency: `cr`, `bcr`, `zcr`;
+      docs/diffaugment.md), or a list of them, each added. Defaults to `None`.
   """
 
   def __init__(self, *, generator: keras.Model, discriminator: keras.Model,
@@ -143,8 +145,10 @@ class ModularGAN:
     self.jit_compile = jit_compile
     self.data_range = None if data_range is None else tuple(data_range)
     self.g_step_reuses_d_latents = g_step_reuses_d_latents
-    # Its EMAs are variables: made here, under the strategy's scope.
-    self.d_regularizer = lecam_lib.make_regularizer(d_regularizer)
+    # Their state (LeCam's EMAs) is variables: made here, under the strategy's scope.
+    self.regularizers = reg_lib.make_regularizers(d_regularizer)
+    # (z, y_fake) of the D step being built, for the regularizers (zCR).
+    self._d_latents: tuple[tf.Tensor, Any] | None = None
     self._compiled_train_step = None
     # Several replicas with jit_compile: XLA for each replica's losses and
     # gradients only (see distributed_train_step).
@@ -186,6 +190,13 @@ class ModularGAN:
     return self.discriminator.trainable_variables + heads
 
   @property
+  def d_regularizer(self) -> Any:
+    """The regularizer (None, the one, or the list of several)."""
+    if len(self.regularizers) < 2:
+      return self.regularizers[0] if self.regularizers else None
+    return list(self.regularizers)
+
+  @property
   def sampling_generator(self) -> keras.Model:
     """The generator used for evaluation and export (EMA if enabled)."""
     return self.ema_generator if self.ema_generator is not None else self.generator
@@ -202,8 +213,9 @@ class ModularGAN:
     items["g_optimizer"] = VariableBag(self.g_optimizer.variables)
     items["d_optimizer"] = VariableBag(self.d_optimizer.variables)
     items["global_step"] = self.global_step
-    if self.d_regularizer is not None:
-      items["d_regularizer"] = VariableBag(self.d_regularizer.variables)
+    state = [v for r in self.regularizers for v in r.variables]
+    if state:
+      items["d_regularizer"] = VariableBag(state)
     return items
 
   def one_hot(self, labels: tf.Tensor) -> tf.Tensor | None:
@@ -266,7 +278,7 @@ class ModularGAN:
                          penalty_images: tuple[tf.Tensor, tf.Tensor] | None
                          ) -> Metrics:
     """`loss.fn` on D's outputs plus lamba * `penalty.fn` (plus the
-    `d_regularizer`, which updates its state here, once per D step)."""
+    regularizers' D terms; LeCam updates its state here, once per D step)."""
     (d_real, d_real_logits, _), (d_fake, d_fake_logits, _) = d_real, d_fake
     d_loss, d_loss_real, d_loss_fake, _ = loss_lib.get_losses(
         d_real=d_real, d_fake=d_fake, d_real_logits=d_real_logits,
@@ -275,10 +287,34 @@ class ModularGAN:
     penalty = self.penalty_loss(x, x_fake, y_real, seeds)
     metrics = {"d_loss": d_loss + self.lamba * penalty, "d_loss_real": d_loss_real,
                "d_loss_fake": d_loss_fake, "penalty": penalty}
-    if self.d_regularizer is not None:
-      weighted, reg_metrics = self.d_regularizer(d_real_logits, d_fake_logits,
-                                                 self.global_step)
-      metrics["d_loss"] += weighted
+    if self.regularizers:
+      z, y_fake = self._d_latents or (None, None)
+      step = reg_lib.DStep(
+          real=real, y_real=y_real, fake=fake, y_fake=y_fake,
+          real_logits=d_real_logits, fake_logits=d_fake_logits, z=z, seeds=seeds,
+          step=self.global_step, discriminate=self._discriminate,
+          generate=lambda z, y: self.preprocess(
+              self.generator(z, y, training=True), seeds, FAKE_SALT))
+      for regularizer in self.regularizers:
+        weighted, reg_metrics = regularizer.d_term(step)
+        metrics["d_loss"] += weighted
+        metrics.update(reg_metrics)
+    return metrics
+
+  def _discriminate(self, x: tf.Tensor, y: Any, is_real: bool) -> tf.Tensor:
+    """D's logits in training mode on a batch of reals or of fakes."""
+    flags = tf.fill(tf.shape(x)[:1], is_real)
+    return self.call_discriminator(x, y, flags)[1]
+
+  def regularize_g(self, metrics: Metrics, fake: tf.Tensor, z: tf.Tensor,
+                   y_fake: Any, seeds: tf.Tensor) -> Metrics:
+    """G's loss plus the regularizers' G terms (zCR); fake = G(z), raw."""
+    step = reg_lib.GStep(fake=fake, z=z, y_fake=y_fake, seeds=seeds,
+                         step=self.global_step,
+                         generate=lambda z, y: self.generator(z, y, training=True))
+    for regularizer in self.regularizers:
+      weighted, reg_metrics = regularizer.g_term(step)
+      metrics["g_loss"] += weighted
       metrics.update(reg_metrics)
     return metrics
 
@@ -356,10 +392,14 @@ class ModularGAN:
     penalty_images = (None if self.augmentation.penalty_on_augmented
                       else (raw_real, raw_fake))
     variables = self.d_variables
-    with tf.GradientTape() as tape:
-      metrics = self.discriminator_loss(real, y_real, fake, y_fake, seeds,
-                                        penalty_images=penalty_images)
-      scaled = metrics["d_loss"] / _num_replicas()
+    self._d_latents = (inputs["z"], y_fake)
+    try:
+      with tf.GradientTape() as tape:
+        metrics = self.discriminator_loss(real, y_real, fake, y_fake, seeds,
+                                          penalty_images=penalty_images)
+        scaled = metrics["d_loss"] / _num_replicas()
+    finally:
+      self._d_latents = None
     return metrics, tape.gradient(scaled, variables)
 
   def g_step(self, inputs: dict[str, tf.Tensor]) -> Metrics:
@@ -377,9 +417,11 @@ class ModularGAN:
     real = self.preprocess(self.prepare_reals(inputs["images"]), seeds, REAL_SALT)
     variables = self.generator.trainable_variables
     with tf.GradientTape() as tape:
-      fake = self.generator(inputs["z"], y_fake, training=True)
-      fake = self.preprocess(fake, seeds, FAKE_SALT)
+      raw_fake = self.generator(inputs["z"], y_fake, training=True)
+      fake = self.preprocess(raw_fake, seeds, FAKE_SALT)
       metrics = self.generator_loss(real, y_real, fake, y_fake, inputs["seeds"])
+      if self.regularizers:
+        metrics = self.regularize_g(metrics, raw_fake, inputs["z"], y_fake, seeds)
       scaled = metrics["g_loss"] / _num_replicas()
     return metrics, tape.gradient(scaled, variables)
 
@@ -440,7 +482,7 @@ class ModularGAN:
   def _check_split_jit(self, replicas: int) -> None:
     """Refuses jit_compile on several replicas for networks whose forward
     pass synchronises replicas (docs/xla_multi_replica.md)."""
-    if self.d_regularizer is not None:
+    if any(r.synchronises_replicas for r in self.regularizers):
       raise ValueError(
           f"jit_compile with {replicas} replicas XLA-compiles each replica's losses, "
           "which must not synchronise replicas; the d_regularizer averages D's "

@@ -14,8 +14,9 @@ from compare_gan2.gans import ModularGAN, SSGAN, make_step_inputs
 from compare_gan2.gans.lecam import LeCamBigGAN, LeCamStyleGAN2, make_regularizer
 from compare_gan2.registry import REGISTRIES, UnknownNameError
 from compare_gan2.runner import TRAIN_DONE
-from gan_cases import NUM_CLASSES, Z_DIM, make_gan, step_inputs
-from run_cases import assert_same_checkpoints, checkpoint_values, make_runner
+from gan_cases import NUM_CLASSES, Z_DIM, class_step as _class_step, make_gan, step_inputs
+from run_cases import (assert_close_values, assert_same_checkpoints, checkpoint_values,
+                       make_runner, plain_and_compiled_loops)
 from tiny_configs import GAN_CLASSES
 
 
@@ -150,16 +151,6 @@ def _class_gan(name, regularizer, policy="", **extra):
       generator=base.generator, discriminator=base.discriminator,
       num_classes=NUM_CLASSES if conditional else 0, d_regularizer=regularizer,
       **kwargs, **extra)
-
-
-def _class_step(gan, seed=0):
-  g = gan.generator
-  rng = np.random.RandomState(seed)
-  images = rng.rand(8, g.resolution, g.resolution, g.colors).astype(np.float32)
-  labels = rng.randint(-1 if gan.num_classes else 0, max(gan.num_classes, 1), 8)
-  features = make_step_inputs(images, labels, disc_iters=1, z_dim=Z_DIM,
-                              num_classes=gan.num_classes, seed=seed)
-  return gan.distributed_train_step(tf.distribute.get_strategy(), features)
 
 
 @pytest.mark.filterwarnings("ignore:Gradients do not exist")
@@ -332,18 +323,8 @@ def test_resumed_run_equals_uninterrupted(tmp_path, caplog):
 def test_compiled_loop_equals_the_plain_loop(tmp_path):
   """The Runner's loop of 3 steps XLA-compiled whole (`run_config.compile_loop`)
   with LeCam and DiffAugment: the same EMAs and weights as the plain loop."""
-  bindings = ["ModularGAN.d_regularizer = 'lecam_stylegan2'",
-              "DiffAugment.policy = 'translation,cutout'",
-              "run_config.iterations_per_loop = 3", "run_config.save_checkpoints_steps = 3"]
-  runs = []
-  for compiled in (False, True):
-    runner = make_runner(tmp_path / str(compiled), 3,
-                         bindings + [f"run_config.compile_loop = {compiled}"])
-    assert runner.train() == 3
-    runs.append(checkpoint_values(str(tmp_path / str(compiled) / "model.ckpt-3")))
-  plain, compiled = runs
-  assert plain.keys() == compiled.keys()
+  plain, compiled = plain_and_compiled_loops(tmp_path, [
+      "ModularGAN.d_regularizer = 'lecam_stylegan2'",
+      "DiffAugment.policy = 'translation,cutout'"])
   assert sum(k.startswith("d_regularizer") for k in plain) == 5
-  for key in plain:
-    np.testing.assert_allclose(compiled[key], plain[key], rtol=1e-4, atol=1e-5,
-                               err_msg=key)
+  assert_close_values(plain, compiled)
