@@ -137,10 +137,16 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
         ('discriminator', 'x', 'y'),
     'compare_gan2.penalty.wgangp_penalty':
         ('discriminator', 'seeds', 'x', 'x_fake', 'y'),
+    'compare_gan2.regularizer.bcr':
+        ('lambda_fake', 'lambda_real', 'padding', 'self', 'shift_ratio'),
+    'compare_gan2.regularizer.cr':
+        ('padding', 'self', 'shift_ratio', 'weight'),
     'compare_gan2.regularizer.lecam_biggan':
         ('decay', 'init', 'self', 'start_step', 'weight'),
     'compare_gan2.regularizer.lecam_stylegan2':
         ('decay', 'self', 'weight'),
+    'compare_gan2.regularizer.zcr':
+        ('lambda_dis', 'lambda_gen', 'self', 'sigma_noise'),
     'compare_gan2.runner.train.run_config':
         ('compile_loop', 'deterministic_ops', 'divergence_threshold', 'iterations_per_loop',
          'keep_checkpoint_max', 'mixed_precision', 'num_accu_examples', 'num_sample_images',
