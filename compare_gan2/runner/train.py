@@ -51,7 +51,7 @@ from compare_gan2.gans import export as export_lib
 from compare_gan2.ops import normalization
 from compare_gan2.registry import GANS
 from compare_gan2.runner import checkpoints as ckpt_lib
-from compare_gan2.runner import divergence
+from compare_gan2.runner import divergence, memory
 from compare_gan2.runner import images as images_lib
 from compare_gan2.runner import run_lock
 from compare_gan2.runner import strategy as strategy_lib
@@ -757,6 +757,8 @@ class Runner:
     steps = num_steps if self.run_config.compile_loop else tf.constant(num_steps)
     try:
       return self._train_loop()(iterator, steps, **static)
+    except tf.errors.ResourceExhaustedError as e:
+      raise memory.out_of_memory(_first_line(e), self.options.batch_size) from e
     except (tf.errors.InvalidArgumentError, tf.errors.UnimplementedError) as e:
       ops = xla_error_ops(e) if self.compiles else []
       if not ops:
@@ -829,6 +831,8 @@ class Runner:
           "--schedule continuous_eval / eval_after_train with --output_dir on a "
           "finished run.")
     self._write_run_info()
+    memory.check_training_memory(self.gan, (self.dataset.resolution,) * 2 + (
+        self.dataset.colors,), self.options.batch_size, self.strategy)
     periods = [cfg.save_checkpoints_steps] + ([checkpoint_every] if checkpoint_every else [])
     inputs = self.train_inputs(start)
     if self.compiles:

@@ -114,7 +114,7 @@ def test_config_errors_name_the_problem(tmp_path):
     make_runner(tmp_path, 4, ['dataset.name = "shape"'])
   with pytest.raises(UnknownNameError, match="dcgan_arch"):
     make_runner(tmp_path, 4, ['options.architecture = "dcgan"'])
-  with pytest.raises(ValueError, match="No configurable matching 'optons"):
+  with pytest.raises(ValueError, match="configurable 'optons'.*Did you mean 'options'"):
     make_runner(tmp_path, 4, ["optons.batch_size = 4"])
   with pytest.raises(ValueError, match="iterations_per_loop"):
     make_runner(tmp_path, 4, ["run_config.iterations_per_loop = 0"])
