@@ -19,11 +19,14 @@ PAPER = {"biggan_imagenet128", "dcgan_celeba64", "resnet_cifar10",
          "resnet_lsun-bedroom128", "sndcgan_celebahq128", "ssgan_cifar10",
          "progan_celebahq", "progan_cifar10", "mog_ring_pacgan", "mog_grid_pacgan"}
 PAPER |= {n for n in shipped_configs()
-          if n.startswith(("diffaugment_biggan_", "fewer_labels/imagenet128_"))}
+          if n.startswith(("diffaugment_biggan_", "fewer_labels/imagenet128_",
+                           "lecam_biggan_cifar10", "lecam_diffaugment_biggan_cifar10"))}
+PAPER |= {"bcr_biggan_cifar10", "bcr_sndcgan_cifar10"}
 # The library's own small configs (CPU scale, embedded data): "auto", except
 # the 2-D mixtures, which pin float32 for their own reason (mog_ring.gin).
 OWN = {"quickstart", "diffaugment_digits", "diffaugment_shapes",
        "diffaugment_lowshot", "diffaugment_overfit_digits", "progan_shapes",
+       "lecam_digits", "lecam_diffaugment_digits", "bcr_digits",
        "mog_ring", "mog_grid", "mog_ring_tuned", "mog_grid_tuned"}
 OWN |= {n for n in shipped_configs() if n.startswith("fewer_labels/digits_")}
 BFLOAT16_CPU = frozenset({"avx512f", "avx512_bf16", "amx_bf16"})
@@ -49,7 +52,8 @@ def test_paper_configs_compute_in_float32_on_a_bfloat16_cpu(name):
 
 
 @pytest.mark.parametrize("name", ["quickstart", "diffaugment_overfit_digits",
-                                  "fewer_labels/digits_s3gan_10pct"])
+                                  "fewer_labels/digits_s3gan_10pct", "lecam_digits",
+                                  "bcr_digits"])
 def test_own_configs_keep_auto(name):
   """The same resolution gives bfloat16 where nothing pins float32."""
   assert _compute_dtype(name) == "bfloat16"
@@ -68,7 +72,8 @@ def test_fidelity_md_lists_both_groups():
   section = FIDELITY.read_text().split("## Compute precision", 1)[1]
   section = section.split("\n## ", 1)[0]
   families = ("diffaugment_biggan_", "fewer_labels/imagenet128_",
-              "fewer_labels/digits_")
+              "fewer_labels/digits_", "lecam_biggan_cifar10",
+              "lecam_diffaugment_biggan_cifar10")
   for name in sorted(PAPER | OWN):
     shown = next((f + "*" for f in families if name.startswith(f)), name)
     assert f"`{shown}`" in section, name

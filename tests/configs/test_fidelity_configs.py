@@ -121,9 +121,10 @@ def resnet5_128(z_dim=128, ch=64):
   return g, d
 
 
-def sndcgan128(z_dim=128):
-  """sndcgan.py at 128 px: g_bn1 normalizes the flat linear output."""
-  s8 = 128 // 8
+def sndcgan128(z_dim=128, resolution=128):
+  """sndcgan.py at 128 px (or `resolution`): g_bn1 normalizes the flat
+  linear output."""
+  s8 = resolution // 8
   g = linear(z_dim, s8 * s8 * 512) + batch_norm(s8 * s8 * 512)
   g += deconv(4, 512, 256) + batch_norm(256)
   g += deconv(4, 256, 128) + batch_norm(128)
@@ -159,6 +160,7 @@ CONFIGS = {
     "ssgan_cifar10": ("resnet_cifar_arch", 32, 0, resnet_cifar()),
     "resnet_lsun-bedroom128": ("resnet5_arch", 128, 0, resnet5_128()),
     "sndcgan_celebahq128": ("sndcgan_arch", 128, 0, sndcgan128()),
+    "bcr_sndcgan_cifar10": ("sndcgan_arch", 32, 0, sndcgan128(resolution=32)),
     "dcgan_celeba64": ("dcgan_arch", 64, 0, dcgan64()),
 }
 # BigGAN 128 px (~70M + ~88M parameters) takes tens of seconds on a CPU.
