@@ -70,9 +70,13 @@ def test_bcr_configs_add_bcr_to_the_networks_they_name():
       **BCR, "dataset.name": "'cifar10'"}
 
 
+LECAM_DIGITS = {**LECAM, "lecam_biggan.start_step": "100"}  # 1000 of 3000 steps: late
+
+
 @pytest.mark.parametrize("name, added", [
-    ("lecam_digits", LECAM), ("bcr_digits", BCR),
-    ("lecam_diffaugment_digits", {**LECAM, "DiffAugment.policy": "'translation,cutout'"})])
+    ("lecam_digits", LECAM_DIGITS), ("bcr_digits", BCR),
+    ("lecam_diffaugment_digits", {**LECAM_DIGITS,
+                                  "DiffAugment.policy": "'translation,cutout'"})])
 def test_digits_variants_add_the_terms_to_the_overfit_setup(name, added):
   assert _added(name, "diffaugment_overfit_digits") == added
   gin.clear_config()
