@@ -168,7 +168,7 @@ def markdown(rows: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> str:
       f"| {r['size']} | {r['method']} | {r['seeds']} | {cell(r, 'fid', '.2f')} | "
       + " | ".join(cell(r, s, ".2f") for s in SCORES[1:]) + f" | {r.get('fid values', '')} | "
       f"{'-' if r['minutes'] == '' else format(r['minutes'], '.1f')} |\n" for r in rows)
-  change = ("\n\nFID change against no regularizer, paired by seed (negative: better):\n\n"
+  change = ("\nFID change against no regularizer, paired by seed (negative: better):\n\n"
             "| images | method | pairs | mean FID change | pairs better |\n"
             "|---|---|---|---|---|\n" + "".join(
                 f"| {p['size']} | {p['method']} | {p['pairs']} | {p['fid change']:+.2f} | "
@@ -257,7 +257,9 @@ def main(argv: Sequence[str] | None = None) -> str:
   if rows:
     files.write_csv(args.out + ".csv", rows)
     plot(rows, f"{name}: {timing(trials)}", args.out + ".png")
-  samples_montage(trials, args.out + "_samples.png", columns=8)
+  methods = len({method_of(t) for t in trials})
+  samples_montage(trials, args.out + "_samples.png", columns=methods,
+                  label=lambda t: f"{size_of(t)} images\n{method_of(t)}")
   print(page)
   return page
 

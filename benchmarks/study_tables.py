@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 from collections import Counter
-from typing import Sequence
+from typing import Callable, Sequence
 
 from compare_gan2 import files, sweep
 
@@ -96,10 +96,12 @@ def provenance(trials: Sequence[sweep.Trial]) -> str:
 
 
 def samples_montage(trials: Sequence[sweep.Trial], out: str, seed: int = 0,
-                    columns: int = 3) -> str | None:
+                    columns: int = 3, label: Callable[[sweep.Trial], str] | None = None
+                    ) -> str | None:
   """One picture of every config's last sample plot (`samples/` of its
-  `seed` trial), titled by config, `columns` per row; written to `out`.
-  Returns `out`, or None when no finished trial of that seed has samples."""
+  `seed` trial), titled by `label(trial)` (default: the config, `loss=` and
+  `penalty=` dropped), `columns` per row; written to `out`. Returns `out`,
+  or None when no finished trial of that seed has samples."""
   import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
   import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
@@ -108,17 +110,18 @@ def samples_montage(trials: Sequence[sweep.Trial], out: str, seed: int = 0,
     folder = os.path.join(t.model_dir, "samples")
     if t.seed == seed and t.done and os.path.isdir(folder) and os.listdir(folder):
       last = sorted(os.listdir(folder))[-1]
-      panels.append((t.config, os.path.join(folder, last)))
+      title = label(t) if label else (
+          t.config.replace("loss=", "").replace("penalty=", "").replace(",", ", "))
+      panels.append((title, os.path.join(folder, last)))
   if not panels:
     return None
   rows = -(-len(panels) // columns)
   fig, axes = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.4 * rows), squeeze=False)
   for ax in axes.flat:
     ax.axis("off")
-  for ax, (config, path) in zip(axes.flat, panels):
+  for ax, (title, path) in zip(axes.flat, panels):
     ax.imshow(plt.imread(path))
-    ax.set_title(config.replace("loss=", "").replace("penalty=", "").replace(",", ", "),
-                 fontsize=9)
+    ax.set_title(title, fontsize=9)
   fig.suptitle(f"last samples, seed {seed}")
   fig.tight_layout()
   fig.savefig(out, dpi=80)

@@ -43,6 +43,23 @@ def test_montage_shows_the_last_samples_of_each_finished_config(tmp_path, monkey
   assert Image.open(out).size[0] > 0
 
 
+def test_montage_titles_come_from_label(tmp_path, monkeypatch):
+  """`label` names each panel (the default: the config, loss=/penalty= dropped)."""
+  import matplotlib.axes
+  titles = []
+  real = matplotlib.axes.Axes.set_title
+  monkeypatch.setattr(matplotlib.axes.Axes, "set_title",
+                      lambda self, text, **kw: titles.append(text) or real(self, text, **kw))
+  trials = [trial(tmp_path, "loss=hinge,penalty=none", 0, (100,)),
+            trial(tmp_path, "b", 0, (100,))]
+  study_tables.samples_montage(trials, str(tmp_path / "a.png"))
+  assert titles == ["hinge, none", "b"]
+  titles.clear()
+  study_tables.samples_montage(trials, str(tmp_path / "b.png"),
+                               label=lambda t: f"{t.config}/{t.seed}")
+  assert titles == ["loss=hinge,penalty=none/0", "b/0"]
+
+
 def test_montage_without_samples_writes_nothing(tmp_path):
   out = str(tmp_path / "montage.png")
   assert study_tables.samples_montage([trial(tmp_path, "a", 0)], out) is None
