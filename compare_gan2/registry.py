@@ -32,16 +32,19 @@ class Registry:
     self.kind = kind
     self._entries: dict[str, Any] = {}
     self._factories: dict[str, Callable[..., Any]] = {}
+    self._modules: dict[str, str] = {}
 
   def register(self, name: str | None = None, *, aliases: Iterable[str] = (),
-               gin_configurable: bool = True) -> Callable[[Any], Any]:
+               gin_configurable: bool = True,
+               module: str | None = None) -> Callable[[Any], Any]:
     """Decorator: registers `obj` under `name` (default `obj.__name__`).
 
     With `gin_configurable`, the name is also a gin configurable (module
     `compare_gan2.<kind>`), so gin files can write `@name` and `name.arg = ...`.
     Functions and plain classes are decorated in place; a Keras layer (which
     cannot take gin's decorated `__init__`) gets a gin-configurable factory,
-    used by `make`.
+    used by `make`. `module` names the module that defines the part (default
+    `obj.__module__`; a helper that registers on a module's behalf passes it).
     """
 
     def decorator(obj: Any) -> Any:
@@ -52,22 +55,24 @@ class Registry:
         if k in self._entries:
           raise ValueError(f"{self.kind} '{k}' is already registered.")
       entry = obj
+      origin = module or getattr(obj, "__module__", None) or ""
       if gin_configurable and callable(obj):
-        module = f"compare_gan2.{self.kind}"
+        gin_module = f"compare_gan2.{self.kind}"
         if isinstance(obj, type) and _is_keras_layer(obj):
           factory = functools.partial(_construct, obj)
           factory = functools.update_wrapper(factory, obj.__init__)
           factory.__name__ = key
-          self._factories[key] = gin.configurable(key, module=module)(factory)
+          self._factories[key] = gin.configurable(key, module=gin_module)(factory)
           self._factories[key].registry_name = key
         else:
-          entry = obj = gin.configurable(key, module=module)(obj)
+          entry = obj = gin.configurable(key, module=gin_module)(obj)
       try:
         entry.registry_name = key
       except (AttributeError, TypeError):
         pass
       for k in (key, *aliases):
         self._entries[k] = entry
+        self._modules[k] = origin
         if key in self._factories:
           self._factories[k] = self._factories[key]
       return obj
@@ -107,6 +112,17 @@ class Registry:
 
   def names(self) -> list[str]:
     return sorted(self._entries)
+
+  def module_of(self, name: str) -> str:
+    """The module that defined the entry registered as `name`."""
+    self.get(name)
+    return self._modules[name]
+
+  def package_names(self) -> list[str]:
+    """The names registered by compare_gan2's own modules (not by a user's
+    module or docs/examples/, which may have been imported in this process)."""
+    return [n for n in self.names()
+            if self._modules[n].split(".")[0] == "compare_gan2"]
 
   def summary(self, name: str) -> str:
     """The first sentence of the docstring of the entry registered as `name`,

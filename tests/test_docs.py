@@ -133,7 +133,7 @@ def test_registry_tables_equal_the_registries(registries):
     # The names are the code spans of the first column (aliases included).
     names = {name for row in rows for name in _CODE.findall(row[0])}
     by_kind.setdefault(kind, set()).update(names)
-    registered = set(registries[kind].names())
+    registered = set(registries[kind].package_names())
     assert names == registered, (
         f"{page}: the `{kind}` table differs from the registry: "
         f"not registered {sorted(names - registered)}, "

@@ -208,3 +208,16 @@ def test_original_latent_distribution_vocabulary():
   normal = config.sample_z([20000], seed).numpy()
   assert abs(normal.mean()) < 0.03 and abs(normal.std() - 1) < 0.02
   assert np.abs(config.sample_eval_z([20000], seed).numpy()).max() <= 2.0
+
+
+def test_module_of_and_package_names():
+  kind, reg, hinge, _ = _registry_with_functions()
+  reg.register(f"{kind}_helped", module="my_parts")(lambda: None)
+  assert reg.module_of(f"{kind}_hinge") == __name__
+  assert reg.module_of(f"{kind}_wgan") == __name__  # aliases too
+  assert reg.module_of(f"{kind}_helped") == "my_parts"
+  assert reg.package_names() == []  # this test module is not the package
+  assert "batch_norm" in registry.NORMALIZATIONS.package_names()
+  assert registry.NORMALIZATIONS.module_of("batch_norm") == norm.__name__
+  with pytest.raises(UnknownNameError):
+    reg.module_of("nothing")

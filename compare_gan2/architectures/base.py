@@ -246,7 +246,8 @@ def register(name: str, generator: type, discriminator: type, *,
   # Its line in `compare_gan2 list`: its module's docstring, else G's.
   module = sys.modules.get(generator.__module__)
   object.__setattr__(arch, "__doc__", getattr(module, "__doc__", None) or generator.__doc__)
-  ARCHITECTURES.register(name, gin_configurable=False)(arch)
+  ARCHITECTURES.register(name, gin_configurable=False,
+                         module=generator.__module__)(arch)
   return arch
 
 
