@@ -29,15 +29,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare_gan2 import sweep  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import run as sweep_run  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import spec as sweep_spec  # noqa: E402  pylint: disable=g-import-not-at-top
 from study_tables import provenance  # noqa: E402  pylint: disable=g-import-not-at-top
 
 
 def run_trials(args: argparse.Namespace, fractions: list[float], policies: list[str],
                seeds: list[int]
-               ) -> tuple[dict[tuple[float, str], list[float]], list[sweep.Trial]]:
+               ) -> tuple[dict[tuple[float, str], list[float]], list[sweep_spec.Trial]]:
   """Final `args.metric` of every (fraction, policy), over seeds; the trials."""
-  spec = sweep.load_spec("data_efficiency_digits")
+  spec = sweep_spec.load_spec("data_efficiency_digits")
   spec.update(configs=[args.config], seeds=seeds, metrics=[args.metric],
               grid={"dataset.train_fraction": fractions,
                     "DiffAugment.policy": [repr(p) for p in policies]})
@@ -45,11 +47,11 @@ def run_trials(args: argparse.Namespace, fractions: list[float], policies: list[
                       f"run_config.save_checkpoints_steps = {args.steps}",
                       f"run_config.iterations_per_loop = {min(100, args.steps)}",
                       f"eval.metrics = ['{args.metric}']", "eval.export_generator = False"]
-  trials = sweep.expand(spec, args.work)
-  errors = sweep.run(trials)
+  trials = sweep_spec.expand(spec, args.work)
+  errors = sweep_run.run(trials)
   if errors:
     sys.exit("\n".join(errors))
-  per_trial, _ = sweep.summarize(trials, [args.metric])
+  per_trial, _ = sweep_report.summarize(trials, [args.metric])
   results: dict[tuple[float, str], list[float]] = {}
   for trial, row in zip(trials, per_trial):
     bindings = dict(b.split(" = ", 1) for b in trial.bindings)

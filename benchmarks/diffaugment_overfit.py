@@ -29,7 +29,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2 import files  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import spec as sweep_spec  # noqa: E402  pylint: disable=g-import-not-at-top
 from study_tables import cell, pivot, provenance, run_shipped_spec, timing  # noqa: E402  pylint: disable=g-import-not-at-top
 
 SPEC = "diffaugment_overfit_digits"
@@ -38,17 +40,17 @@ POLICY = "DiffAugment.policy"
 SCORES = ("d_accuracy_train", "d_accuracy_heldout", "fid", "d_accuracy_gap")
 
 
-def policy_of(trial: sweep.Trial) -> str:
+def policy_of(trial: sweep_spec.Trial) -> str:
   """The trial's DiffAugment policy ("" for none)."""
   return str(dict(trial.hparams).get(POLICY, "")).strip("'\"")
 
 
-def curves(trials: Sequence[sweep.Trial]) -> dict[str, dict[int, dict[str, np.ndarray]]]:
+def curves(trials: Sequence[sweep_spec.Trial]) -> dict[str, dict[int, dict[str, np.ndarray]]]:
   """{policy: {seed: {"step": [S], score: [S]}}} of every trial with scores:
   its evaluations in step order (a score missing at a step is NaN)."""
   out: dict[str, dict[int, dict[str, np.ndarray]]] = {}
   for trial in trials:
-    rows = sweep.read_scores(trial)
+    rows = sweep_report.read_scores(trial)
     if not rows:
       continue
     out.setdefault(policy_of(trial), {})[trial.seed] = {
@@ -65,12 +67,12 @@ def mean_curve(per_seed: dict[int, dict[str, np.ndarray]], key: str
   return np.array(steps), np.array([np.mean(v) for v in values])
 
 
-def table(trials: Sequence[sweep.Trial], spec: dict[str, Any], score_last: int
+def table(trials: Sequence[sweep_spec.Trial], spec: dict[str, Any], score_last: int
           ) -> list[dict[str, Any]]:
   """One row per policy: the seeds scored and, per score, the mean, std and
   per-seed values of the trials' final scores (mean of the last
   `score_last` evaluations), and the mean over seeds of the gap's peak."""
-  _, summary = sweep.summarize(trials, spec.get("metrics", SCORES), score_last)
+  _, summary = sweep_report.summarize(trials, spec.get("metrics", SCORES), score_last)
   policies = {t.config: policy_of(t) for t in trials}
   peaks = {p: [np.nanmax(c["d_accuracy_gap"]) for c in per_seed.values()]
            for p, per_seed in curves(trials).items()}

@@ -29,7 +29,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2 import files  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import spec as sweep_spec  # noqa: E402  pylint: disable=g-import-not-at-top
 from study_tables import pivot, provenance, run_shipped_spec, timing  # noqa: E402  pylint: disable=g-import-not-at-top
 
 METRIC = "fid"
@@ -45,21 +47,21 @@ def value_name(value: Any) -> str:
   return str(value).strip("'\"@") or "none"
 
 
-def diverged(trial: sweep.Trial) -> bool:
+def diverged(trial: sweep_spec.Trial) -> bool:
   """Whether the trial stopped on a NaN/inf loss or NaN samples (its log
   says so; such a trial has no scores)."""
   log = os.path.join(trial.model_dir, "sweep.log")
-  return sweep.exists(log) and "NaN/inf" in sweep.read_text(log)
+  return sweep_spec.exists(log) and "NaN/inf" in sweep_spec.read_text(log)
 
 
-def settings(trials: Sequence[sweep.Trial], spec: dict[str, Any],
+def settings(trials: Sequence[sweep_spec.Trial], spec: dict[str, Any],
              score_last: int) -> list[dict[str, Any]]:
   """One row per setting (grid point), in grid order: its factor values
   (column per grid key), the seeds scored and those that diverged, the mean
   and std of `METRIC` over the scored seeds, per-seed values (inf for a
   diverged trial), and the draw-to-draw std of the score (its evaluation
   noise), averaged over its trials' last `score_last` checkpoints."""
-  per_trial, summary = sweep.summarize(trials, [METRIC], score_last)
+  per_trial, summary = sweep_report.summarize(trials, [METRIC], score_last)
   factors = [factor_name(k) for k in spec.get("grid", {})]
   pivoted = {r["config"]: r for r in pivot(summary)}
   rows: dict[str, dict[str, Any]] = {}
@@ -70,7 +72,7 @@ def settings(trials: Sequence[sweep.Trial], spec: dict[str, Any],
         "std": float("nan"), "per_seed": {}, "eval_std": []})
     if result[METRIC] != "":
       row["per_seed"][trial.seed] = float(result[METRIC])
-      scored = [r for r in sweep.read_scores(trial) if f"{METRIC}_std" in r]
+      scored = [r for r in sweep_report.read_scores(trial) if f"{METRIC}_std" in r]
       row["eval_std"] += [r[f"{METRIC}_std"] for r in scored[-score_last:]]
     elif diverged(trial):
       row["per_seed"][trial.seed] = float("inf")
@@ -203,7 +205,7 @@ def main(argv: Sequence[str] | None = None) -> str:
   """Runs (or rereads) the study and writes its results; returns the page."""
   args, spec, trials = run_shipped_spec("digits_study", "digits_study", __doc__, argv)
   score_last = spec.get("score_last", 1)
-  sweep.report(trials, args.work, [METRIC], score_last)  # the sweep's own tables
+  sweep_report.report(trials, args.work, [METRIC], score_last)  # the sweep's own tables
   factors = [factor_name(k) for k in spec.get("grid", {})]
   seeds = spec.get("seeds", [0])
   rows = settings(trials, spec, score_last)

@@ -29,7 +29,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2 import files  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import run as sweep_run  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import spec as sweep_spec  # noqa: E402  pylint: disable=g-import-not-at-top
 from study_tables import provenance  # noqa: E402  pylint: disable=g-import-not-at-top
 
 # ImageNet 128x128 figures of the paper (and the released S3GAN generator).
@@ -97,13 +100,13 @@ def main() -> None:
   args = parser.parse_args()
   logging.basicConfig(level=logging.INFO, format="%(message)s")
   reports = make_labels(args.work, args.pretrain_steps)
-  spec = sweep.load_spec("fewer_labels_digits")
+  spec = sweep_spec.load_spec("fewer_labels_digits")
   spec["seeds"] = [int(s) for s in args.seeds.split(",")]
   spec["bindings"] = [b for b in spec["bindings"] if "training_steps" not in b] + [
       f"options.training_steps = {args.steps}"]
-  trials = sweep.expand(spec, args.work)
-  errors = sweep.run(trials, args.parallel)
-  table, summary = sweep.report(trials, args.work, spec["metrics"])
+  trials = sweep_spec.expand(spec, args.work)
+  errors = sweep_run.run(trials, args.parallel)
+  table, summary = sweep_report.report(trials, args.work, spec["metrics"])
   paper = "\n".join(f"- {k}: {v}" for k, v in PAPER.items())
   setup = (f"digits, 10% labels, {args.steps} steps, seeds {args.seeds}; domain FID and "
            "class accuracy of 3 x 1000 samples in the shipped classifier's space "

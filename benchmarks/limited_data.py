@@ -35,7 +35,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2 import files  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import spec as sweep_spec  # noqa: E402  pylint: disable=g-import-not-at-top
 from study_tables import cell, pivot, provenance, run_shipped_spec, samples_montage, timing, trial_seconds  # noqa: E402  pylint: disable=g-import-not-at-top
 
 SPEC = "limited_data_digits"
@@ -100,18 +102,18 @@ def value_name(value: Any) -> str:
   return BASELINE if text in ("", "None", "False") else text
 
 
-def size_of(trial: sweep.Trial) -> int:
+def size_of(trial: sweep_spec.Trial) -> int:
   return int(dict(trial.hparams).get(SIZE, 0))
 
 
-def method_of(trial: sweep.Trial) -> str:
+def method_of(trial: sweep_spec.Trial) -> str:
   """The trial's grid values other than the size, joined ("bcr +
   translation,cutout"); "none" when all are off."""
   parts = [value_name(v) for k, v in trial.hparams if k not in (SIZE, "gin_config")]
   return " + ".join(p for p in parts if p != BASELINE) or BASELINE
 
 
-def minutes(trials: Sequence[sweep.Trial]) -> dict[str, float]:
+def minutes(trials: Sequence[sweep_spec.Trial]) -> dict[str, float]:
   """{config: the mean wall time of its finished trials, minutes}: the
   method's cost per step at this load (every trial runs the same steps)."""
   seconds: dict[str, list[float]] = {}
@@ -121,11 +123,11 @@ def minutes(trials: Sequence[sweep.Trial]) -> dict[str, float]:
   return {config: float(np.mean(s)) / 60 for config, s in seconds.items()}
 
 
-def table(trials: Sequence[sweep.Trial], score_last: int) -> list[dict[str, Any]]:
+def table(trials: Sequence[sweep_spec.Trial], score_last: int) -> list[dict[str, Any]]:
   """One row per (size, method), sizes descending: the seeds scored, per
   score the mean, std and per-seed values of the trials' final scores, and
   the mean minutes per finished trial ("" if none finished)."""
-  _, summary = sweep.summarize(trials, SCORES, score_last)
+  _, summary = sweep_report.summarize(trials, SCORES, score_last)
   keys = {t.config: (size_of(t), method_of(t)) for t in trials}
   wall = minutes(trials)
   rows = [{"size": keys[r["config"]][0], "method": keys[r["config"]][1],
@@ -135,11 +137,11 @@ def table(trials: Sequence[sweep.Trial], score_last: int) -> list[dict[str, Any]
   return sorted(rows, key=lambda r: (-r["size"], order.index(r["method"])))
 
 
-def paired(trials: Sequence[sweep.Trial], score_last: int) -> list[dict[str, Any]]:
+def paired(trials: Sequence[sweep_spec.Trial], score_last: int) -> list[dict[str, Any]]:
   """Per (size, method other than none): the FID change against no
   regularizer at the same size and seed, over the seeds both finished: the
   pairs, the mean change (negative: better) and how many pairs improved."""
-  per_trial, _ = sweep.summarize(trials, ["fid"], score_last)
+  per_trial, _ = sweep_report.summarize(trials, ["fid"], score_last)
   fid = {(size_of(t), method_of(t), t.seed): r["fid"] for t, r in zip(trials, per_trial)
          if r["fid"] != ""}
   out = []

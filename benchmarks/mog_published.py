@@ -24,7 +24,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2 import files  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
 from study_tables import provenance, run_shipped_spec  # noqa: E402  pylint: disable=g-import-not-at-top
 
 # PacGAN Table 1, 2D-ring: modes (max 8), high quality samples; mean ± s.e.
@@ -37,7 +38,7 @@ STEPS_PAPER = 400 * 100000 // 100  # 400 epochs of 100000 points, batch 100
 def main() -> None:
   args, spec, trials = run_shipped_spec("mog_pacgan", "mog_published", __doc__)
   score_last = spec.get("score_last", 1)
-  per_trial, _ = sweep.summarize(trials, spec["metrics"], score_last)
+  per_trial, _ = sweep_report.summarize(trials, spec["metrics"], score_last)
   finished = [r for r in per_trial if r["status"] == "done"]
   rows = []
   for name in spec["metrics"]:

@@ -23,7 +23,8 @@ import tempfile
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare_gan2 import files, sweep  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2 import files  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
 from study_tables import cell, pivot, provenance, run_shipped_spec, samples_montage, timing  # noqa: E402  pylint: disable=g-import-not-at-top
 
 SCORES = ("modes_covered", "modes_hit", "high_quality_fraction")
@@ -41,7 +42,7 @@ def markdown(rows: list[dict]) -> str:
 def main() -> None:
   args, spec, trials = run_shipped_spec("mog_study_small", "mog_study", __doc__)
   score_last = spec.get("score_last", 1)
-  _, summary = sweep.report(trials, args.work, spec["metrics"], score_last)
+  _, summary = sweep_report.report(trials, args.work, spec["metrics"], score_last)
   rows = pivot(summary)
   setup = (f"`mog_ring_tuned` with {', '.join(b for b in spec['bindings'][1:4])}: "
            f"2000 steps, mean ± std over the finished seeds of each trial's mean over "

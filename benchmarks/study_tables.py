@@ -16,14 +16,17 @@ import tempfile
 from collections import Counter
 from typing import Callable, Sequence
 
-from compare_gan2 import files, sweep
+from compare_gan2 import files
+from compare_gan2.sweep import report as sweep_report
+from compare_gan2.sweep import run as sweep_run
+from compare_gan2.sweep import spec as sweep_spec
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 
 
 def run_shipped_spec(name: str, out_name: str, doc: str,
                      argv: Sequence[str] | None = None
-                     ) -> tuple[argparse.Namespace, dict, list[sweep.Trial]]:
+                     ) -> tuple[argparse.Namespace, dict, list[sweep_spec.Trial]]:
   """The flags of a study benchmark (its `--help` opens with the first
   paragraph of `doc`, the script's docstring); runs (or resumes) the sweep
   spec (the shipped spec `name`, or --spec) unless --report_only. `argv`:
@@ -39,15 +42,15 @@ def run_shipped_spec(name: str, out_name: str, doc: str,
                       help="the results' path without its extension")
   args = parser.parse_args(argv)
   logging.basicConfig(level=logging.INFO, format="%(message)s")
-  spec = sweep.load_spec(args.spec)
-  trials = sweep.expand(spec, args.work)
+  spec = sweep_spec.load_spec(args.spec)
+  trials = sweep_spec.expand(spec, args.work)
   if not args.report_only:
-    sweep.run(trials, args.parallel)
+    sweep_run.run(trials, args.parallel)
   return args, spec, trials
 
 
 def pivot(summary: list[dict], prefix: str = "") -> list[dict]:
-  """One row per config of a sweep summary (sweep.summarize): its label
+  """One row per config of a sweep summary (sweep_report.summarize): its label
   ("loss, penalty": the grid values, `loss=`/`penalty=` dropped), its
   config name, the seeds, and per score the mean, std and per-seed values."""
   rows: dict[str, dict] = {}
@@ -69,20 +72,20 @@ def cell(row: dict, score: str, fmt: str = ".1f") -> str:
   return f"{row[f'{score} mean']:{fmt}} ± {row[f'{score} std']:{fmt}}"
 
 
-def trial_seconds(trials: Sequence[sweep.Trial]) -> list[float]:
+def trial_seconds(trials: Sequence[sweep_spec.Trial]) -> list[float]:
   """The wall time of each finished trial, from its sweep_done.json."""
-  return [json.loads(sweep.read_text(os.path.join(t.model_dir, sweep.DONE)) or "{}"
+  return [json.loads(sweep_spec.read_text(os.path.join(t.model_dir, sweep_spec.DONE)) or "{}"
                      ).get("seconds", 0) for t in trials if t.done]
 
 
-def timing(trials: Sequence[sweep.Trial]) -> str:
+def timing(trials: Sequence[sweep_spec.Trial]) -> str:
   """"k/n trials finished, m min per trial" for a results page."""
   seconds = trial_seconds(trials)
   per_trial = f", {sum(seconds) / len(seconds) / 60:.1f} min per trial" if seconds else ""
   return f"{len(seconds)}/{len(trials)} trials finished{per_trial}"
 
 
-def provenance(trials: Sequence[sweep.Trial]) -> str:
+def provenance(trials: Sequence[sweep_spec.Trial]) -> str:
   """The precision and load line of a results page: the compute formats the
   finished trials trained in (their run.json) and the load average when the
   page was written."""
@@ -95,8 +98,9 @@ def provenance(trials: Sequence[sweep.Trial]) -> str:
           f"on {os.cpu_count()} cores.")
 
 
-def samples_montage(trials: Sequence[sweep.Trial], out: str, seed: int = 0,
-                    columns: int = 3, label: Callable[[sweep.Trial], str] | None = None
+def samples_montage(trials: Sequence[sweep_spec.Trial], out: str, seed: int = 0,
+                    columns: int = 3,
+                    label: Callable[[sweep_spec.Trial], str] | None = None
                     ) -> str | None:
   """One picture of every config's last sample plot (`samples/` of its
   `seed` trial), titled by `label(trial)` (default: the config, `loss=` and

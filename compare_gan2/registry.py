@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import difflib
 import functools
+import importlib
+import pkgutil
 import re
-from typing import Any, Callable, Iterable
+from typing import Any, Callable, Iterable, Mapping
 
 import gin
 
@@ -32,16 +34,22 @@ class Registry:
     self.kind = kind
     self._entries: dict[str, Any] = {}
     self._factories: dict[str, Callable[..., Any]] = {}
+    self._modules: dict[str, str] = {}
+    self._tests: dict[str, dict[str, Any]] = {}
 
   def register(self, name: str | None = None, *, aliases: Iterable[str] = (),
-               gin_configurable: bool = True) -> Callable[[Any], Any]:
+               gin_configurable: bool = True, module: str | None = None,
+               test: Mapping[str, Any] | None = None) -> Callable[[Any], Any]:
     """Decorator: registers `obj` under `name` (default `obj.__name__`).
 
     With `gin_configurable`, the name is also a gin configurable (module
     `compare_gan2.<kind>`), so gin files can write `@name` and `name.arg = ...`.
     Functions and plain classes are decorated in place; a Keras layer (which
     cannot take gin's decorated `__init__`) gets a gin-configurable factory,
-    used by `make`.
+    used by `make`. `module` names the module that defines the part (default
+    `obj.__module__`; a helper that registers on a module's behalf passes it).
+    `test`: what tests/test_registered_parts.py needs to check the part
+    (`test_settings`), so that a new part needs no row in a test table.
     """
 
     def decorator(obj: Any) -> Any:
@@ -52,22 +60,25 @@ class Registry:
         if k in self._entries:
           raise ValueError(f"{self.kind} '{k}' is already registered.")
       entry = obj
+      origin = module or getattr(obj, "__module__", None) or ""
       if gin_configurable and callable(obj):
-        module = f"compare_gan2.{self.kind}"
+        gin_module = f"compare_gan2.{self.kind}"
         if isinstance(obj, type) and _is_keras_layer(obj):
           factory = functools.partial(_construct, obj)
           factory = functools.update_wrapper(factory, obj.__init__)
           factory.__name__ = key
-          self._factories[key] = gin.configurable(key, module=module)(factory)
+          self._factories[key] = gin.configurable(key, module=gin_module)(factory)
           self._factories[key].registry_name = key
         else:
-          entry = obj = gin.configurable(key, module=module)(obj)
+          entry = obj = gin.configurable(key, module=gin_module)(obj)
       try:
         entry.registry_name = key
       except (AttributeError, TypeError):
         pass
       for k in (key, *aliases):
         self._entries[k] = entry
+        self._modules[k] = origin
+        self._tests[k] = dict(test or {})
         if key in self._factories:
           self._factories[k] = self._factories[key]
       return obj
@@ -108,6 +119,23 @@ class Registry:
   def names(self) -> list[str]:
     return sorted(self._entries)
 
+  def module_of(self, name: str) -> str:
+    """The module that defined the entry registered as `name`."""
+    self.get(name)
+    return self._modules[name]
+
+  def test_settings(self, name: str) -> dict[str, Any]:
+    """The harness settings registered with `name` (`register(test=...)`;
+    {} when the part needs none): tiny widths, sample inputs, ..."""
+    self.get(name)
+    return dict(self._tests[name])
+
+  def package_names(self) -> list[str]:
+    """The names registered by compare_gan2's own modules (not by a user's
+    module or docs/examples/, which may have been imported in this process)."""
+    return [n for n in self.names()
+            if self._modules[n].split(".")[0] == "compare_gan2"]
+
   def summary(self, name: str) -> str:
     """The first sentence of the docstring of the entry registered as `name`,
     on one line ("" when it has none)."""
@@ -122,6 +150,18 @@ class Registry:
 
   def __repr__(self) -> str:
     return f"Registry({self.kind!r}, {self.names()})"
+
+
+def import_submodules(package: str, path: Iterable[str],
+                      skip: Iterable[str] = ()) -> list[str]:
+  """Imports every module in a kind's folder (`package`'s `__path__`) but
+  `skip` and private ones, in name order, so that each registers its parts:
+  a new part's file needs no import line. Returns the imported names."""
+  names = sorted(m.name for m in pkgutil.iter_modules(list(path))
+                 if not m.name.startswith("_") and m.name not in set(skip))
+  for name in names:
+    importlib.import_module(f"{package}.{name}")
+  return names
 
 
 def _is_keras_layer(cls: type) -> bool:

@@ -1,8 +1,15 @@
 """docs/extending.md's examples (docs/examples/*.py): each file, imported on
-its own, registers its part, and the part works where the library uses it."""
+its own, registers its part, and the part works where the library uses it.
+A part is one new file, in or out of the package: dropped into its kind's
+folder of a copy of the package, or named by `compare_gan2 list --module`,
+each example is registered with nothing else changed."""
 
 import importlib.util
+import os
 import pathlib
+import shutil
+import subprocess
+import sys
 
 import gin
 import numpy as np
@@ -27,7 +34,13 @@ REGISTERED = {
     "my_normalization": ("normalization", "pixel_norm_example"),
     "my_dataset": ("dataset", "checkerboards"), "my_gan": ("gan", "FeatureMatchingGAN"),
     "my_augmentation": ("augmentation", "flip"), "my_label_source": ("label_source", "parity"),
+    "my_extractor": ("extractor", "channel_stats"),
 }
+# The kinds whose new part is one file, and the folder of the package it goes in.
+FOLDERS = {"my_metric": "metrics", "my_loss": "losses", "my_penalty": "penalties",
+           "my_architecture": "architectures", "my_dataset": "data",
+           "my_extractor": "metrics"}
+PACKAGE = pathlib.Path(compare_gan2.__file__).resolve().parent
 _LOADED = {}
 
 
@@ -53,6 +66,9 @@ def test_every_example_is_in_the_doc_and_tested():
 @pytest.mark.parametrize("name", sorted(REGISTERED))
 def test_example_registers_one_part_with_a_summary(name):
   kind, registered = REGISTERED[name]
+  # The package's own parts first, so that the snapshot holds them whatever
+  # ran before in this process (alone, the extractors were not yet imported).
+  compare_gan2.register_all()
   before = {k: set(r.names()) for k, r in REGISTRIES.items()}
   load(name)
   added = {k: set(r.names()) - before[k] for k, r in REGISTRIES.items()}
@@ -137,3 +153,63 @@ def test_label_source_example_relabels():
   _, labels = next(iter(dataset.input_fn("train", 16, shuffle=False)))
   true = label_sources.train_labels(data.get_dataset("digits"), 16)
   np.testing.assert_array_equal(labels.numpy(), true % 2)
+
+
+def test_extractor_example_in_an_evaluation():
+  load("my_extractor")
+  from compare_gan2.metrics import extractors  # pylint: disable=g-import-not-at-top
+  images = np.random.RandomState(0).rand(4, 8, 8, 3)
+  name, extract = extractors.make_extractor("channel_stats", data.get_dataset("digits"))
+  out = extract(images)
+  assert name == "channel_stats" and out["logits"] is None
+  np.testing.assert_allclose(out["features"], np.concatenate(
+      [images.mean(axis=(1, 2)), images.std(axis=(1, 2))], axis=1))
+  fake = scores.SampleSet(images[::-1], out["features"][::-1])
+  real = scores.SampleSet(images, out["features"])
+  assert scores.compute(["fid"], real, fake)["fid"] == pytest.approx(0.0, abs=1e-6)
+
+
+def _python(code, pythonpath, cwd):
+  env = {**os.environ, "PYTHONPATH": str(pythonpath), "TF_CPP_MIN_LOG_LEVEL": "3"}
+  return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                        env=env, cwd=cwd, timeout=300, check=False)
+
+
+def test_a_new_part_in_the_package_is_one_file(tmp_path):
+  """Each example copied into its kind's folder of a copy of the package is
+  registered by `register_all()`, as the package's own parts are: no import
+  line, test table or doc row to add."""
+  copy = tmp_path / "src" / "compare_gan2"
+  shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+  for name, folder in FOLDERS.items():
+    shutil.copy(EXAMPLES / f"{name}.py", copy / folder / f"{name}.py")
+  cases = [(*REGISTERED[stem], f"compare_gan2.{folder}.{stem}")
+           for stem, folder in sorted(FOLDERS.items())]
+  code = ("import compare_gan2\ncompare_gan2.register_all()\n"
+          "from compare_gan2.registry import REGISTRIES\n"
+          f"for kind, name, _ in {cases!r}:\n"
+          "  registry = REGISTRIES[kind]\n"
+          "  print(kind, name, registry.module_of(name), name in registry.package_names())\n")
+  result = _python(code, tmp_path / "src", tmp_path)
+  assert result.returncode == 0, result.stderr[-2000:]
+  lines = result.stdout.splitlines()[-len(cases):]
+  assert lines == [f"{kind} {name} {module} True" for kind, name, module in cases]
+
+
+def test_a_new_part_out_of_the_package_is_one_file_and_listed(tmp_path):
+  """`compare_gan2 list --module FILE` shows each example's part (with its
+  module) among the package's."""
+  for name in FOLDERS:
+    shutil.copy(EXAMPLES / f"{name}.py", tmp_path / f"{name}.py")
+  gin_file = tmp_path / "my_run.gin"
+  gin_file.write_text("".join(f"import {name}\n" for name in FOLDERS))
+  code = ("import sys\nfrom compare_gan2 import cli\n"
+          "sys.exit(cli.main(['list', '--gin_config', 'my_run.gin']))\n")
+  result = _python(code, PACKAGE.parent, tmp_path)
+  assert result.returncode == 0, result.stderr[-2000:]
+  rows = {line.split()[0]: line.split(maxsplit=1)[1].split(", ")
+          for line in result.stdout.splitlines() if line.strip()}
+  for name in FOLDERS:
+    kind, registered = REGISTERED[name]
+    assert registered in rows[kind], (kind, registered)
+  assert "fid" in rows["metric"] and "dcgan_arch" in rows["architecture"]

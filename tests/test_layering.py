@@ -41,8 +41,7 @@ LAYERS = {
     # 5: runs (Runner, checkpoints, strategy, schedules)
     "compare_gan2.runner": 5,
     # 6: tools over runs
-    "compare_gan2.hub": 6, "compare_gan2.sweep": 6, "compare_gan2.sweep_ray": 6,
-    "compare_gan2.sweep_backends": 6,
+    "compare_gan2.hub": 6, "compare_gan2.sweep": 6,
     "compare_gan2.labels": 6, "compare_gan2.sample": 6, "compare_gan2.score": 6,
     # 7: the command line (the package compare_gan2/cli/)
     "compare_gan2.cli": 7, "compare_gan2.__main__": 7,

@@ -1,12 +1,12 @@
 """Every registered part, checked from the registries (KerasHub style).
 
 The cases come from `compare_gan2.registry.REGISTRIES`, not from hand-kept
-lists: a new architecture, loss, penalty, normalization, augmentation, metric,
-extractor, dataset, label source or GAN class is tested as soon as it is
-registered. Kinds whose check needs a setting (architectures: tiny widths,
-metrics: the samples they score, ...) take it from a table keyed by the
-registered name; a registered name missing from its table fails
-`test_every_registered_part_has_a_test_config`, naming it.
+lists, and each part's setting comes from its own registration
+(`register(..., test={...})`, read with `Registry.test_settings`): a new
+architecture, loss, penalty, normalization, augmentation, metric, extractor,
+dataset, label source or GAN class is tested as soon as it is registered,
+with nothing to add here. `HARNESS_KEYS` lists what each kind's setting may
+hold; an architecture must register one (its tiny widths).
 
 Per kind, the smallest meaningful check:
   architecture   get_config/from_config round trip of G and D, output shapes
@@ -30,121 +30,57 @@ import tensorflow as tf
 
 import compare_gan2
 from compare_gan2 import architectures, data
+from compare_gan2.architectures.base import TEST_DEFAULTS
 from compare_gan2.gans import make_step_inputs
 from compare_gan2.labels import sources as label_sources
 from compare_gan2.metrics import inception as inception_lib
+from compare_gan2.metrics import sample_inputs
 from compare_gan2.metrics import scores
-from compare_gan2.metrics.base import SampleSet
 from compare_gan2.ops.normalization import make_normalization
 from compare_gan2.registry import REGISTRIES
-from tiny_configs import (GAN_CLASSES, PROGRESSIVE, SLOW, TINY, UNBOUNDED,
-                          UNBOUNDED_IN_TRAINING)
+from tiny_configs import GAN_DEFAULTS, gan_class
 from gan_cases import NUM_CLASSES, Z_DIM, changed, check_step, make_gan, step_inputs
 
 compare_gan2.register_all()
 # The package's own parts, read at collection: tests/test_extending.py later
-# registers docs/examples' parts in the same process, which need no entry here.
-PACKAGE_NAMES = {kind: registry.names() for kind, registry in REGISTRIES.items()}
+# registers docs/examples' parts in the same process, which it checks itself.
+PACKAGE_NAMES = {kind: registry.package_names() for kind, registry in REGISTRIES.items()}
 
-
-def _names(kind, slow=()):
-  """Every registered name of `kind`; those in `slow` run under -m slow."""
-  return [pytest.param(n, marks=pytest.mark.slow) if n in slow else n
-          for n in PACKAGE_NAMES[kind]]
-
-
-def _config(table, kind, name):
-  if name not in table:
-    pytest.fail(f"Registered {kind} '{name}' has no tiny test config "
-                "(tests/test_registered_parts.py, tests/tiny_configs.py).")
-  return table[name]
-
-
-# --- Tables: the tiny setting of each registered name --------------------------
-
-def _features(rng, n=64, dim=8, classes=5):
-  """Random images [n, 32, 32, 3], features, logits and labels."""
-  return SampleSet(rng.rand(n, 32, 32, 3), rng.randn(n, dim), rng.randn(n, classes),
-                   rng.randint(0, classes, n))
-
-
-def _points(rng, n=64):
-  """Labelled points of 4 modes (corners of the unit square), as [n, 1, 1, 2]."""
-  labels = rng.randint(0, 4, n)
-  modes = np.array([[0, 0], [0, 1], [1, 0], [1, 1]], float)
-  points = modes[labels] + 0.05 * rng.randn(n, 2)
-  return SampleSet(points.reshape(n, 1, 1, 2), points, None, labels)
-
-
-def _d_logits(rng, n=16):
-  """Reals with D's logits [n, 1] (as features and logits), for `d_overfit`."""
-  logits = rng.randn(n, 1)
-  return SampleSet(rng.rand(n, 16, 16, 3), logits, logits, rng.randint(0, 5, n))
-
-
-def _large_images(rng, n=2):
-  # MS-SSIM's five scales of an 11 px window need 161 px.
-  return SampleSet(rng.rand(n, 161, 161, 1), rng.randn(n, 4))
-
-
-# metric -> rng -> a real or generated SampleSet it can score.
-METRIC_SAMPLES = {
-    "class_accuracy": _features, "fid": _features, "fractal_dimension": _features,
-    "inception_score": _features, "kid": _features, "prd": _features,
-    "swd": _features, "precision_recall": _features, "density_coverage": _features,
-    "mode_coverage": _points, "modes_hit": _points,
-    "ms_ssim": _large_images, "d_overfit": _d_logits,
-}
-
-# extractor -> (dataset whose images it reads, slow).
-EXTRACTOR_DATASETS = {"pixels": ("mog_ring", False), "classifier": ("digits", False),
-                      "inception": ("digits", True)}
-
-# Datasets read for real (embedded, no download); the others are read through
-# `dataset.fake` (their metadata, random pixels), image_folder from a folder.
-REAL = "real"
-FAKE = "fake"
-FOLDER = "folder"
-DATASET_MODES = {
-    **{n: REAL for n in ("digits", "mog_grid", "mog_ring", "shapes", "shapes_64")},
-    **{n: FAKE for n in ("celeb_a", "celeba", "celeb_a_hq_128", "cifar10", "fashion-mnist",
-                         "fashion_mnist", "imagenet_64", "imagenet_128", "imagenet_256",
-                         "imagenet_512", "labeled_only_imagenet_128", "lsun-bedroom",
-                         "lsun_bedroom", "mnist", "random_class_imagenet_128",
-                         "single_class_imagenet_128")},
-    "image_folder": FOLDER,
+# What each kind's `register(test=...)` may hold (the keys are read below).
+HARNESS_KEYS = {
+    "architecture": {"resolution", *TEST_DEFAULTS},
+    "gan": set(GAN_DEFAULTS),
+    "metric": {"inputs"},  # rng -> SampleSet (default sample_inputs.features)
+    "extractor": {"dataset", "slow"},  # dataset whose images it reads (digits)
+    "dataset": {"fake", "setup"},  # read through `fake`; setup(dir) -> gin bindings
+    "label_source": {"options"},  # dict, or (dir, digits dataset) -> dict
+    "loss": set(), "penalty": set(), "regularizer": set(), "normalization": set(),
+    "augmentation": set(),
 }
 
 
-def _label_file(tmp_path, dataset):
-  path = str(tmp_path / "labels.npz")
-  labels = np.arange(dataset.num_train_examples) % dataset.num_classes
-  label_sources.write_label_file(path, labels, dataset.name)
-  return {"path": path}
+def _settings(kind, name):
+  return REGISTRIES[kind].test_settings(name)
 
 
-# label source -> (tmp_path, digits dataset) -> `labels.*` options.
-LABEL_SOURCE_OPTIONS = {
-    "true": lambda *_: {}, "single": lambda *_: {}, "random": lambda *_: {"seed": 1},
-    "partial": lambda *_: {"fraction": 0.5}, "file": _label_file,
-}
-
-TABLES = {"architecture": TINY, "gan": GAN_CLASSES, "metric": METRIC_SAMPLES,
-          "extractor": EXTRACTOR_DATASETS, "dataset": DATASET_MODES,
-          "label_source": LABEL_SOURCE_OPTIONS}
-# Kinds checked the same way for every name (no setting needed).
-GENERIC = ("loss", "penalty", "regularizer", "normalization", "augmentation")
+def _names(kind):
+  """Every registered name of `kind`; those whose setting says "slow" run
+  under -m slow."""
+  return [pytest.param(n, marks=pytest.mark.slow) if _settings(kind, n).get("slow")
+          else n for n in PACKAGE_NAMES[kind]]
 
 
-def test_every_registered_part_has_a_test_config():
-  assert sorted(REGISTRIES) == sorted([*TABLES, *GENERIC]), (
+def test_every_registered_part_has_a_valid_test_setting():
+  assert sorted(REGISTRIES) == sorted(HARNESS_KEYS), (
       "A new registry needs its check in tests/test_registered_parts.py.")
-  missing = [f"{kind} '{name}'" for kind, table in TABLES.items()
-             for name in PACKAGE_NAMES[kind] if name not in table]
-  assert not missing, f"No tiny test config for: {', '.join(missing)}"
-  stale = [f"{kind} '{name}'" for kind, table in TABLES.items()
-           for name in table if name not in REGISTRIES[kind]]
-  assert not stale, f"Test configs of unregistered names: {', '.join(stale)}"
+  bad = [f"{kind} '{name}': {sorted(set(_settings(kind, name)) - HARNESS_KEYS[kind])}"
+         for kind, registry in REGISTRIES.items() for name in registry.names()
+         if set(_settings(kind, name)) - HARNESS_KEYS[kind]]
+  assert not bad, f"Unknown keys in register(test=...): {'; '.join(bad)}"
+  missing = [n for n in REGISTRIES["architecture"].names()
+             if not _settings("architecture", n)]
+  assert not missing, ("Architectures registered without their tiny setting "
+                       f"(architectures.base.register(test=...)): {missing}")
 
 
 @pytest.mark.parametrize("kind", sorted(REGISTRIES))
@@ -163,7 +99,7 @@ def _architecture_cases():
   unconditional path of their blocks is the conditional one without y."""
   for arch in PACKAGE_NAMES["architecture"]:
     for conditional in (False, True):
-      if arch not in SLOW:
+      if not _settings("architecture", arch)["slow"]:
         yield pytest.param(arch, conditional)
       elif conditional:
         yield pytest.param(arch, conditional, marks=pytest.mark.slow)
@@ -171,7 +107,8 @@ def _architecture_cases():
 
 @pytest.mark.parametrize("arch,conditional", _architecture_cases())
 def test_architecture(arch, conditional):
-  resolution, colors, _ = _config(TINY, "architecture", arch)
+  settings = _settings("architecture", arch)
+  resolution, colors, output = settings["resolution"], settings["colors"], settings["output"]
   penalty = "wgangp_penalty" if conditional else "no_penalty"
   gan = make_gan(arch, conditional=conditional, g_use_ema=True, ema_start_step=0,
                  bindings=["loss.fn = @hinge", f"penalty.fn = @{penalty}"])
@@ -185,7 +122,7 @@ def test_architecture(arch, conditional):
     images = g(z, y, training=training)
     assert tuple(images.shape) == (batch, resolution, resolution, colors)
     assert np.all(np.isfinite(images.numpy()))
-    if arch not in UNBOUNDED and not (training and arch in UNBOUNDED_IN_TRAINING):
+    if output == "unit" or (output == "unbounded_in_training" and not training):
       assert 0.0 <= float(tf.reduce_min(images)) <= float(tf.reduce_max(images)) <= 1.0
     probs, logits, h = d(images, y, training=training)
     assert tuple(probs.shape) == tuple(logits.shape) == (batch, 1)
@@ -220,7 +157,7 @@ def test_architecture(arch, conditional):
              for v, grad in zip(net.trainable_variables,
                                 tape.gradient(loss, net.trainable_variables))
              if grad is None]
-  if arch in PROGRESSIVE:
+  if settings["progressive"]:
     missing = [path for path in missing if "rgb" not in path]
   assert not missing
   del tape
@@ -304,7 +241,7 @@ def test_augmentation(name):
 
 @pytest.mark.parametrize("name", _names("metric"))
 def test_metric(name):
-  samples = _config(METRIC_SAMPLES, "metric", name)
+  samples = _settings("metric", name).get("inputs", sample_inputs.features)
   real, fake = samples(np.random.RandomState(0)), samples(np.random.RandomState(1))
   results = scores.compute([name], real, fake)
   assert set(results) == set(REGISTRIES["metric"].get(name).directions)
@@ -321,10 +258,9 @@ def _inception_weights():
   return {"weights": path}
 
 
-@pytest.mark.parametrize("name", _names(
-    "extractor", slow=[n for n, (_, slow) in EXTRACTOR_DATASETS.items() if slow]))
+@pytest.mark.parametrize("name", _names("extractor"))
 def test_extractor(name):
-  dataset_name, _ = _config(EXTRACTOR_DATASETS, "extractor", name)
+  dataset_name = _settings("extractor", name).get("dataset", "digits")
   options = _inception_weights() if name == "inception" else {}
   dataset = data.get_dataset(dataset_name)
   images, _ = next(iter(dataset.input_fn("train", 4)))
@@ -338,22 +274,15 @@ def test_extractor(name):
 
 # --- Datasets and label sources --------------------------------------------------------
 
-def _image_folder(tmp_path):
-  import gin  # pylint: disable=g-import-not-at-top
-  for cls in ("a", "b"):
-    (tmp_path / cls).mkdir()
-    for i in range(2):
-      png = tf.io.encode_png(tf.fill([10, 10, 3], tf.constant(60 * i, tf.uint8)))
-      tf.io.write_file(str(tmp_path / cls / f"{i}.png"), png)
-  gin.parse_config([f"image_folder.path = '{tmp_path}'", "image_folder.resolution = 8"])
-
-
 @pytest.mark.parametrize("name", _names("dataset"))
 def test_dataset(name, tmp_path):
-  mode = _config(DATASET_MODES, "dataset", name)
-  if mode == FOLDER:
-    _image_folder(tmp_path)
-  dataset = data.get_dataset(name, fake=mode == FAKE)
+  settings = _settings("dataset", name)
+  if "setup" in settings:
+    import gin  # pylint: disable=g-import-not-at-top
+    gin.parse_config(settings["setup"](str(tmp_path)))
+  # Embedded datasets are read for real; downloads through `fake` (their
+  # metadata, random pixels).
+  dataset = data.get_dataset(name, fake=settings.get("fake", False))
   images, labels = next(iter(dataset.input_fn("train", 2)))
   assert tuple(images.shape) == (2, *dataset.image_shape)
   assert tuple(labels.shape) == (2,) and labels.dtype == tf.int32
@@ -366,7 +295,9 @@ def test_dataset(name, tmp_path):
 @pytest.mark.parametrize("name", _names("label_source"))
 def test_label_source(name, tmp_path):
   dataset = data.get_dataset("digits")
-  options = _config(LABEL_SOURCE_OPTIONS, "label_source", name)(tmp_path, dataset)
+  options = _settings("label_source", name).get("options", {})
+  if callable(options):
+    options = options(str(tmp_path), dataset)
   source = label_sources.get_label_source(name, **options)
   dataset.set_label_source(source)
   _, labels = next(iter(dataset.input_fn("train", 16)))
@@ -380,7 +311,7 @@ def test_label_source(name, tmp_path):
 @pytest.mark.filterwarnings("ignore:Gradients do not exist")
 @pytest.mark.parametrize("name", _names("gan"))
 def test_gan_class(name):
-  arch, conditional, bindings, kwargs = _config(GAN_CLASSES, "gan", name)
+  arch, conditional, bindings, kwargs = gan_class(name)
   base = make_gan(arch, conditional=conditional, bindings=bindings)
   num_classes = NUM_CLASSES if conditional else 0
   gan = REGISTRIES["gan"].get(name)(
@@ -397,3 +328,16 @@ def test_gan_class(name):
   for key, value in metrics.items():
     assert np.all(np.isfinite(value.numpy())), (key, value)
   assert int(gan.global_step.numpy()) == 1
+
+
+def test_architecture_settings_fill_defaults_and_refuse_unknown_keys():
+  from compare_gan2.architectures.base import harness_settings  # pylint: disable=g-import-not-at-top
+  settings = harness_settings("a", "mod", {"resolution": 8, "widths": {"ch": 4},
+                                           "bindings": ["x.y = 1"]})
+  defaults = {k: v for k, v in TEST_DEFAULTS.items() if k != "widths"}
+  assert settings == {**defaults, "resolution": 8, "bindings": [
+      "mod.Generator.ch = 4", "mod.Discriminator.ch = 4", "x.y = 1"]}
+  for bad in ({"widths": {"ch": 4}}, {"resolution": 8, "colours": 3},
+              {"resolution": 8, "output": "clipped"}):
+    with pytest.raises(ValueError, match="Architecture 'a'"):
+      harness_settings("a", "mod", bad)

@@ -208,3 +208,47 @@ def test_original_latent_distribution_vocabulary():
   normal = config.sample_z([20000], seed).numpy()
   assert abs(normal.mean()) < 0.03 and abs(normal.std() - 1) < 0.02
   assert np.abs(config.sample_eval_z([20000], seed).numpy()).max() <= 2.0
+
+
+def test_module_of_and_package_names():
+  kind, reg, hinge, _ = _registry_with_functions()
+  reg.register(f"{kind}_helped", module="my_parts")(lambda: None)
+  assert reg.module_of(f"{kind}_hinge") == __name__
+  assert reg.module_of(f"{kind}_wgan") == __name__  # aliases too
+  assert reg.module_of(f"{kind}_helped") == "my_parts"
+  assert reg.package_names() == []  # this test module is not the package
+  assert "batch_norm" in registry.NORMALIZATIONS.package_names()
+  assert registry.NORMALIZATIONS.module_of("batch_norm") == norm.__name__
+  with pytest.raises(UnknownNameError):
+    reg.module_of("nothing")
+
+
+def test_test_settings_are_kept_per_name():
+  kind = _kind()
+  reg = Registry(kind)
+  reg.register(f"{kind}_a", aliases=[f"{kind}_b"], test={"slow": True})(lambda: None)
+  reg.register(f"{kind}_c")(lambda: None)
+  assert reg.test_settings(f"{kind}_a") == reg.test_settings(f"{kind}_b") == {"slow": True}
+  assert reg.test_settings(f"{kind}_c") == {}
+  reg.test_settings(f"{kind}_a")["slow"] = False  # a copy: the registration stays
+  assert reg.test_settings(f"{kind}_a") == {"slow": True}
+  with pytest.raises(UnknownNameError):
+    reg.test_settings("nothing")
+
+
+def test_import_submodules_imports_every_module_of_a_folder(tmp_path, monkeypatch):
+  kind = _kind()
+  package = tmp_path / f"{kind}_parts"
+  package.mkdir()
+  (package / "__init__.py").write_text("")
+  for name in ("one", "two", "_private", "skipped"):
+    (package / f"{name}.py").write_text(
+        "from compare_gan2 import registry\n"
+        f"registry.NORMALIZATIONS.register('{kind}_{name}', gin_configurable=False)"
+        "(lambda: None)\n")
+  monkeypatch.syspath_prepend(str(tmp_path))
+  names = registry.import_submodules(f"{kind}_parts", [str(package)], skip=["skipped"])
+  assert names == ["one", "two"]
+  added = {n for n in registry.NORMALIZATIONS.names() if n.startswith(kind)}
+  assert added == {f"{kind}_one", f"{kind}_two"}
+  assert registry.NORMALIZATIONS.module_of(f"{kind}_one") == f"{kind}_parts.one"

@@ -1,21 +1,12 @@
 """Architectures, registered under the names of the original compare_gan."""
 
-from compare_gan2.architectures import resnet_biggan  # noqa: F401  (registers)
-from compare_gan2.architectures import resnet_biggan_deep  # noqa: F401
-from compare_gan2.architectures import biggan_cifar  # noqa: F401
-from compare_gan2.architectures import dcgan  # noqa: F401
-from compare_gan2.architectures import infogan  # noqa: F401
-from compare_gan2.architectures import mlp  # noqa: F401
-from compare_gan2.architectures import progan  # noqa: F401
-from compare_gan2.architectures import resnet30  # noqa: F401
-from compare_gan2.architectures import resnet5  # noqa: F401
-from compare_gan2.architectures import resnet_cifar  # noqa: F401
-from compare_gan2.architectures import resnet_stl  # noqa: F401
-from compare_gan2.architectures import sndcgan  # noqa: F401
 from compare_gan2.architectures.base import (
     Architecture, Discriminator, Generator, build, discriminator_options,
     generator_options)
-from compare_gan2.registry import ARCHITECTURES
+from compare_gan2.registry import ARCHITECTURES, import_submodules
+
+# Every module of this folder registers its architecture: a new one is one file.
+import_submodules(__name__, __path__)
 
 
 def list_architectures() -> list[str]:

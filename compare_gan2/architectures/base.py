@@ -13,7 +13,7 @@ import contextlib
 import dataclasses
 import inspect
 import sys
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Mapping
 
 import gin
 import keras
@@ -235,18 +235,56 @@ class Architecture:
   discriminator_options: Callable[[], dict[str, Any]]
 
 
+# The keys of an architecture's test settings (`register(test=...)`) and
+# their defaults; resolution is required.
+TEST_DEFAULTS = {"colors": 3, "widths": {}, "bindings": (), "slow": False,
+                 "output": "unit", "progressive": False, "batch_norm": True}
+_OUTPUTS = ("unit", "unbounded", "unbounded_in_training")
+
+
+def harness_settings(name: str, gin_module: str, test: Mapping[str, Any]
+                     ) -> dict[str, Any]:
+  """The harness settings of an architecture (tests/test_registered_parts.py):
+
+    resolution: int, required; the smallest it supports, so steps are fast.
+    colors: int (3). widths: {option: value} set on both networks
+      (`<gin_module>.Generator.<option>`, ...): tiny widths. bindings: more
+      gin bindings. slow: bool, run under `-m slow` only.
+    output: "unit" (G's output in [0, 1]), "unbounded" (2-D points) or
+      "unbounded_in_training" (clipped in inference only).
+    progressive: bool, layers of other levels get no gradient (ProGAN).
+    batch_norm: bool, whether it takes G/D.batch_norm_fn.
+
+  Returns them with the defaults filled in and `widths` turned into
+  `bindings`. Raises ValueError naming an unknown key or a bad value."""
+  unknown = set(test) - set(TEST_DEFAULTS) - {"resolution"}
+  if unknown or "resolution" not in test or test.get("output", "unit") not in _OUTPUTS:
+    raise ValueError(f"Architecture '{name}': test settings take `resolution` and "
+                     f"{sorted(TEST_DEFAULTS)} (output one of {_OUTPUTS}). "
+                     f"Received: {dict(test)}")
+  settings = {**TEST_DEFAULTS, **test}
+  widths = [f"{gin_module}.{net}.{option} = {value!r}"
+            for option, value in settings.pop("widths").items()
+            for net in ("Generator", "Discriminator")]
+  settings["bindings"] = widths + list(settings["bindings"])
+  return settings
+
+
 def register(name: str, generator: type, discriminator: type, *,
-             gin_module: str,
-             resolutions: tuple[int, ...] | None = None) -> Architecture:
+             gin_module: str, resolutions: tuple[int, ...] | None = None,
+             test: Mapping[str, Any] | None = None) -> Architecture:
   """Registers an architecture; gin sees `<gin_module>.Generator.<arg>` and
-  `<gin_module>.Discriminator.<arg>`."""
+  `<gin_module>.Discriminator.<arg>`. `test`: its tiny setting for the tests
+  of every registered part (`harness_settings`); required there."""
   arch = Architecture(generator, discriminator, resolutions,
                       gin_options(generator, "Generator", gin_module),
                       gin_options(discriminator, "Discriminator", gin_module))
   # Its line in `compare_gan2 list`: its module's docstring, else G's.
   module = sys.modules.get(generator.__module__)
   object.__setattr__(arch, "__doc__", getattr(module, "__doc__", None) or generator.__doc__)
-  ARCHITECTURES.register(name, gin_configurable=False)(arch)
+  ARCHITECTURES.register(
+      name, gin_configurable=False, module=generator.__module__,
+      test=None if test is None else harness_settings(name, gin_module, test))(arch)
   return arch
 
 

@@ -210,4 +210,5 @@ class Discriminator(base.Discriminator):
 
 
 base.register("biggan_cifar_arch", Generator, Discriminator,
-              resolutions=(RESOLUTION,), gin_module="biggan_cifar")
+              resolutions=(RESOLUTION,), gin_module="biggan_cifar",
+              test={"resolution": 32, "widths": {"ch": 2}})

@@ -108,4 +108,5 @@ class Discriminator(base.Discriminator):
 
 
 base.register(NAME, Generator, Discriminator, resolutions=RESOLUTIONS,
-              gin_module="dcgan")
+              gin_module="dcgan",
+              test={"resolution": 16, "widths": {"ch": 4}})

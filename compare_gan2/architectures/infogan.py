@@ -120,4 +120,5 @@ class Discriminator(base.Discriminator):
 
 
 base.register(NAME, Generator, Discriminator, resolutions=RESOLUTIONS,
-              gin_module="infogan")
+              gin_module="infogan",
+              test={"resolution": 28, "colors": 1, "widths": {"ch": 4, "fc_dim": 16}})

@@ -108,4 +108,7 @@ class Discriminator(base.Discriminator):
 
 
 base.register(NAME, Generator, Discriminator, resolutions=RESOLUTIONS,
-              gin_module="mlp")
+              gin_module="mlp",
+              # 2-D points: G's output is not squashed into [0, 1].
+              test={"resolution": 1, "colors": 2, "widths": {"hidden": 8},
+                    "output": "unbounded"})

@@ -338,4 +338,10 @@ class Discriminator(_Progressive, base.Discriminator):
 
 
 base.register(NAME, Generator, Discriminator, resolutions=RESOLUTIONS,
-              gin_module="progan")
+              gin_module="progan",
+              # Linear toRGB, clipped in inference only (clipping in training
+              # would cut G's gradient); the toRGB/fromRGB of the other levels
+              # get no gradient; pixel norm built in (no G/D.batch_norm_fn).
+              test={"resolution": 8, "widths": {"fmap_base": 64, "fmap_max": 8},
+                    "output": "unbounded_in_training", "progressive": True,
+                    "batch_norm": False})

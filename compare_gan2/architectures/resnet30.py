@@ -123,4 +123,5 @@ class Discriminator(resnet_trunk.ResNetDiscriminator):
 
 
 base.register("resnet30_arch", Generator, Discriminator,
-              resolutions=(128,), gin_module="resnet30")
+              resolutions=(128,), gin_module="resnet30",
+              test={"resolution": 128, "widths": {"ch": 4}, "slow": True})

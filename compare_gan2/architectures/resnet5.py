@@ -97,4 +97,5 @@ class Discriminator(resnet_trunk.ResNetDiscriminator):
 
 
 base.register("resnet5_arch", Generator, Discriminator,
-              resolutions=RESOLUTIONS, gin_module="resnet5")
+              resolutions=RESOLUTIONS, gin_module="resnet5",
+              test={"resolution": 32, "widths": {"ch": 4}})

@@ -158,8 +158,11 @@ class Discriminator(base.Discriminator):
 
 
 base.register("resnet_biggan_arch", Generator, Discriminator,
-              resolutions=(32, 64, 128, 256, 512), gin_module="resnet_biggan")
+              resolutions=(32, 64, 128, 256, 512), gin_module="resnet_biggan",
+              test={"resolution": 32, "widths": {"ch": 4}})
 # The name of the same architecture in the original's BigGAN example config,
 # with its own gin module (`resnet5_biggan.Generator.*`).
 base.register("resnet5_biggan_arch", Generator, Discriminator,
-              resolutions=(32, 64, 128, 256, 512), gin_module="resnet5_biggan")
+              resolutions=(32, 64, 128, 256, 512), gin_module="resnet5_biggan",
+              # The networks above again: under -m slow only.
+              test={"resolution": 32, "widths": {"ch": 4}, "slow": True})

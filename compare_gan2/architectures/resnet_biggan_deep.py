@@ -249,4 +249,5 @@ class Discriminator(base.Discriminator):
 
 
 base.register("resnet_biggan_deep_arch", Generator, Discriminator,
-              resolutions=(128, 256, 512), gin_module="resnet_biggan_deep")
+              resolutions=(128, 256, 512), gin_module="resnet_biggan_deep",
+              test={"resolution": 128, "widths": {"ch": 8}, "slow": True})

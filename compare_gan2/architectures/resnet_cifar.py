@@ -111,4 +111,5 @@ class Discriminator(resnet_trunk.ResNetDiscriminator):
 
 
 base.register("resnet_cifar_arch", Generator, Discriminator,
-              resolutions=(32,), gin_module="resnet_cifar")
+              resolutions=(32,), gin_module="resnet_cifar",
+              test={"resolution": 32, "widths": {"ch": 4}})

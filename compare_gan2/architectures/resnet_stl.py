@@ -66,4 +66,5 @@ class Discriminator(resnet_trunk.ResNetDiscriminator):
 
 
 base.register("resnet_stl_arch", Generator, Discriminator,
-              resolutions=(48,), gin_module="resnet_stl")
+              resolutions=(48,), gin_module="resnet_stl",
+              test={"resolution": 48, "widths": {"ch": 4}})

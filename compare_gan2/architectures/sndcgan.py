@@ -126,4 +126,5 @@ class Discriminator(base.Discriminator):
 
 
 base.register(NAME, Generator, Discriminator, resolutions=None,
-              gin_module="sndcgan")
+              gin_module="sndcgan",
+              test={"resolution": 16, "widths": {"ch": 4}})

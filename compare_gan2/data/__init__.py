@@ -6,12 +6,14 @@ lsun_bedroom, imagenet_{64,128,256,512} and ImageNet label variants.
 Any name with `fake=True`: random data of the same shapes.
 """
 
-# Imported for their registrations.
-from compare_gan2.data import digits, image_folder, mixtures  # noqa: F401
-from compare_gan2.data import shapes, tfds  # noqa: F401
 from compare_gan2.data.base import (DATASETS, ArrayDataset,
                                     DatasetNotFoundError, ImageDataset)
 from compare_gan2.data.factory import get_dataset
+from compare_gan2.registry import import_submodules
+
+# Every module of this folder is imported for its registrations (datasets,
+# label sources): a new dataset is one file.
+import_submodules(__name__, __path__)
 
 __all__ = ["DATASETS", "ArrayDataset", "DatasetNotFoundError", "ImageDataset",
            "get_dataset"]

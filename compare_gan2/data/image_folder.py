@@ -213,7 +213,19 @@ class ImageFolderDataset(ArrayDataset):
     return self._images, self._labels
 
 
-@DATASETS.register("image_folder")
+def _harness_folder(directory: str) -> list[str]:
+  """For the tests of every registered part: two classes of two 10x10 PNGs
+  written into `directory`, and the gin bindings that read them at 8 px."""
+  from PIL import Image  # pylint: disable=g-import-not-at-top
+  for cls in ("a", "b"):
+    os.makedirs(os.path.join(directory, cls), exist_ok=True)
+    for i in range(2):
+      Image.fromarray(np.full([10, 10, 3], 60 * i, np.uint8)).save(
+          os.path.join(directory, cls, f"{i}.png"))
+  return [f"image_folder.path = {directory!r}", "image_folder.resolution = 8"]
+
+
+@DATASETS.register("image_folder", test={"setup": _harness_folder})
 def image_folder(seed: int = DEFAULT_SEED, path: str | None = None,
                  resolution: int = 64, colors: int = 3,
                  fake: bool = False, exclude: Sequence[str] = ()

@@ -271,7 +271,8 @@ class TrueLabels(LabelSource):
   """The dataset's own labels (the default)."""
 
 
-@LABEL_SOURCES.register("partial", gin_configurable=False)
+@LABEL_SOURCES.register("partial", gin_configurable=False,
+                         test={"options": {"fraction": 0.5}})
 class PartialLabels(LabelSource):
   """A seeded, class-balanced `fraction` of training examples keeps its
   label (`partial_indices`); the others get -1."""
@@ -315,7 +316,17 @@ class PartialLabels(LabelSource):
     return relabel
 
 
-@LABEL_SOURCES.register("file", gin_configurable=False)
+def _harness_label_file(directory: str, dataset: Any) -> dict[str, Any]:
+  """For the tests of every registered part: a label file of `dataset` in
+  `directory` (labels cycling through its classes), as `file`'s options."""
+  path = os.path.join(directory, "labels.npz")
+  labels = np.arange(dataset.num_train_examples) % dataset.num_classes
+  write_label_file(path, labels, dataset.name)
+  return {"path": path}
+
+
+@LABEL_SOURCES.register("file", gin_configurable=False,
+                         test={"options": _harness_label_file})
 class FileLabels(LabelSource):
   """Labels read from a label file (`write_label_file`)."""
 
@@ -395,7 +406,7 @@ class SingleLabel(LabelSource):
     return lambda index, label: tf.zeros_like(label)
 
 
-@LABEL_SOURCES.register("random", gin_configurable=False)
+@LABEL_SOURCES.register("random", gin_configurable=False, test={"options": {"seed": 1}})
 class RandomLabels(LabelSource):
   """A fixed uniform random label per example (`random_labels`)."""
 

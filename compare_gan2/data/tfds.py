@@ -366,6 +366,11 @@ class ImagenetDataset(TfdsDataset):
     return imagenet_eval_transform(image, self.resolution)
 
 
+# The tests of every registered part read these through `fake=True` (their
+# metadata, random pixels): the data is a download.
+_READ_FAKE = {"fake": True}
+
+
 def _register_plain(name: str, aliases: tuple[str, ...] = ()) -> None:
   info = TFDS_INFOS[name]
 
@@ -378,7 +383,7 @@ def _register_plain(name: str, aliases: tuple[str, ...] = ()) -> None:
   factory.__doc__ = (f"TFDS '{info.builder}' ({info.resolution}x"
                      f"{info.resolution}x{info.colors}, {info.num_classes} "
                      "classes).")
-  DATASETS.register(name, aliases=aliases)(factory)
+  DATASETS.register(name, aliases=aliases, test=_READ_FAKE)(factory)
 
 
 _register_plain("mnist")
@@ -387,7 +392,7 @@ _register_plain("cifar10")
 _register_plain("celeb_a_hq_128")
 
 
-@DATASETS.register("celeb_a", aliases=("celeba",))
+@DATASETS.register("celeb_a", aliases=("celeba",), test=_READ_FAKE)
 def celeb_a(seed: int = DEFAULT_SEED, tfds_data_dir: str | None = None,
             fake: bool = False) -> CelebADataset:
   """CelebA faces, central 160x160 resized to 64x64x3, unlabelled."""
@@ -395,7 +400,7 @@ def celeb_a(seed: int = DEFAULT_SEED, tfds_data_dir: str | None = None,
                        tfds_data_dir=tfds_data_dir, fake=fake)
 
 
-@DATASETS.register("lsun_bedroom", aliases=("lsun-bedroom",))
+@DATASETS.register("lsun_bedroom", aliases=("lsun-bedroom",), test=_READ_FAKE)
 def lsun_bedroom(seed: int = DEFAULT_SEED, tfds_data_dir: str | None = None,
                  fake: bool = False, resize: bool = False) -> LsunBedroomDataset:
   """LSUN bedrooms at 128x128x3, unlabelled.
@@ -430,12 +435,12 @@ def _register_imagenet(resolution: int) -> None:
     # labeled_only_ of the original dropped labels < 0; TFDS imagenet2012 has
     # no unlabelled training images, so it is imagenet_128 itself.
     aliases += (f"labeled_only_{name}",)
-  DATASETS.register(name, aliases=aliases)(
+  DATASETS.register(name, aliases=aliases, test=_READ_FAKE)(
       _imagenet_factory(name, info, "real"))
   if resolution == 128:
     for mode in ("single", "random"):
       key = f"{mode}_class_{name}"
-      DATASETS.register(key)(_imagenet_factory(key, info, mode))
+      DATASETS.register(key, test=_READ_FAKE)(_imagenet_factory(key, info, mode))
 
 
 for _resolution in _IMAGENET_RESOLUTIONS:

@@ -77,7 +77,13 @@ def rotated_per_direction(batch_size: int, fraction: int | float) -> int:
   return n
 
 
-@GANS.register("S3GAN")
+# Its tiny setting in the tests of every registered part (default: dcgan_arch,
+# unconditional, no bindings or arguments).
+@GANS.register("S3GAN", test={
+    "architecture": "dcgan_arch", "conditional": True,
+    "bindings": ["dcgan.Discriminator.project_y = False"],
+    "kwargs": {"project_y": True, "use_predictor": True,
+               "self_supervision": "rotation"}})
 class S3GAN(SSGAN):
   """SSGAN's rotation task plus a class predictor for partly labelled data.
 

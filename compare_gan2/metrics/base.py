@@ -53,7 +53,9 @@ SAMPLES, DISCRIMINATOR = "samples", "discriminator"
 
 
 def register_metric(name: str, *, directions: Mapping[str, int],
-                    on: str = SAMPLES) -> Callable[[MetricFn], MetricFn]:
+                    on: str = SAMPLES,
+                    test_inputs: Callable[[np.random.RandomState], SampleSet] | None = None
+                    ) -> Callable[[MetricFn], MetricFn]:
   """Decorator: registers a metric function as `name` (`eval.metrics`).
 
   Args:
@@ -68,6 +70,9 @@ def register_metric(name: str, *, directions: Mapping[str, int],
       evaluation of a run computes them once per checkpoint
       (`Evaluator.score_discriminator`), and `compare_gan2 score` (folders
       of images, no D) refuses them.
+    test_inputs: rng -> a SampleSet it can score, for the tests of every
+      registered part (default `sample_inputs.features`: random images,
+      features, logits and labels).
 
   Raises:
     ValueError: no keys, a direction not in (-1, 0, 1), or a key that another
@@ -90,7 +95,8 @@ def register_metric(name: str, *, directions: Mapping[str, int],
                        f"{known}. Received: {direction}")
 
   def decorator(fn: MetricFn) -> MetricFn:
-    METRICS.register(name, gin_configurable=False)(fn)
+    METRICS.register(name, gin_configurable=False,
+                     test={"inputs": test_inputs} if test_inputs else None)(fn)
     fn.directions = directions
     fn.on = on
     return fn

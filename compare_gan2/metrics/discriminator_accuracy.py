@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from compare_gan2.metrics import _checks
+from compare_gan2.metrics import sample_inputs
 from compare_gan2.metrics.base import (DISCRIMINATOR, SampleSet, needs,
                                        register_metric)
 
@@ -27,7 +28,7 @@ def discriminator_accuracy(real_logits, fake_logits) -> float:
 
 @register_metric("d_overfit", on=DISCRIMINATOR, directions={
     "d_accuracy_train": 0, "d_accuracy_heldout": 0, "d_accuracy_gap": -1,
-    "d_output_train": 0, "d_output_heldout": 0})
+    "d_output_train": 0, "d_output_heldout": 0}, test_inputs=sample_inputs.d_logits)
 def d_overfit(train: SampleSet, heldout: SampleSet) -> dict[str, float]:
   """D's accuracy on the reals it trains on and on held-out reals, their
   gap and D's mean logit on each (DiffAugment's measure of D overfitting).

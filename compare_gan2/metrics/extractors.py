@@ -18,7 +18,9 @@ from compare_gan2.registry import EXTRACTORS
 Extractor = Callable[[np.ndarray], dict[str, Any]]
 
 
-@EXTRACTORS.register("inception", gin_configurable=False)
+# `test`: the harness reads 4 images of `dataset` (default digits); "slow"
+# runs under -m slow only (Inception's weights load for seconds).
+@EXTRACTORS.register("inception", gin_configurable=False, test={"slow": True})
 def inception(dataset: Any, *, resize: str = "tfgan", weights: str | None = None,
               cache_dir: str = "~/.cache/compare_gan2",
               batch_size: int = 64, strategy: Any = None) -> Extractor:
@@ -54,7 +56,7 @@ def classifier(dataset: Any, **unused: Any) -> Extractor:
   return extract
 
 
-@EXTRACTORS.register("pixels", gin_configurable=False)
+@EXTRACTORS.register("pixels", gin_configurable=False, test={"dataset": "mog_ring"})
 def pixels(dataset: Any, **unused: Any) -> Extractor:
   """The raw values as features, for 2-D toy data (mog_ring, mog_grid)."""
   del dataset, unused

@@ -7,6 +7,7 @@ from __future__ import annotations
 import numpy as np
 
 from compare_gan2.data.mixtures import assign_modes
+from compare_gan2.metrics import sample_inputs
 from compare_gan2.metrics.base import SampleSet, needs, register_metric
 
 # A sample is high quality within this many standard deviations of a mode.
@@ -35,7 +36,7 @@ def _mode_counts(real: SampleSet, fake: SampleSet, metric: str
   return np.bincount(nearest[nearest >= 0], minlength=len(modes)), nearest
 
 
-@register_metric("mode_coverage",
+@register_metric("mode_coverage", test_inputs=sample_inputs.points,
                  directions={"modes_covered": 1, "high_quality_fraction": 1})
 def score(real: SampleSet, fake: SampleSet) -> dict[str, float]:
   """2-D mixtures (mog_ring, mog_grid): the modes covered and the share of
@@ -51,7 +52,8 @@ def score(real: SampleSet, fake: SampleSet) -> dict[str, float]:
           "high_quality_fraction": float(np.mean(nearest >= 0))}
 
 
-@register_metric("modes_hit", directions={"modes_hit": 1})
+@register_metric("modes_hit", directions={"modes_hit": 1},
+                 test_inputs=sample_inputs.points)
 def modes_hit(real: SampleSet, fake: SampleSet) -> dict[str, float]:
   """2-D mixtures: the modes that hold at least one high-quality sample.
 

@@ -12,6 +12,7 @@ import numpy as np
 from scipy import ndimage
 
 from compare_gan2.metrics import _checks
+from compare_gan2.metrics import sample_inputs
 from compare_gan2.metrics.base import SampleSet, register_metric
 
 POWER_FACTORS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
@@ -112,7 +113,8 @@ def ms_ssim_diversity(images, num_pairs: int = 128, seed: int = 0,
   return float(np.mean(np.concatenate(scores)))
 
 
-@register_metric("ms_ssim", directions={"ms_ssim": 0})
+@register_metric("ms_ssim", directions={"ms_ssim": 0},
+                 test_inputs=sample_inputs.large_images)
 def score(real: SampleSet, fake: SampleSet) -> dict[str, float]:
   """Diversity: mean MS-SSIM between random pairs of *generated* images.
 

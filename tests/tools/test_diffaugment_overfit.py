@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from study_checks import assert_results_written
 
-from compare_gan2 import config, config_files, sweep
+from compare_gan2 import config, config_files
+from compare_gan2.sweep import report as sweep_report
+from compare_gan2.sweep import spec as sweep_spec
 from compare_gan2.data import get_dataset
 from compare_gan2.metrics.evaluation import eval_options
 from compare_gan2.runner import evaluate
@@ -49,7 +51,7 @@ def write(path, text):
 
 def fake_trials(tmp_path):
   spec_path = write(tmp_path / "s.toml", SPEC)
-  trials = sweep.expand(sweep.load_spec(spec_path), str(tmp_path / "work"))
+  trials = sweep_spec.expand(sweep_spec.load_spec(spec_path), str(tmp_path / "work"))
   for trial in trials:
     key = (diffaugment_overfit.policy_of(trial), trial.seed)
     if key not in SCORES:
@@ -62,13 +64,13 @@ def fake_trials(tmp_path):
           "d_accuracy_train_std": 0.0, "d_accuracy_heldout": heldout,
           "d_accuracy_heldout_std": 0.0, "d_accuracy_gap": train - heldout,
           "d_accuracy_gap_std": 0.0})
-    write(os.path.join(trial.model_dir, sweep.DONE), '{"seconds": 600}')
+    write(os.path.join(trial.model_dir, sweep_spec.DONE), '{"seconds": 600}')
   return spec_path
 
 
 def test_shipped_spec_and_config():
-  spec = sweep.load_spec("diffaugment_overfit_digits")
-  trials = sweep.expand(spec, "/tmp/unused")
+  spec = sweep_spec.load_spec("diffaugment_overfit_digits")
+  trials = sweep_spec.expand(spec, "/tmp/unused")
   assert len(trials) == 2 * 3 and {t.seed for t in trials} == {0, 1, 2}
   assert spec["schedule"] == "train_and_eval" and spec["score_last"] == 3
   every = int(spec["options"][spec["options"].index("--eval_every_steps") + 1])
@@ -138,8 +140,8 @@ score_last = 2
   for row in rows:
     assert np.isfinite(float(row["fid mean"]))
     assert 0 <= float(row["d_accuracy_train mean"]) <= 1
-  for trial in sweep.expand(sweep.load_spec(spec), work):
-    assert [int(r["step"]) for r in sweep.read_scores(trial)] == [2, 4]
+  for trial in sweep_spec.expand(sweep_spec.load_spec(spec), work):
+    assert [int(r["step"]) for r in sweep_report.read_scores(trial)] == [2, 4]
   assert os.path.exists(out + ".png")
   again = diffaugment_overfit.main(["--spec", spec, "--work", work, "--out", out,
                                     "--report_only"])

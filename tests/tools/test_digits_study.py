@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from study_checks import assert_results_written
 
-from compare_gan2 import sweep
+from compare_gan2.sweep import spec as sweep_spec
 from compare_gan2.runner import evaluate
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
@@ -44,8 +44,8 @@ def write_spec(path, text):
 
 
 def fake_trials(tmp_path):
-  spec = sweep.load_spec(write_spec(tmp_path / "s.toml", SPEC))
-  trials = sweep.expand(spec, str(tmp_path / "work"))
+  spec = sweep_spec.load_spec(write_spec(tmp_path / "s.toml", SPEC))
+  trials = sweep_spec.expand(spec, str(tmp_path / "work"))
   for trial in trials:
     hparams = dict(trial.hparams)
     final = FINAL[(hparams["loss.fn"].strip("@"), str(hparams["D.spectral_norm"]))][trial.seed]
@@ -59,14 +59,14 @@ def fake_trials(tmp_path):
       evaluate.write_row(trial.model_dir, "scores.csv", {
           "step": step * 100, "checkpoint": f"model.ckpt-{step * 100}",
           "fid": fid, "fid_std": std, "dataset": "digits"})
-    with open(os.path.join(trial.model_dir, sweep.DONE), "w") as f:
+    with open(os.path.join(trial.model_dir, sweep_spec.DONE), "w") as f:
       f.write('{"seconds": 120}')
   return str(tmp_path / "s.toml"), trials
 
 
 def test_shipped_spec_is_the_budgeted_grid(tmp_path):
-  spec = sweep.load_spec("digits_study")
-  trials = sweep.expand(spec, str(tmp_path))
+  spec = sweep_spec.load_spec("digits_study")
+  trials = sweep_spec.expand(spec, str(tmp_path))
   assert len(trials) == 2 * 2 * 2 * 3
   assert spec["grid"] == {"loss.fn": ["@non_saturating", "@wasserstein"],
                           "penalty.fn": ["@no_penalty", "@wgangp_penalty"],

@@ -12,7 +12,9 @@ import numpy as np
 import pytest
 from study_checks import assert_results_written
 
-from compare_gan2 import config, sweep
+from compare_gan2 import config
+from compare_gan2.sweep import report as sweep_report
+from compare_gan2.sweep import spec as sweep_spec
 from compare_gan2.data import get_dataset
 from compare_gan2.metrics.evaluation import eval_options
 from compare_gan2.runner import evaluate
@@ -53,7 +55,7 @@ def fake_scores(size, method, seed):
 
 def fake_trials(tmp_path):
   spec_path = write(tmp_path / "s.toml", SPEC)
-  trials = sweep.expand(sweep.load_spec(spec_path), str(tmp_path / "work"))
+  trials = sweep_spec.expand(sweep_spec.load_spec(spec_path), str(tmp_path / "work"))
   for trial in trials:
     scores = fake_scores(limited_data.size_of(trial), limited_data.method_of(trial),
                          trial.seed)
@@ -64,13 +66,13 @@ def fake_trials(tmp_path):
       evaluate.write_row(trial.model_dir, "scores.csv", {
           "step": step * 100, "checkpoint": f"model.ckpt-{step * 100}",
           **{k: v for s, value in row.items() for k, v in ((s, value), (f"{s}_std", 0.0))}})
-    write(os.path.join(trial.model_dir, sweep.DONE), '{"seconds": 300}')
+    write(os.path.join(trial.model_dir, sweep_spec.DONE), '{"seconds": 300}')
   return spec_path
 
 
 def test_shipped_spec():
-  spec = sweep.load_spec("limited_data_digits")
-  trials = sweep.expand(spec, "/tmp/unused")
+  spec = sweep_spec.load_spec("limited_data_digits")
+  trials = sweep_spec.expand(spec, "/tmp/unused")
   assert len(trials) == 3 * 4 * 2 * 3 and {t.seed for t in trials} == {0, 1, 2}
   grid = spec["grid"]
   assert min(grid["dataset.train_examples"]) < 100 <= max(grid["dataset.train_examples"])
@@ -94,7 +96,7 @@ def test_shipped_spec():
 
 
 def test_method_labels(tmp_path):
-  trials = sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", SPEC)), "/tmp/unused")
+  trials = sweep_spec.expand(sweep_spec.load_spec(write(tmp_path / "s.toml", SPEC)), "/tmp/unused")
   assert [limited_data.method_of(t) for t in trials[:4]] == [
       "none", "translation,cutout", "bcr", "bcr + translation,cutout"]
   assert [limited_data.size_of(t) for t in trials[:5]] == [100] * 4 + [25]

@@ -8,7 +8,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from compare_gan2 import sweep
+from compare_gan2.sweep import spec as sweep_spec
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.abspath(__file__)))), "benchmarks"))
@@ -22,8 +22,8 @@ def trial(tmp_path, config, seed, steps=(), done=True):
     Image.fromarray(np.full((20, 20, 3), step % 255, np.uint8)).save(
         model_dir / "samples" / f"step_{step:07d}.png")
   if done:
-    (model_dir / sweep.DONE).write_text("{}")
-  return sweep.Trial(config=config, seed=seed, gin_configs=(), bindings=(),
+    (model_dir / sweep_spec.DONE).write_text("{}")
+  return sweep_spec.Trial(config=config, seed=seed, gin_configs=(), bindings=(),
                      model_dir=str(model_dir))
 
 

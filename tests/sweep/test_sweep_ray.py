@@ -15,7 +15,11 @@ import time
 
 import pytest
 
-from compare_gan2 import cli, sweep, sweep_backends
+from compare_gan2 import cli
+from compare_gan2.sweep import backends as sweep_backends
+from compare_gan2.sweep import report as sweep_report
+from compare_gan2.sweep import run as sweep_run
+from compare_gan2.sweep import spec as sweep_spec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 NO_RAY = importlib.util.find_spec("ray") is None
@@ -73,27 +77,27 @@ def test_ray_table_of_the_spec(tmp_path, capsys):
 
 
 def test_killed_trial_is_retried_then_failed(tmp_path):
-  trial = sweep.expand(sweep.load_spec("mog_study_small"), str(tmp_path))[0]
+  trial = sweep_spec.expand(sweep_spec.load_spec("mog_study_small"), str(tmp_path))[0]
   os.makedirs(trial.model_dir)
-  assert sweep._settle(trial, -9, 1.0, 0, 2) == ""  # pylint: disable=protected-access
-  assert sweep._settle(trial, -9, 1.0, 1, 2) == ""  # pylint: disable=protected-access
-  error = sweep._settle(trial, -9, 1.0, 2, 2)  # pylint: disable=protected-access
+  assert sweep_run._settle(trial, -9, 1.0, 0, 2) == ""  # pylint: disable=protected-access
+  assert sweep_run._settle(trial, -9, 1.0, 1, 2) == ""  # pylint: disable=protected-access
+  error = sweep_run._settle(trial, -9, 1.0, 2, 2)  # pylint: disable=protected-access
   assert error.startswith(f"Trial {trial.name} failed: killed by SIGKILL 3 time(s)")
   # Stopped by SIGTERM after saving (exit 128 + 15): restarted too.
-  assert sweep._settle(trial, 143, 1.0, 0, 2) == ""  # pylint: disable=protected-access
-  assert "killed by SIGTERM 3 time(s)" in sweep._settle(  # pylint: disable=protected-access
+  assert sweep_run._settle(trial, 143, 1.0, 0, 2) == ""  # pylint: disable=protected-access
+  assert "killed by SIGTERM 3 time(s)" in sweep_run._settle(  # pylint: disable=protected-access
       trial, 143, 1.0, 2, 2)
-  assert "exit 1" in sweep._settle(trial, 1, 1.0, 0, 2)  # pylint: disable=protected-access
+  assert "exit 1" in sweep_run._settle(trial, 1, 1.0, 0, 2)  # pylint: disable=protected-access
   assert not trial.done
 
 
 def test_unwritable_sweep_directory_is_one_line(tmp_path):
   blocker = write(tmp_path / "file", "")
-  with pytest.raises(sweep.OutputNotWritable) as e:
-    sweep.check_writable(os.path.join(blocker, "sweep"))
+  with pytest.raises(sweep_spec.OutputNotWritable) as e:
+    sweep_spec.check_writable(os.path.join(blocker, "sweep"))
   message = str(e.value)
   assert "cannot write the sweep directory" in message and "\n" not in message
-  sweep.check_writable(str(tmp_path / "fine"))
+  sweep_spec.check_writable(str(tmp_path / "fine"))
   assert os.listdir(tmp_path / "fine") == []  # the probe is gone
 
 
@@ -144,7 +148,7 @@ options = ["--num_eval_averaging_runs", "1"]
 "loss.fn" = ["@non_saturating", "@hinge"]
 """)
   out = str(tmp_path / "out")
-  trials = sweep.expand(sweep.load_spec(spec), out)
+  trials = sweep_spec.expand(sweep_spec.load_spec(spec), out)
   victim = trials[0]
   began = time.time()
   driver = subprocess.Popen(
@@ -174,11 +178,11 @@ options = ["--num_eval_averaging_runs", "1"]
   resumed = re.findall(r"Resumed from \S+ \(step (\d+)\)", log.split("$ ")[2])
   assert resumed and int(resumed[0]) >= 20, log[-3000:]  # not from step 0
   for trial in trials:
-    assert [r["step"] for r in sweep.read_scores(trial)] == [20.0, 40.0, 60.0]
+    assert [r["step"] for r in sweep_report.read_scores(trial)] == [20.0, 40.0, 60.0]
   # The local backend's report: the same columns and rows.
   with open(os.path.join(out, "results.csv"), newline="") as f:
     rows = list(csv.DictReader(f))
-  per_trial, _ = sweep.summarize(trials)
+  per_trial, _ = sweep_report.summarize(trials)
   assert list(rows[0]) == list(per_trial[0]) == [
       "config", "seed", "status", "step", "modes_covered", "high_quality_fraction"]
   assert [(r["config"], r["status"]) for r in rows] == [
@@ -186,7 +190,7 @@ options = ["--num_eval_averaging_runs", "1"]
   for name in ("summary.csv", "summary.md", "curves.png", "boxplot.png"):
     assert os.path.getsize(os.path.join(out, name)) > 0
   for trial in trials:  # the HParams dashboard's sessions
-    assert len(glob.glob(os.path.join(trial.model_dir, "*" + sweep.HPARAMS_SUFFIX))) == 1
+    assert len(glob.glob(os.path.join(trial.model_dir, "*" + sweep_report.HPARAMS_SUFFIX))) == 1
   print(f"Ray sweep: {seconds:.0f} s")
 
 
@@ -196,20 +200,20 @@ def test_remote_sweep_directory(tmp_path):
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   out = f"ram://sweep_{os.getpid()}"
   spec = {"configs": ["mog_ring"], "seeds": [0], "grid": {"loss.fn": ["@hinge"]}}
-  [trial] = sweep.expand(spec, out)
+  [trial] = sweep_spec.expand(spec, out)
   assert trial.model_dir == f"{out}/trials/loss=hinge/seed0" and trial.sweep_dir == out
-  sweep.check_writable(out)
-  sweep.makedirs(trial.model_dir)
-  log = open(sweep._local_log(trial), "a")  # pylint: disable=protected-access,consider-using-with
+  sweep_spec.check_writable(out)
+  sweep_spec.makedirs(trial.model_dir)
+  log = open(sweep_run._local_log(trial), "a")  # pylint: disable=protected-access,consider-using-with
   log.write("attempt 1\n")
-  sweep._save_log(trial, log)  # pylint: disable=protected-access
-  sweep.write_text(f"{trial.model_dir}/scores.csv", "step,fid,fid_std\n100,3.5,0.0\n")
-  assert sweep._settle(trial, 0, 1.0, 0, 2) is None  # pylint: disable=protected-access
+  sweep_run._save_log(trial, log)  # pylint: disable=protected-access
+  sweep_spec.write_text(f"{trial.model_dir}/scores.csv", "step,fid,fid_std\n100,3.5,0.0\n")
+  assert sweep_run._settle(trial, 0, 1.0, 0, 2) is None  # pylint: disable=protected-access
   assert trial.done
-  sweep.report([trial], out)
-  assert sweep.read_text(f"{out}/results.csv").splitlines() == [
+  sweep_report.report([trial], out)
+  assert sweep_spec.read_text(f"{out}/results.csv").splitlines() == [
       "config,seed,status,step,fid", "loss=hinge,0,done,100,3.5"]
-  assert sweep.read_text(f"{trial.model_dir}/sweep.log") == "attempt 1\n"
+  assert sweep_spec.read_text(f"{trial.model_dir}/sweep.log") == "attempt 1\n"
   names = tf.io.gfile.listdir(out)
   assert {"summary.md", "curves.png", "boxplot.png"} <= set(names)
-  assert any(n.endswith(sweep.HPARAMS_SUFFIX) for n in names)
+  assert any(n.endswith(sweep_report.HPARAMS_SUFFIX) for n in names)

@@ -14,7 +14,7 @@ from typing import Any, Callable
 import gin
 import tensorflow as tf
 
-from compare_gan2.registry import LOSSES
+from compare_gan2.registry import LOSSES, import_submodules
 
 Losses = tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]
 
@@ -86,3 +86,8 @@ def call_with_accepted_args(fn: Callable[..., Any], **kwargs: Any) -> Any:
 def get_losses(fn: Any = "non_saturating", **kwargs: Any) -> Losses:
   """Evaluates the loss chosen by gin `loss.fn` (a name or `@name`)."""
   return call_with_accepted_args(LOSSES.get(fn), **kwargs)
+
+
+# A new loss of the package is one file in this folder: imported here,
+# after the definitions above that it may use.
+import_submodules(__name__, __path__)

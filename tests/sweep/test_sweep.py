@@ -14,7 +14,10 @@ import time
 import numpy as np
 import pytest
 
-from compare_gan2 import cli, sweep
+from compare_gan2 import cli
+from compare_gan2.sweep import report as sweep_report
+from compare_gan2.sweep import run as sweep_run
+from compare_gan2.sweep import spec as sweep_spec
 from compare_gan2.data import mixtures
 from compare_gan2.metrics import scores
 from compare_gan2.runner import evaluate
@@ -36,7 +39,7 @@ def write(path, text):
 
 
 def test_expand_crosses_grid_and_seeds(tmp_path):
-  trials = sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path / "o"))
+  trials = sweep_spec.expand(sweep_spec.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path / "o"))
   assert [(t.config, t.seed) for t in trials] == [
       ("loss=non_saturating,ModularGAN.g_lr=0.001", 0), ("loss=hinge,ModularGAN.g_lr=0.001", 0),
       ("loss=non_saturating,ModularGAN.g_lr=0.001", 1), ("loss=hinge,ModularGAN.g_lr=0.001", 1)]
@@ -53,7 +56,7 @@ def test_expand_crosses_grid_and_seeds(tmp_path):
 
 
 def test_variants_and_several_configs(tmp_path):
-  spec = sweep.load_spec(write(tmp_path / "s.toml", """
+  spec = sweep_spec.load_spec(write(tmp_path / "s.toml", """
 configs = ["mog_ring", "mog_grid"]
 seeds = [3]
 [[variants]]
@@ -62,7 +65,7 @@ name = "plain"
 name = "sn"
 bindings = ["D.spectral_norm = True"]
 """))
-  trials = sweep.expand(spec, str(tmp_path))
+  trials = sweep_spec.expand(spec, str(tmp_path))
   assert [t.config for t in trials] == ["mog_ring,plain", "mog_ring,sn",
                                         "mog_grid,plain", "mog_grid,sn"]
   assert trials[1].bindings == ("D.spectral_norm = True",)
@@ -73,7 +76,7 @@ def test_shipped_specs_expand(tmp_path):
   sizes = {"mog_study": 2 * 4 * 3 * 2 * 3, "mog_study_small": 4 * 3 * 3,
            "mog_pacgan": 3, "fewer_labels_digits": 9 * 2}
   for name, size in sizes.items():
-    trials = sweep.expand(sweep.load_spec(name), str(tmp_path))
+    trials = sweep_spec.expand(sweep_spec.load_spec(name), str(tmp_path))
     assert len(trials) == size
     assert len({t.model_dir for t in trials}) == size
 
@@ -88,21 +91,21 @@ def test_shipped_specs_expand(tmp_path):
 ])
 def test_bad_specs(tmp_path, text, message):
   with pytest.raises(ValueError, match=message):
-    sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", text)), str(tmp_path))
+    sweep_spec.expand(sweep_spec.load_spec(write(tmp_path / "s.toml", text)), str(tmp_path))
 
 
 def test_shipped_spec_found_beside_a_folder_of_its_name(tmp_path, monkeypatch):
   monkeypatch.chdir(tmp_path)
   os.mkdir("mog_study")  # e.g. the output of an earlier `--out mog_study`
-  assert sweep.load_spec("mog_study")["configs"] == ["mog_ring_tuned", "mog_grid_tuned"]
+  assert sweep_spec.load_spec("mog_study")["configs"] == ["mog_ring_tuned", "mog_grid_tuned"]
 
 
 def test_unknown_spec_and_config(tmp_path):
   with pytest.raises(FileNotFoundError, match="mog_study_small"):
-    sweep.load_spec("no_such_spec")
-  spec = sweep.load_spec(write(tmp_path / "s.toml", "configs = ['no_such_config']"))
+    sweep_spec.load_spec("no_such_spec")
+  spec = sweep_spec.load_spec(write(tmp_path / "s.toml", "configs = ['no_such_config']"))
   with pytest.raises(FileNotFoundError, match="no_such_config"):
-    sweep.expand(spec, str(tmp_path))
+    sweep_spec.expand(spec, str(tmp_path))
 
 
 def fake_run(trial, fids, accuracies, done=True):
@@ -114,18 +117,18 @@ def fake_run(trial, fids, accuracies, done=True):
         "fid": fid, "fid_std": 0.0, "class_accuracy": acc, "class_accuracy_std": 0.0,
         "dataset": "digits"})
   if done:
-    open(os.path.join(trial.model_dir, sweep.DONE), "w").close()
+    open(os.path.join(trial.model_dir, sweep_spec.DONE), "w").close()
 
 
 def test_report_matches_numpy(tmp_path):
-  trials = sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))
+  trials = sweep_spec.expand(sweep_spec.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))
   rng = np.random.default_rng(0)
   finals = {}
   for trial in trials[:3]:
     fids, accs = rng.uniform(10, 50, 3), rng.uniform(0, 1, 3)
     fake_run(trial, fids, accs)
     finals[(trial.config, trial.seed)] = (fids[-1], accs[-1])
-  table, _ = sweep.report(trials, str(tmp_path))
+  table, _ = sweep_report.report(trials, str(tmp_path))
   with open(tmp_path / "summary.csv", newline="") as f:
     rows = {(r["config"], r["score"]): r for r in csv.DictReader(f)}
   ns = "loss=non_saturating,ModularGAN.g_lr=0.001"
@@ -149,7 +152,7 @@ def test_report_matches_numpy(tmp_path):
 def test_print_commands_skips_finished(tmp_path, capsys):
   spec = write(tmp_path / "s.toml", SPEC)
   out = str(tmp_path / "o")
-  trials = sweep.expand(sweep.load_spec(spec), out)
+  trials = sweep_spec.expand(sweep_spec.load_spec(spec), out)
   fake_run(trials[0], [1.0], [0.5])
   assert cli.main(["sweep", "--spec", spec, "--out", out, "--print_commands"]) == 0
   lines = capsys.readouterr().out.strip().splitlines()
@@ -209,9 +212,9 @@ def test_modes_hit_counts_any_high_quality_sample():
 
 
 def test_score_last_averages_the_last_checkpoints(tmp_path):
-  spec = sweep.load_spec(write(tmp_path / "s.toml", "score_last = 3\n" + SPEC))
+  spec = sweep_spec.load_spec(write(tmp_path / "s.toml", "score_last = 3\n" + SPEC))
   assert spec["score_last"] == 3
-  trials = sweep.expand(spec, str(tmp_path))
+  trials = sweep_spec.expand(spec, str(tmp_path))
   rng = np.random.default_rng(1)
   runs = {}
   for trial in trials:
@@ -220,7 +223,7 @@ def test_score_last_averages_the_last_checkpoints(tmp_path):
     runs[(trial.config, trial.seed)] = (fids, accs)
   ns = "loss=non_saturating,ModularGAN.g_lr=0.001"
   for last in (1, 3, 10):  # 10 > 5 rows: the mean over all of them
-    per_trial, summary = sweep.summarize(trials, score_last=last)
+    per_trial, summary = sweep_report.summarize(trials, score_last=last)
     rows = {(r["config"], r["score"]): r for r in summary}
     fid = [np.mean(runs[(ns, s)][0][-last:]) for s in (0, 1)]
     assert rows[(ns, "fid")]["median"] == pytest.approx(np.median(fid))
@@ -228,12 +231,12 @@ def test_score_last_averages_the_last_checkpoints(tmp_path):
     assert per_trial[0]["class_accuracy"] == pytest.approx(
         np.mean(runs[(ns, 0)][1][-last:]))
     assert per_trial[0]["step"] == 500  # the last checkpoint's step
-  table, _ = sweep.report(trials, str(tmp_path), score_last=3)
+  table, _ = sweep_report.report(trials, str(tmp_path), score_last=3)
   with open(tmp_path / "summary.md") as f:
     assert "mean over each trial's last 3 evaluated checkpoints" in f.read()
   for bad in ("0", "1.5", "true"):
     with pytest.raises(ValueError, match="score_last"):
-      sweep.load_spec(write(tmp_path / "b.toml", f"configs = ['mog_ring']\nscore_last = {bad}\n"))
+      sweep_spec.load_spec(write(tmp_path / "b.toml", f"configs = ['mog_ring']\nscore_last = {bad}\n"))
 
 
 def test_mode_coverage_needs_points():
@@ -258,7 +261,7 @@ options = ["--num_eval_averaging_runs", "1"]
   out = str(tmp_path / "out")
   command = [sys.executable, "-m", "compare_gan2", "sweep", "--spec", spec, "--out", out,
              "--parallel", "2"]
-  trials = sweep.expand(sweep.load_spec(spec), out)
+  trials = sweep_spec.expand(sweep_spec.load_spec(spec), out)
   first = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   # Kill the sweep (SIGKILL: no clean-up) once the first pair has finished
   # and the next pair has a checkpoint.
@@ -271,14 +274,14 @@ options = ["--num_eval_averaging_runs", "1"]
   first.wait()
   finished = [t for t in trials if t.done]
   assert finished, "no trial finished before the kill"
-  marks = {t.model_dir: os.path.getmtime(os.path.join(t.model_dir, sweep.DONE))
+  marks = {t.model_dir: os.path.getmtime(os.path.join(t.model_dir, sweep_spec.DONE))
            for t in finished}
   time.sleep(2)  # the children die with the sweep (PR_SET_PDEATHSIG)
   result = subprocess.run(command, capture_output=True, text=True, timeout=900)
   assert result.returncode == 0, result.stderr[-3000:]
   assert all(t.done for t in trials)
   for path, mtime in marks.items():  # finished trials were skipped
-    assert os.path.getmtime(os.path.join(path, sweep.DONE)) == mtime
+    assert os.path.getmtime(os.path.join(path, sweep_spec.DONE)) == mtime
     with open(os.path.join(path, "sweep.log")) as f:
       assert f.read().count("$ ") == 1
   resumed = [t for t in trials if t not in finished]
@@ -291,7 +294,7 @@ options = ["--num_eval_averaging_runs", "1"]
       for s in ("modes_covered", "high_quality_fraction")}
   assert all(r["seeds"] == "2" for r in rows)
   for trial in trials:
-    steps = [r["step"] for r in sweep.read_scores(trial)]
+    steps = [r["step"] for r in sweep_report.read_scores(trial)]
     # Every checkpoint scored once; a trial the kill caught early may also
     # hold the checkpoint it saved on its SIGTERM (PR_SET_PDEATHSIG).
     assert steps == sorted(set(steps)) and {20.0, 40.0, 60.0} <= set(steps), steps
@@ -315,9 +318,9 @@ def test_plots_leave_pyplot_backend_alone(tmp_path):
     assert rgb.ndim == 3 and rgb.shape[2] == 3 and rgb.std() > 0
     points = images.scatter_plot(np.zeros((5, 2)), np.ones((5, 2)))
     assert points.shape[2] == 3
-    trials = sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))
+    trials = sweep_spec.expand(sweep_spec.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))
     fake_run(trials[0], [3.0, 2.0], [0.1, 0.2])
-    sweep.report(trials, str(tmp_path))
+    sweep_report.report(trials, str(tmp_path))
     assert matplotlib.get_backend() == "svg"
   finally:
     matplotlib.use(before)
@@ -334,12 +337,12 @@ def test_hparams_for_tensorboard_match_scores_csv(tmp_path):
   experiment (every grid value, the scores as metrics)."""
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   from tensorboard.plugins.hparams import metadata  # pylint: disable=g-import-not-at-top
-  trials = sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))
+  trials = sweep_spec.expand(sweep_spec.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))
   hinge = trials[3]
   fake_run(hinge, [30.0, 20.5], [0.25, 0.75])
-  sweep.write_hparams(hinge)
-  sweep.write_hparams(hinge)  # a rerun replaces the event file
-  paths = glob.glob(os.path.join(hinge.model_dir, "*" + sweep.HPARAMS_SUFFIX))
+  sweep_report.write_hparams(hinge)
+  sweep_report.write_hparams(hinge)  # a rerun replaces the event file
+  paths = glob.glob(os.path.join(hinge.model_dir, "*" + sweep_report.HPARAMS_SUFFIX))
   assert len(paths) == 1
   hparams, scalars = None, {}
   for event in _events(paths[0]):
@@ -347,27 +350,27 @@ def test_hparams_for_tensorboard_match_scores_csv(tmp_path):
       if value.tag == metadata.SESSION_START_INFO_TAG:
         hparams = metadata.parse_session_start_info_plugin_data(
             value.metadata.plugin_data.content).hparams
-      elif value.tag.startswith(sweep.SCORE_TAG):
+      elif value.tag.startswith(sweep_report.SCORE_TAG):
         scalars[value.tag] = (event.step, float(tf.make_ndarray(value.tensor)))
   assert hparams["loss.fn"].string_value == "@hinge"
   assert hparams["ModularGAN.g_lr"].number_value == pytest.approx(0.001)
   assert hparams["seed"].number_value == 1
   assert hparams["config"].string_value == hinge.config
-  final = sweep.read_scores(hinge)[-1]  # scores.csv's last row
+  final = sweep_report.read_scores(hinge)[-1]  # scores.csv's last row
   assert scalars == {"score/fid": (200, pytest.approx(final["fid"])),
                      "score/class_accuracy": (200, pytest.approx(final["class_accuracy"]))}
   assert final["fid"] == 20.5
   # With the spec's score_last, a finished trial's scores are the mean over
   # its last checkpoints, as the tables read them.
-  sweep.write_hparams(sweep.expand(sweep.load_spec(write(
+  sweep_report.write_hparams(sweep_spec.expand(sweep_spec.load_spec(write(
       tmp_path / "s2.toml", "score_last = 2\n" + SPEC)), str(tmp_path))[3])
-  [path] = glob.glob(os.path.join(hinge.model_dir, "*" + sweep.HPARAMS_SUFFIX))
+  [path] = glob.glob(os.path.join(hinge.model_dir, "*" + sweep_report.HPARAMS_SUFFIX))
   means = {v.tag: (e.step, float(tf.make_ndarray(v.tensor))) for e in _events(path)
-           for v in e.summary.value if v.tag.startswith(sweep.SCORE_TAG)}
+           for v in e.summary.value if v.tag.startswith(sweep_report.SCORE_TAG)}
   assert means == {"score/fid": (200, pytest.approx((30.0 + 20.5) / 2)),
                    "score/class_accuracy": (200, pytest.approx((0.25 + 0.75) / 2))}
-  sweep.report(trials, str(tmp_path))
-  [root] = glob.glob(os.path.join(tmp_path, "*" + sweep.HPARAMS_SUFFIX))
+  sweep_report.report(trials, str(tmp_path))
+  [root] = glob.glob(os.path.join(tmp_path, "*" + sweep_report.HPARAMS_SUFFIX))
   [experiment] = [metadata.parse_experiment_plugin_data(v.metadata.plugin_data.content)
                   for e in _events(root) for v in e.summary.value
                   if v.tag == metadata.EXPERIMENT_TAG]
@@ -382,8 +385,8 @@ def test_hparams_for_tensorboard_match_scores_csv(tmp_path):
 def test_finished_trial_gets_hparams_from_the_local_backend(tmp_path):
   """_settle, shared by both backends, marks the trial done and writes its
   hparams event file."""
-  trial = sweep.expand(sweep.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))[0]
+  trial = sweep_spec.expand(sweep_spec.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))[0]
   fake_run(trial, [5.0], [0.5], done=False)
-  assert sweep._settle(trial, 0, 3.0, 0, 2) is None  # pylint: disable=protected-access
+  assert sweep_run._settle(trial, 0, 3.0, 0, 2) is None  # pylint: disable=protected-access
   assert trial.done
-  assert glob.glob(os.path.join(trial.model_dir, "*" + sweep.HPARAMS_SUFFIX))
+  assert glob.glob(os.path.join(trial.model_dir, "*" + sweep_report.HPARAMS_SUFFIX))

@@ -1,6 +1,6 @@
 """The Ray backend of `compare_gan2 sweep` (`--backend ray`, see
 docs/sweeps_ray.md): each unfinished trial is a Ray task with a resource
-request, which runs the local backend's code (sweep.run_trial: the same
+request, which runs the local backend's code (run.run_trial: the same
 `python -m compare_gan2 ...` command into the same run directory, restarted
 from its checkpoint when killed by a signal). Ray itself retries a task whose
 worker died (`max_retries`); a trial that still fails is reported and the
@@ -16,7 +16,9 @@ import logging
 import os
 from typing import Any, Sequence
 
-from compare_gan2 import console, sweep
+from compare_gan2 import console
+from compare_gan2.sweep.run import Progress, run_trial
+from compare_gan2.sweep.spec import OutputNotWritable, Trial, check_writable
 
 logger = logging.getLogger("compare_gan2")
 
@@ -48,12 +50,12 @@ class _Tracker:
     return self._started
 
 
-def _trial_task(trial: sweep.Trial, tracker: Any, env: dict[str, str],
+def _trial_task(trial: Trial, tracker: Any, env: dict[str, str],
                 max_retries: int) -> tuple[str | None, float]:
   """The body of a trial's Ray task, on a worker."""
-  sweep.check_writable(trial.sweep_dir)  # fails fast, with the worker's name
+  check_writable(trial.sweep_dir)  # fails fast, with the worker's name
   tracker.start.remote(trial.model_dir)
-  return sweep.run_trial(trial, env, max_retries)
+  return run_trial(trial, env, max_retries)
 
 
 def _reason(e: BaseException) -> str:
@@ -62,7 +64,7 @@ def _reason(e: BaseException) -> str:
   return f"{type(cause).__name__}: {console.one_line(last)}"
 
 
-def run(trials: Sequence[sweep.Trial], *, address: str | None = None,
+def run(trials: Sequence[Trial], *, address: str | None = None,
         num_cpus: int | None = None, num_cpus_per_trial: float = 1,
         num_gpus_per_trial: float = 0, resources: dict[str, float] | None = None,
         max_retries: int = 2, poll_seconds: float = 1.0) -> list[str]:
@@ -70,11 +72,11 @@ def run(trials: Sequence[sweep.Trial], *, address: str | None = None,
   (None: a Ray instance started here with `num_cpus`, on 127.0.0.1 only),
   each requesting `num_cpus_per_trial` CPUs, `num_gpus_per_trial` GPUs and
   the custom `resources`. Returns the error messages of failed trials.
-  Raises sweep.OutputNotWritable when a worker cannot write the sweep
+  Raises OutputNotWritable when a worker cannot write the sweep
   directory (the other tasks are cancelled)."""
   queue = [t for t in trials if not t.done]
   if not queue:
-    sweep.Progress(trials, 0, "nothing to run")
+    Progress(trials, 0, "nothing to run")
     return []
   ray = _import_ray(local=address is None)
   started_here = not ray.is_initialized()
@@ -84,7 +86,7 @@ def run(trials: Sequence[sweep.Trial], *, address: str | None = None,
                include_dashboard=False)
     else:
       ray.init(address=address)
-  pending: dict[Any, sweep.Trial] = {}
+  pending: dict[Any, Trial] = {}
   try:
     tracker = ray.remote(num_cpus=0)(_Tracker).remote()
     task = ray.remote(_trial_task).options(
@@ -94,7 +96,7 @@ def run(trials: Sequence[sweep.Trial], *, address: str | None = None,
     env = {"OMP_NUM_THREADS": threads, "TF_NUM_INTRAOP_THREADS": threads}
     pending = {task.remote(t, tracker, env, max_retries): t for t in queue}
     cpus = ray.cluster_resources().get("CPU", 0)
-    progress = sweep.Progress(trials, len(queue), (
+    progress = Progress(trials, len(queue), (
         f"Ray tasks of {num_cpus_per_trial:g} CPU, {num_gpus_per_trial:g} GPU"
         f"{' ' + str(resources) if resources else ''} on a cluster of {cpus:g} CPUs"))
     errors: list[str] = []
@@ -113,8 +115,8 @@ def run(trials: Sequence[sweep.Trial], *, address: str | None = None,
         try:
           error, seconds = ray.get(ref)
         except ray.exceptions.RayTaskError as e:
-          if isinstance(e.cause, sweep.OutputNotWritable):
-            raise sweep.OutputNotWritable(str(e.cause)) from None
+          if isinstance(e.cause, OutputNotWritable):
+            raise OutputNotWritable(str(e.cause)) from None
           error = f"Trial {trial.name} failed: {_reason(e)}"
         except ray.exceptions.RayError as e:  # its worker died max_retries + 1 times
           error = f"Trial {trial.name} failed: {_reason(e)}"

@@ -22,7 +22,7 @@ import tensorflow as tf
 
 from compare_gan2.losses import call_with_accepted_args
 from compare_gan2.random_ops import per_example_uniform
-from compare_gan2.registry import PENALTIES
+from compare_gan2.registry import PENALTIES, import_submodules
 
 DiscriminatorFn = Callable[[tf.Tensor, Any], tf.Tensor]
 
@@ -109,3 +109,8 @@ def r1_penalty(discriminator: DiscriminatorFn, x: tf.Tensor, y: Any) -> tf.Tenso
 def get_penalty_loss(fn: Any = "no_penalty", **kwargs: Any) -> tf.Tensor:
   """Evaluates the penalty chosen by gin `penalty.fn` (a name or `@name`)."""
   return call_with_accepted_args(PENALTIES.get(fn), **kwargs)
+
+
+# A new penalty of the package is one file in this folder: imported here,
+# after the definitions above that it may use.
+import_submodules(__name__, __path__)

@@ -1,5 +1,5 @@
-"""Run a sweep spec on a backend: "local" (child processes, `sweep.run`) or
-"ray" (one Ray task per trial, `sweep_ray.run`). It sits above both backends,
+"""Run a sweep spec on a backend: "local" (child processes, `run.run`) or
+"ray" (one Ray task per trial, `ray.run`). It sits above both backends,
 so that neither imports the other's caller."""
 
 from __future__ import annotations
@@ -11,9 +11,10 @@ import shlex
 import types
 from typing import Any
 
-from compare_gan2 import sweep_ray
-from compare_gan2.sweep import (RAY_KEYS, expand, load_spec, makedirs, report, run,
-                                 write_json)
+from compare_gan2.sweep import ray as sweep_ray
+from compare_gan2.sweep.report import report
+from compare_gan2.sweep.run import run
+from compare_gan2.sweep.spec import RAY_KEYS, expand, load_spec, makedirs, write_json
 
 logger = logging.getLogger("compare_gan2")
 
