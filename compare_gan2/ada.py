@@ -13,7 +13,7 @@ the same on one device or split over replicas, and under XLA. `draw` makes
 the draws; `augment_with_draws` takes any draws (tests feed the same ones to
 the original's formulas).
 
-The controller of p (the original's `rt` heuristic) is `gans/ada.py`.
+The controller of p (the original's `rt` heuristic) is `gans/adaptive.py`.
 """
 
 from __future__ import annotations
@@ -64,7 +64,8 @@ def draw(seeds: tf.Tensor, salt: int) -> Draws:
   "<op>_n" float32 [B] (or [B, 2] for the translations)."""
   draws = {}
   for k, (op, kinds) in enumerate(_DRAWS.items()):
-    base = salt * 1000 + 10 * k
+    # Apart from DiffAugment's salt * 1000 + 10 i (it shares the salts).
+    base = salt * 1000 + 500 + 10 * k
     draws[f"{op}_gate"] = per_example_uniform(seeds, [], base)
     for kind, size in kinds.items():
       u = per_example_uniform(seeds, [size], base + 1)
