@@ -119,6 +119,11 @@ class ADA:
     self._vars["signs_sum"].assign_add(total[0])
     self._vars["signs_count"].assign_add(total[1])
 
+  def tune_state(self) -> Metrics:
+    """ada_p and ada_rt (the latest r_t), as logged."""
+    return {"ada_p": tf.convert_to_tensor(self._vars["p"]),
+            "ada_rt": tf.convert_to_tensor(self._vars["rt"])}
+
   def tune(self, step: tf.Tensor) -> Metrics:
     """After G step `step` (counted from 1): every `interval` steps r_t and
     (adaptive) p are updated and the accumulators restart. Returns ada_p
@@ -136,7 +141,7 @@ class ADA:
     v["rt"].assign(tf.where(due, rt, v["rt"]))
     for name in ("signs_sum", "signs_count"):
       v[name].assign(tf.where(due, 0.0, v[name]))
-    return {"ada_p": tf.convert_to_tensor(v["p"]), "ada_rt": tf.convert_to_tensor(v["rt"])}
+    return self.tune_state()
 
 
 def parse_pipeline(pipeline: str) -> tuple[str, ...]:

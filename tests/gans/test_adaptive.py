@@ -13,6 +13,7 @@ from compare_gan2.gans import make_step_inputs
 from compare_gan2.gans.adaptive import ADA
 from compare_gan2.registry import REGISTRIES
 from compare_gan2.runner import TRAIN_DONE
+from compare_gan2.runner import schedules
 from gan_cases import NUM_CLASSES, Z_DIM, class_step, make_gan
 from run_cases import assert_same_checkpoints, checkpoint_values, make_runner
 from tiny_configs import GAN_CLASSES
@@ -145,10 +146,11 @@ def test_mirrored_and_xla_equal_single_replica(mirrored_strategy):
 def test_resumed_run_equals_uninterrupted(tmp_path, caplog):
   """Stop at 4, resume to 8 (p updated every 2 steps, moving visibly): the
   same p, accumulators, weights and optimizer state as one run to 8; p and
-  r_t are in the progress line."""
+  r_t are in the progress line and in the checkpoint's scores row."""
   caplog.set_level("INFO", logger="compare_gan2")
   bindings = ["ADA.pipeline = 'bgc'", "ADA.interval = 2", "ADA.kimg = 0.05"]
-  make_runner(tmp_path / "full", 8, bindings).train()
+  full_runner = make_runner(tmp_path / "full", 8, bindings)
+  full_runner.train()
   make_runner(tmp_path / "split", 4, bindings).train()
   os.remove(tmp_path / "split" / TRAIN_DONE)
   assert make_runner(tmp_path / "split", 8, bindings).train() == 8
@@ -158,3 +160,7 @@ def test_resumed_run_equals_uninterrupted(tmp_path, caplog):
   assert len(state) == 4 and any(float(v) != 0.0 for v in state)
   lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step ")]
   assert "ada_p" in lines[-1] and "ada_rt" in lines[-1]
+  [p] = [float(v) for k, v in checkpoint_values(full).items()
+         if k.startswith("ada/") and k.endswith(".p/.ATTRIBUTES/VARIABLE_VALUE")]
+  row = schedules.evaluate_checkpoint(full_runner, full, num_averaging_runs=1)
+  assert row["ADA.pipeline"].startswith("xflip,rotate90") and row["ada_p"] == pytest.approx(p)
