@@ -164,3 +164,21 @@ def test_resumed_run_equals_uninterrupted(tmp_path, caplog):
          if k.startswith("ada/") and k.endswith(".p/.ATTRIBUTES/VARIABLE_VALUE")]
   row = schedules.evaluate_checkpoint(full_runner, full, num_averaging_runs=1)
   assert row["ADA.pipeline"].startswith("xflip,rotate90") and row["ada_p"] == pytest.approx(p)
+
+
+@pytest.mark.parametrize("name,kimg,policy", [("ada_digits", 20.0, ""),
+                                              ("ada_biggan_cifar10", 500.0, "")])
+def test_shipped_configs_select_ada(name, kimg, policy):
+  from compare_gan2 import config
+  from compare_gan2.augment import DiffAugment
+  from compare_gan2.cli import resolve_config
+  config.parse([resolve_config(name)], [])
+  ada = ADA()
+  assert ada.ops == reference_ops() and (ada.kimg, ada.target, ada.interval) == (kimg, 0.6, 4)
+  assert DiffAugment().policy == policy
+
+
+def reference_ops():
+  """The original train.py's 'bgc' augpipe: these twelve multipliers are 1."""
+  return ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
+          "brightness", "contrast", "lumaflip", "hue", "saturation")
