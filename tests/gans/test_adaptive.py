@@ -15,7 +15,8 @@ from compare_gan2.registry import REGISTRIES
 from compare_gan2.runner import TRAIN_DONE
 from compare_gan2.runner import schedules
 from gan_cases import NUM_CLASSES, Z_DIM, class_step, make_gan
-from run_cases import assert_same_checkpoints, checkpoint_values, make_runner
+from run_cases import (assert_close_values, assert_same_checkpoints, checkpoint_values,
+                       make_runner, plain_and_compiled_loops)
 from tiny_configs import GAN_CLASSES
 import ada_reference as reference
 
@@ -182,3 +183,16 @@ def reference_ops():
   """The original train.py's 'bgc' augpipe: these twelve multipliers are 1."""
   return ("xflip", "rotate90", "xint", "scale", "rotate", "aniso", "xfrac",
           "brightness", "contrast", "lumaflip", "hue", "saturation")
+
+
+# Two XLA compilations of the whole loop (minutes on 2 shared cores): the
+# fast suite's XLA check is test_mirrored_and_xla_equal_single_replica.
+@pytest.mark.slow
+def test_compiled_loop_equals_the_plain_loop(tmp_path):
+  """`run_config.compile_loop` with ADA (p updated every step) and DiffAugment:
+  the same p, accumulators and weights as the plain loop."""
+  plain, compiled = plain_and_compiled_loops(tmp_path, [
+      "ADA.pipeline = 'bgc'", "ADA.interval = 1", "ADA.kimg = 0.05",
+      "DiffAugment.policy = 'translation,cutout'"])
+  assert sum(k.startswith("ada/") for k in plain) == 4
+  assert_close_values(plain, compiled)
