@@ -159,5 +159,11 @@ def parse_pipeline(pipeline: str) -> tuple[str, ...]:
 
 
 def make_ada(entry: Any) -> ADA:
-  """`ModularGAN.ada`: an ADA, or None for the one gin configures."""
-  return entry if isinstance(entry, ADA) else ADA()
+  """`ModularGAN.ada`: an ADA, a pipeline name (the other settings from
+  gin), or None for the one gin configures."""
+  if isinstance(entry, ADA):
+    return entry
+  if entry is None or isinstance(entry, str):
+    return ADA() if entry is None else ADA(pipeline=entry)
+  raise ValueError(f"ModularGAN.ada must be an ADA, a pipeline name or None. "
+                   f"Received: {entry!r}")

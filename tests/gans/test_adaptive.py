@@ -109,6 +109,9 @@ def test_d_sees_the_augmented_images_at_p_and_gin_selects_it():
   gin.clear_config()
   plain = make_gan("dcgan_arch")
   assert not plain.ada and "ada" not in plain.checkpoint_items()
+  assert make_gan("dcgan_arch", ada="blit").ada.ops == ("xflip", "rotate90", "xint")
+  with pytest.raises(ValueError, match="ModularGAN.ada must be"):
+    make_gan("dcgan_arch", ada=3)
 
 
 # --- Replicas and XLA ------------------------------------------------------------------
