@@ -23,7 +23,7 @@ __version__ = "0.1.0"
 console.quiet_tensorflow_logs()
 
 # Importing these registers every component and gin configurable.
-_COMPONENT_MODULES = ("config", "losses", "penalties", "augment", "ops", "architectures",
+_COMPONENT_MODULES = ("config", "losses", "penalties", "augment", "ada", "ops", "architectures",
                       "gans", "data", "labels", "metrics.scores", "metrics.extractors",
                       "metrics.evaluation", "runner")
 _REGISTRY_NAMES = ("ARCHITECTURES", "AUGMENTATIONS", "DATASETS", "EXTRACTORS", "GANS",

@@ -14,6 +14,16 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
         ('batch_norm_fn', 'spectral_norm'),
     'compare_gan2.augment.DiffAugment':
         ('data_range', 'map_to_symmetric', 'penalty_on_augmented', 'policy', 'self'),
+    'compare_gan2.augmentation.ada_bg':
+        ('salt', 'seeds', 'x'),
+    'compare_gan2.augmentation.ada_bgc':
+        ('salt', 'seeds', 'x'),
+    'compare_gan2.augmentation.ada_blit':
+        ('salt', 'seeds', 'x'),
+    'compare_gan2.augmentation.ada_color':
+        ('salt', 'seeds', 'x'),
+    'compare_gan2.augmentation.ada_geom':
+        ('salt', 'seeds', 'x'),
     'compare_gan2.augmentation.brightness':
         ('salt', 'seeds', 'x'),
     'compare_gan2.augmentation.color':
@@ -77,7 +87,7 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
     'compare_gan2.dataset.single_class_imagenet_128':
         ('fake', 'seed', 'tfds_data_dir'),
     'compare_gan2.gan.ModularGAN':
-        ('augmentation', 'conditional', 'd_lr', 'd_optimizer_fn', 'd_regularizer',
+        ('ada', 'augmentation', 'conditional', 'd_lr', 'd_optimizer_fn', 'd_regularizer',
          'data_range', 'disc_iters', 'discriminator', 'ema_decay', 'ema_start_step',
          'fit_label_distribution', 'g_lr', 'g_optimizer_fn', 'g_step_reuses_d_latents',
          'g_use_ema', 'generator', 'jit_compile', 'lamba', 'num_classes', 'self'),
@@ -92,6 +102,9 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
     'compare_gan2.gan.SSGAN':
         ('rotated_batch_size', 'self', 'self_supervision', 'weight_rotation_loss_d',
          'weight_rotation_loss_g', '**'),
+    'compare_gan2.gans.adaptive.ADA':
+        ('adaptive', 'data_range', 'interval', 'kimg', 'max_p', 'p', 'per_example_margin',
+         'pipeline', 'self', 'strengths', 'target'),
     'compare_gan2.gans.modular.GPUModularGAN':
         ('**',),
     'compare_gan2.loss.hinge':

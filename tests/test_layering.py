@@ -33,6 +33,7 @@ LAYERS = {
     # 2: building blocks and data (datasets and label *sources*)
     "compare_gan2.ops": 2, "compare_gan2.data": 2, "compare_gan2.losses": 2,
     "compare_gan2.augment": 2,
+    "compare_gan2.ada": 2,
     # 3: networks, penalties, metrics and the evaluation protocol
     "compare_gan2.architectures": 3, "compare_gan2.penalties": 3,
     "compare_gan2.metrics": 3,

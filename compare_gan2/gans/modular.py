@@ -16,8 +16,9 @@ n - 1). `make_step_inputs` builds these from images and labels.
 
 Subclasses (SSGAN, S3GAN, ProGAN) override the hooks, not the loop:
 `prepare_reals`, `preprocess`, `run_discriminator`, `discriminator_loss`,
-`generator_loss`. Augmentation (`DiffAugment.policy` in gin) is `preprocess`:
-every image D sees, real or fake, in the D and the G step, is augmented.
+`generator_loss`. Augmentation (`ADA.pipeline`, then `DiffAugment.policy`,
+in gin) is `preprocess`: every image D sees, real or fake, in the D and the G
+step, is augmented.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from compare_gan2 import penalties as penalty_lib
 from compare_gan2.architectures import base as arch_base
 from compare_gan2.ops import normalization
 from compare_gan2.gans import consistency  # noqa: F401 (registers cr, bcr, zcr)
+from compare_gan2.gans import adaptive
 from compare_gan2.gans import lecam  # noqa: F401 (registers the LeCam flavours)
 from compare_gan2.gans import regularizer as reg_lib
 from compare_gan2.gans.variables import VariableBag
@@ -95,6 +97,8 @@ class ModularGAN:
     d_regularizer: a regularizer of the losses by name or `@name` (LeCam:
       `lecam_stylegan2`, `lecam_biggan`; consistency: `cr`, `bcr`, `zcr`;
       docs/diffaugment.md), or a list of them, each added. Defaults to `None`.
+    ada: `gans.adaptive.ADA`, adaptive discriminator augmentation; default:
+      the one gin configures (`ADA.pipeline`, off unless set; docs/ada.md).
   """
 
   def __init__(self, *, generator: keras.Model, discriminator: keras.Model,
@@ -108,7 +112,8 @@ class ModularGAN:
                augmentation: augment_lib.DiffAugment | None = None,
                jit_compile: bool = False,
                data_range: tuple[float, float] | None = (0.0, 1.0),
-               g_step_reuses_d_latents: bool = False, d_regularizer: Any = None):
+               g_step_reuses_d_latents: bool = False, d_regularizer: Any = None,
+               ada: adaptive.ADA | None = None):
     if conditional and num_classes < 1:
       raise ValueError("A conditional GAN needs a dataset with labels. "
                        f"Received: conditional=True, num_classes={num_classes}")
@@ -147,6 +152,8 @@ class ModularGAN:
     self.g_step_reuses_d_latents = g_step_reuses_d_latents
     # Their state (LeCam's EMAs) is variables: made here, under the strategy's scope.
     self.regularizers = reg_lib.make_regularizers(d_regularizer)
+    self.ada = adaptive.make_ada(ada)
+    self.ada.build()  # p and its accumulators, under the scope too
     # (z, y_fake) of the D step being built, for the regularizers (zCR).
     self._d_latents: tuple[tf.Tensor, Any] | None = None
     self._compiled_train_step = None
@@ -216,6 +223,8 @@ class ModularGAN:
     state = [v for r in self.regularizers for v in r.variables]
     if state:
       items["d_regularizer"] = VariableBag(state)
+    if self.ada:
+      items["ada"] = VariableBag(self.ada.variables)
     return items
 
   def one_hot(self, labels: tf.Tensor) -> tf.Tensor | None:
@@ -231,7 +240,10 @@ class ModularGAN:
     return images
 
   def preprocess(self, images: tf.Tensor, seeds: tf.Tensor, salt: int) -> tf.Tensor:
-    """Applied to real and fake images before D: the augmentation."""
+    """Applied to real and fake images before D: ADA, then DiffAugment (whose
+    zero fill and cutout must not be resampled by ADA's geometric ops)."""
+    if self.ada:
+      images = self.ada(images, seeds, salt)
     if not self.augmentation:
       return images
     return self.augmentation(images, seeds, salt)
@@ -287,6 +299,8 @@ class ModularGAN:
     penalty = self.penalty_loss(x, x_fake, y_real, seeds)
     metrics = {"d_loss": d_loss + self.lamba * penalty, "d_loss_real": d_loss_real,
                "d_loss_fake": d_loss_fake, "penalty": penalty}
+    if self.ada:
+      metrics.update(self.ada.sign_stats(d_real_logits))  # r_t's, popped by d_step
     if self.regularizers:
       z, y_fake = self._d_latents or (None, None)
       step = reg_lib.DStep(
@@ -368,6 +382,8 @@ class ModularGAN:
     """One discriminator update on a real batch and fresh fakes."""
     metrics, grads = self._gradients(self.d_gradients, inputs)
     self.d_optimizer.apply_gradients(zip(grads, self.d_variables))
+    if self.ada:
+      self.ada.accumulate({k: metrics.pop(k) for k in ("ada_signs_sum", "ada_signs_count")})
     return metrics
 
   def _gradients(self, fn: Callable[..., Any], inputs: dict[str, tf.Tensor]) -> Any:
@@ -447,6 +463,8 @@ class ModularGAN:
     metrics.update(self.g_step(self._slot(features, self.disc_iters)))
     self.global_step.assign_add(1)
     self.update_ema()
+    if self.ada:
+      metrics.update(self.ada.tune(self.global_step))
     return metrics
 
   def static_step_kwargs(self, per_replica: int, replicas: int

@@ -89,6 +89,10 @@ def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 
   # (run.json; another machine may have trained the run).
   row["compute_dtype"] = runner.compute_dtype
   row["train.compute_dtype"] = files.recorded_compute_dtype(runner.model_dir)
+  ada = getattr(runner.gan, "ada", None)
+  if ada:  # the checkpoint's p and latest r_t (columns only for ADA runs)
+    row["ADA.pipeline"] = ",".join(ada.ops)
+    row.update({k: float(v) for k, v in ada.tune_state().items()})
   logger.info("Scores at step %d: %s", step, ", ".join(
       f"{k} {row[k]:.4f}" for k in runs))
   return row

@@ -17,14 +17,15 @@ FIDELITY = pathlib.Path(__file__).resolve().parents[2] / "docs" / "fidelity.md"
 # Named after a paper or an original: float32 (those that include them too).
 PAPER = {"biggan_imagenet128", "dcgan_celeba64", "resnet_cifar10",
          "resnet_lsun-bedroom128", "sndcgan_celebahq128", "ssgan_cifar10",
-         "progan_celebahq", "progan_cifar10", "mog_ring_pacgan", "mog_grid_pacgan"}
+         "progan_celebahq", "progan_cifar10", "mog_ring_pacgan", "mog_grid_pacgan",
+         "ada_biggan_cifar10"}
 PAPER |= {n for n in shipped_configs()
           if n.startswith(("diffaugment_biggan_", "fewer_labels/imagenet128_",
                            "lecam_biggan_cifar10", "lecam_diffaugment_biggan_cifar10"))}
 PAPER |= {"bcr_biggan_cifar10", "bcr_sndcgan_cifar10"}
 # The library's own small configs (CPU scale, embedded data): "auto", except
 # the 2-D mixtures, which pin float32 for their own reason (mog_ring.gin).
-OWN = {"quickstart", "diffaugment_digits", "diffaugment_shapes",
+OWN = {"quickstart", "ada_digits", "diffaugment_digits", "diffaugment_shapes",
        "diffaugment_lowshot", "diffaugment_overfit_digits", "progan_shapes",
        "lecam_digits", "lecam_diffaugment_digits", "bcr_digits",
        "mog_ring", "mog_grid", "mog_ring_tuned", "mog_grid_tuned"}
