@@ -23,10 +23,6 @@ LIMITS = {"file": 600, "class": 300, "function": 60}
 ALLOWED = {
     ("file", "sweep.py"): 668,
     ("function", "sweep_ray.py:run"): 61,
-    ("file", "runner/train.py"): 1103,
-    ("class", "runner/train.py:Runner"): 724,
-    ("function", "runner/train.py:Runner.__init__"): 75,
-    ("function", "runner/train.py:Runner._train"): 77,
     ("function", "runner/schedules.py:run_schedule"): 64,
     ("function", "labels/pretrain.py:pretrain"): 61,
     ("function", "labels/infer.py:infer_labels"): 73,
