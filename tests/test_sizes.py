@@ -23,7 +23,6 @@ LIMITS = {"file": 600, "class": 300, "function": 60}
 ALLOWED = {
     ("file", "sweep.py"): 668,
     ("function", "sweep_ray.py:run"): 61,
-    ("function", "runner/schedules.py:run_schedule"): 64,
     ("function", "labels/pretrain.py:pretrain"): 61,
     ("function", "labels/infer.py:infer_labels"): 73,
     ("function", "data/base.py:ImageDataset._pipeline"): 77,
