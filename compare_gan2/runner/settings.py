@@ -9,36 +9,17 @@ import gin
 
 from compare_gan2 import hardware
 
+_POSITIVE = ("iterations_per_loop", "save_checkpoints_steps", "keep_checkpoint_max",
+             "num_sample_images", "num_standing_batches")
+_POSITIVE_OR_NONE = ("num_accu_examples", "standing_batch_size")
 
+
+# The selector's module stays where the configurable was first declared.
+@gin.configurable("run_config", module="compare_gan2.runner.train")
 @dataclasses.dataclass(frozen=True)
 class RunConfig:
-  """Run-level settings (`run_config.*`); built by `run_config`, whose
-  docstring describes each field."""
-  tf_random_seed: int | None = None
-  iterations_per_loop: int = 1000
-  save_checkpoints_steps: int = 5000
-  keep_checkpoint_max: int = 10
-  num_sample_images: int = 64
-  deterministic_ops: bool = False
-  num_standing_batches: int = 16
-  num_accu_examples: int | None = None
-  standing_batch_size: int | None = None
-  mixed_precision: bool | str = "auto"
-  divergence_threshold: float | None = 1e4
-  compile_loop: bool = False
-
-
-@gin.configurable("run_config")
-def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 1000,
-               save_checkpoints_steps: int = 5000, keep_checkpoint_max: int = 10,
-               num_sample_images: int = 64, deterministic_ops: bool = False,
-               num_standing_batches: int = 16,
-               num_accu_examples: int | None = None,
-               standing_batch_size: int | None = None,
-               mixed_precision: bool | str = "auto",
-               divergence_threshold: float | None = 1e4,
-               compile_loop: bool = False) -> RunConfig:
-  """Run-level settings of the original (`run_config.*`).
+  """Run-level settings of the original (`run_config.*`), configured by
+  gin and checked once here; `run_config()` (this class) builds them.
 
   Args:
     tf_random_seed: int. Seeds initialisation and the latents of every step;
@@ -83,39 +64,42 @@ def run_config(tf_random_seed: int | None = None, iterations_per_loop: int = 100
       replica per process. `ModularGAN.jit_compile` compiles the step
       alone (the host loop stays) and suits GPUs better.
   """
-  for key, value in (("iterations_per_loop", iterations_per_loop),
-                     ("save_checkpoints_steps", save_checkpoints_steps),
-                     ("keep_checkpoint_max", keep_checkpoint_max),
-                     ("num_sample_images", num_sample_images),
-                     ("num_standing_batches", num_standing_batches)):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-      raise ValueError(f"`run_config.{key}` must be a positive integer. "
-                       f"Received: {key}={value!r}")
-  for key, value in (("num_accu_examples", num_accu_examples),
-                     ("standing_batch_size", standing_batch_size)):
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int)
-                              or value < 1):
-      raise ValueError(f"`run_config.{key}` must be a positive integer or None. "
-                       f"Received: {key}={value!r}")
-  if divergence_threshold is not None and not divergence_threshold > 0:
-    raise ValueError("`run_config.divergence_threshold` must be > 0 or None. "
-                     f"Received: {divergence_threshold!r}")
-  if tf_random_seed is not None and not 0 <= tf_random_seed < 2**31:
-    raise ValueError("`run_config.tf_random_seed` must be in [0, 2**31). "
-                     f"Received: {tf_random_seed!r}")
-  hardware.check_mixed_precision(mixed_precision)
-  if not isinstance(compile_loop, bool):
-    raise ValueError("`run_config.compile_loop` must be True or False. "
-                     f"Received: {compile_loop!r}")
-  return RunConfig(tf_random_seed=tf_random_seed,
-                   iterations_per_loop=iterations_per_loop,
-                   save_checkpoints_steps=save_checkpoints_steps,
-                   keep_checkpoint_max=keep_checkpoint_max,
-                   num_sample_images=num_sample_images,
-                   deterministic_ops=deterministic_ops,
-                   num_standing_batches=num_standing_batches,
-                   num_accu_examples=num_accu_examples,
-                   standing_batch_size=standing_batch_size,
-                   mixed_precision=mixed_precision,
-                   divergence_threshold=divergence_threshold,
-                   compile_loop=compile_loop)
+  tf_random_seed: int | None = None
+  iterations_per_loop: int = 1000
+  save_checkpoints_steps: int = 5000
+  keep_checkpoint_max: int = 10
+  num_sample_images: int = 64
+  deterministic_ops: bool = False
+  num_standing_batches: int = 16
+  num_accu_examples: int | None = None
+  standing_batch_size: int | None = None
+  mixed_precision: bool | str = "auto"
+  divergence_threshold: float | None = 1e4
+  compile_loop: bool = False
+
+  def __post_init__(self) -> None:
+    for key in _POSITIVE + _POSITIVE_OR_NONE:
+      value = getattr(self, key)
+      if value is None and key in _POSITIVE_OR_NONE:
+        continue
+      if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        what = "a positive integer or None" if key in _POSITIVE_OR_NONE else (
+            "a positive integer")
+        raise ValueError(f"`run_config.{key}` must be {what}. "
+                         f"Received: {key}={value!r}")
+    threshold = self.divergence_threshold
+    if threshold is not None and not threshold > 0:
+      raise ValueError("`run_config.divergence_threshold` must be > 0 or None. "
+                       f"Received: {threshold!r}")
+    seed = self.tf_random_seed
+    if seed is not None and not 0 <= seed < 2**31:
+      raise ValueError("`run_config.tf_random_seed` must be in [0, 2**31). "
+                       f"Received: {seed!r}")
+    hardware.check_mixed_precision(self.mixed_precision)
+    if not isinstance(self.compile_loop, bool):
+      raise ValueError("`run_config.compile_loop` must be True or False. "
+                       f"Received: {self.compile_loop!r}")
+
+
+# `run_config()`: the run's settings from gin (the gin name `run_config`).
+run_config = RunConfig
