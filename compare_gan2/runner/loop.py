@@ -253,14 +253,13 @@ class TrainingLoop:
           on_checkpoint: Callable[[int, str], None] | None = None,
           checkpoint_every: int | None = None) -> int:
     """Trains from `start` to `total` on `inputs` (global batches of step
-    inputs from `start` on), calling `save()` at the checkpoint periods
+    inputs from `start` on; under XLA of static shapes, `check_static_spec`),
+    calling `save()` at the checkpoint periods
     (run_config.save_checkpoints_steps and `checkpoint_every`) and at the
     end, then `on_checkpoint(step, path)` (chief). Returns the last step;
     raises `TrainingInterrupted` after a signal (having saved)."""
     cfg = self.run_config
     periods = [cfg.save_checkpoints_steps] + ([checkpoint_every] if checkpoint_every else [])
-    if self.compiles:
-      check_static_spec(inputs.element_spec, "The training inputs")
     iterator = iter(self.strategy.experimental_distribute_dataset(inputs))
     progress, at = Progress(start, total), _Position(step=start, saved=start)
     watch = divergence.DivergenceWatch(cfg.divergence_threshold)

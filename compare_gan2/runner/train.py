@@ -326,6 +326,8 @@ class Runner:
     memory.check_training_memory(self.gan, (self.dataset.resolution,) * 2 + (
         self.dataset.colors,), self.options.batch_size, self.strategy)
     inputs = self.train_inputs(start)
+    if self.compiles:
+      check_static_spec(inputs.element_spec, "The training inputs")
     logger.info("Training %s (%s) on %s from step %d to %d, %d replica(s), "
                 "global batch %d, %s compute (%s).", self.info["architecture"],
                 self.info["gan_class"], self.dataset.name, start, total,
