@@ -365,6 +365,14 @@ class Runner:
     """D's logits [N] on reals (`Sampler.discriminator_logits`)."""
     return self.sampler.discriminator_logits(images, labels, batch_size)
 
+  def sample_fn(self) -> Callable[[Any, Any], Any]:
+    """The traced sampling of one (distributed) batch (`Sampler.sample_fn`)."""
+    return self.sampler.sample_fn()
+
+  def discriminator_fn(self) -> Callable[[Any, Any], Any]:
+    """The traced D logits of one (distributed) batch (`Sampler.discriminator_fn`)."""
+    return self.sampler.discriminator_fn()
+
   def write_samples(self) -> str | None:
     """samples/step_<step>.png and a TensorBoard image of the same grid."""
     return self.sampler.write_samples(self.run_dir, self.dataset)
