@@ -56,7 +56,7 @@ def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 
   on fixed training and held-out reals (their std is 0)."""
   began = time.time()
   evaluator = evaluator or Evaluator(runner.dataset, strategy=runner.strategy)
-  runner.keeper.restore_from(path)
+  runner.restore_from(path)
   step = checkpoint_step(path)
   runs = sample_scores(runner.sampler, evaluator, num_averaging_runs, path)
   row: dict[str, Any] = {"step": step, "checkpoint": os.path.basename(path),
