@@ -449,8 +449,7 @@ def train_loop(runner: Runner, xla: bool) -> Callable[..., dict[str, tf.Tensor]]
   the Runner's own loop (the code `train()` runs), with the library's
   `ModularGAN.jit_compile` off or on (the per-replica step XLA-compiled)."""
   runner.gan.jit_compile = xla
-  runner._train_loop_fn = None  # noqa: SLF001  (retrace with the new setting)
-  return runner._train_loop()  # noqa: SLF001
+  return runner.loop.loop_fn(retrace=True)  # traced anew with the new setting
 
 
 def loop_flops(loop: Callable[..., Any], iterator: Any,

@@ -20,36 +20,13 @@ from compare_gan2.config_files import CONFIG_DIR, QUICKSTART, resolve_config  # 
 from compare_gan2.gin_check import GinConfigError  # noqa: F401  (re-exported)
 
 
+@gin.configurable("options", module="compare_gan2.config")
 @dataclasses.dataclass(frozen=True)
 class RunOptions:
-  """The run-level options (`options.*`); built by `options`, whose docstring
-  describes each field. `opts["batch_size"]` reads a field too (the dict
-  these options were), and `as_dict()` gives them all."""
-  batch_size: int = 64
-  gan_class: Any = "ModularGAN"
-  architecture: str = "resnet_cifar_arch"
-  training_steps: int = 1000
-  lamba: float = 1.0
-  disc_iters: int = 1
-  z_dim: int = 128
-
-  def __getitem__(self, key: str) -> Any:
-    if key not in self.__dataclass_fields__:
-      raise KeyError(f"No run option {key!r}; the options are "
-                     f"{', '.join(self.__dataclass_fields__)}.")
-    return getattr(self, key)
-
-  def as_dict(self) -> dict[str, Any]:
-    """{name: value}, the values as they are (a gin-given class stays one)."""
-    return {name: getattr(self, name) for name in self.__dataclass_fields__}
-
-
-@gin.configurable("options")
-def options(batch_size: int = 64, gan_class: Any = "ModularGAN",
-            architecture: str = "resnet_cifar_arch", training_steps: int = 1000,
-            lamba: float = 1.0, disc_iters: int = 1, z_dim: int = 128,
-            discriminator_normalization: Any = None) -> RunOptions:
-  """Run-level options of the original (`options.*`).
+  """Run-level options of the original (`options.*`), configured by gin and
+  checked once here. `options()` (this class) builds them from gin;
+  `opts["batch_size"]` reads a field too (the dict these options were), and
+  `as_dict()` gives them all.
 
   Args:
     batch_size: int. Global batch size (all replicas together).
@@ -61,15 +38,37 @@ def options(batch_size: int = 64, gan_class: Any = "ModularGAN",
     z_dim: int. Latent size.
     discriminator_normalization: ignored legacy option; use `D.*`.
   """
-  del discriminator_normalization
-  for key, value in (("batch_size", batch_size), ("disc_iters", disc_iters),
-                     ("z_dim", z_dim), ("training_steps", training_steps)):
-    if not isinstance(value, int) or value < 1:
-      raise ValueError(f"`options.{key}` must be a positive integer. "
-                       f"Received: {key}={value!r}")
-  return RunOptions(batch_size=batch_size, gan_class=gan_class,
-                    architecture=architecture, training_steps=training_steps,
-                    lamba=float(lamba), disc_iters=disc_iters, z_dim=z_dim)
+  batch_size: int = 64
+  gan_class: Any = "ModularGAN"
+  architecture: str = "resnet_cifar_arch"
+  training_steps: int = 1000
+  lamba: float = 1.0
+  disc_iters: int = 1
+  z_dim: int = 128
+  discriminator_normalization: dataclasses.InitVar[Any] = None
+
+  def __post_init__(self, discriminator_normalization: Any) -> None:
+    del discriminator_normalization
+    for key in ("batch_size", "disc_iters", "z_dim", "training_steps"):
+      value = getattr(self, key)
+      if not isinstance(value, int) or value < 1:
+        raise ValueError(f"`options.{key}` must be a positive integer. "
+                         f"Received: {key}={value!r}")
+    object.__setattr__(self, "lamba", float(self.lamba))
+
+  def __getitem__(self, key: str) -> Any:
+    names = [f.name for f in dataclasses.fields(self)]
+    if key not in names:
+      raise KeyError(f"No run option {key!r}; the options are {', '.join(names)}.")
+    return getattr(self, key)
+
+  def as_dict(self) -> dict[str, Any]:
+    """{name: value}, the values as they are (a gin-given class stays one)."""
+    return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+
+
+# `config.options()`: the run options from gin (the gin name `options`).
+options = RunOptions
 
 
 # The original's gin vocabulary: `@tf.random.normal`, `@tf.random.uniform`.

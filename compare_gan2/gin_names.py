@@ -40,7 +40,7 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
         ('distribution_fn', 'maxval', 'minval', 'stddev'),
     'compare_gan2.config.options':
         ('architecture', 'batch_size', 'disc_iters', 'discriminator_normalization',
-         'gan_class', 'lamba', 'training_steps', 'z_dim'),
+         'gan_class', 'lamba', 'self', 'training_steps', 'z_dim'),
     'compare_gan2.config.z':
         ('distribution_fn', 'maxval', 'minval', 'stddev'),
     'compare_gan2.data.factory.dataset':
@@ -119,7 +119,7 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
         ('fn',),
     'compare_gan2.metrics.evaluation.eval':
         ('batch_size', 'cache_dir', 'export_generator', 'feature_extractor',
-         'inception_weights', 'metrics', 'num_samples', 'resize', 'split'),
+         'inception_weights', 'metrics', 'num_samples', 'resize', 'self', 'split'),
     'compare_gan2.normalization.batch_norm':
         ('self', 'use_sn', '**'),
     'compare_gan2.normalization.conditional_batch_norm':
@@ -163,7 +163,7 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
     'compare_gan2.runner.train.run_config':
         ('compile_loop', 'deterministic_ops', 'divergence_threshold', 'iterations_per_loop',
          'keep_checkpoint_max', 'mixed_precision', 'num_accu_examples', 'num_sample_images',
-         'num_standing_batches', 'save_checkpoints_steps', 'standing_batch_size',
+         'num_standing_batches', 'save_checkpoints_steps', 'self', 'standing_batch_size',
          'tf_random_seed'),
     'dcgan.Discriminator':
         ('ch', 'project_y'),

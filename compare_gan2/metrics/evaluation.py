@@ -27,30 +27,11 @@ class NaNSamplesError(FloatingPointError):
   """The generator produced NaN or infinite values."""
 
 
+@gin.configurable("eval", module="compare_gan2.metrics.evaluation")
 @dataclasses.dataclass(frozen=True)
 class EvalOptions:
-  """The evaluation settings (`eval.*`); built by `eval_options`, whose
-  docstring describes each field."""
-  num_samples: int = 1000
-  batch_size: int | None = None
-  metrics: tuple[str, ...] = ("fid", "kid")
-  feature_extractor: str = "auto"
-  resize: str = "tfgan"
-  inception_weights: str | None = None
-  cache_dir: str = os.path.expanduser("~/.cache/compare_gan2")
-  split: str | None = None
-  export_generator: bool = True
-
-
-@gin.configurable("eval")
-def eval_options(num_samples: int = 1000, batch_size: int | None = None,
-                 metrics: tuple[str, ...] | list[str] = ("fid", "kid"),
-                 feature_extractor: str = "auto", resize: str = "tfgan",
-                 inception_weights: str | None = None,
-                 cache_dir: str = "~/.cache/compare_gan2",
-                 split: str | None = None,
-                 export_generator: bool = True) -> EvalOptions:
-  """Evaluation settings (`eval.*`).
+  """Evaluation settings (`eval.*`), configured by gin and checked once
+  here; `eval_options()` (this class) builds them.
 
   Args:
     num_samples: int. Generated (and real) images per averaging run.
@@ -64,21 +45,33 @@ def eval_options(num_samples: int = 1000, batch_size: int | None = None,
       "clean" (antialiased).
     inception_weights: path of the Inception weights, or "hub:[handle]" for
       the TF-Hub module (see README).
-    cache_dir: where weights and real-data features are cached.
+    cache_dir: where weights and real-data features are cached (`~` expanded).
     split: real split to compare with; defaults to the dataset's eval split.
     export_generator: bool. Also export each scored checkpoint's generator as
       a SavedModel, `<model_dir>/generators/step_<N>` (see hub.py), as the
       original exported a TF-Hub module per evaluation.
   """
-  if num_samples < 2:
-    raise ValueError(f"`eval.num_samples` must be >= 2. Received: {num_samples}")
-  for name in metrics:
-    scores_lib.METRICS.get(name)  # unknown names fail here, with suggestions
-  return EvalOptions(num_samples=num_samples, batch_size=batch_size,
-                     metrics=tuple(metrics), feature_extractor=feature_extractor,
-                     resize=resize, inception_weights=inception_weights,
-                     cache_dir=os.path.expanduser(cache_dir), split=split,
-                     export_generator=export_generator)
+  num_samples: int = 1000
+  batch_size: int | None = None
+  metrics: tuple[str, ...] = ("fid", "kid")
+  feature_extractor: str = "auto"
+  resize: str = "tfgan"
+  inception_weights: str | None = None
+  cache_dir: str = "~/.cache/compare_gan2"
+  split: str | None = None
+  export_generator: bool = True
+
+  def __post_init__(self) -> None:
+    if self.num_samples < 2:
+      raise ValueError(f"`eval.num_samples` must be >= 2. Received: {self.num_samples}")
+    for name in self.metrics:
+      scores_lib.METRICS.get(name)  # unknown names fail here, with suggestions
+    object.__setattr__(self, "metrics", tuple(self.metrics))
+    object.__setattr__(self, "cache_dir", os.path.expanduser(self.cache_dir))
+
+
+# `eval_options()`: the evaluation settings from gin (the gin name `eval`).
+eval_options = EvalOptions
 
 
 class Evaluator:

@@ -38,7 +38,10 @@ from compare_gan2.metrics.evaluation import (Evaluator, NaNSamplesError,
                                              check_heldout_split, eval_options)
 from compare_gan2.runner import checkpoints as ckpt_lib
 from compare_gan2.runner import images as images_lib
-from compare_gan2.runner.train import TRAIN_DONE, ReadOnlyRunError, Runner
+from compare_gan2.runner.errors import ReadOnlyRunError
+from compare_gan2.runner.run_dir import TRAIN_DONE, RunDir
+from compare_gan2.runner.sampler import Sampler
+from compare_gan2.runner.train import Runner
 
 logger = logging.getLogger("compare_gan2")
 
@@ -53,23 +56,9 @@ def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 
   on fixed training and held-out reals (their std is 0)."""
   began = time.time()
   evaluator = evaluator or Evaluator(runner.dataset, strategy=runner.strategy)
-  opts = evaluator.opts
   runner.restore_from(path)
   step = checkpoint_step(path)
-  runs: dict[str, list[float]] = {}
-  for run in range(num_averaging_runs):
-    images = runner.generate(opts.num_samples, opts.batch_size, seed_offset=1 + run)
-    _, labels = runner.sample_inputs(opts.num_samples, 1 + run)
-    labels = None if labels is None else labels.numpy()
-    try:
-      results = evaluator.score(images, labels)
-    except NaNSamplesError as e:
-      raise NaNSamplesError(f"{e} Checkpoint: {path}") from e
-    for name, value in results.items():
-      runs.setdefault(name, []).append(value)
-  if evaluator.discriminator_metrics:  # once: D and its reals are fixed
-    for name, value in evaluator.score_discriminator(runner.discriminator_logits).items():
-      runs[name] = [value]
+  runs = sample_scores(runner.sampler, evaluator, num_averaging_runs, path)
   row: dict[str, Any] = {"step": step, "checkpoint": os.path.basename(path),
                          "feature_extractor": evaluator.extractor_name}
   for name, values in runs.items():
@@ -96,6 +85,29 @@ def evaluate_checkpoint(runner: Runner, path: str, *, num_averaging_runs: int = 
   logger.info("Scores at step %d: %s", step, ", ".join(
       f"{k} {row[k]:.4f}" for k in runs))
   return row
+
+
+def sample_scores(sampler: Sampler, evaluator: Evaluator, num_averaging_runs: int,
+                  path: str) -> dict[str, list[float]]:
+  """{score: values} of the sampler's current weights (checkpoint `path`,
+  named in errors): one value per sample set for the sample metrics, one
+  for the discriminator metrics."""
+  opts = evaluator.opts
+  runs: dict[str, list[float]] = {}
+  for run in range(num_averaging_runs):
+    images = sampler.generate(opts.num_samples, opts.batch_size, seed_offset=1 + run)
+    _, labels = sampler.sample_inputs(opts.num_samples, 1 + run)
+    labels = None if labels is None else labels.numpy()
+    try:
+      results = evaluator.score(images, labels)
+    except NaNSamplesError as e:
+      raise NaNSamplesError(f"{e} Checkpoint: {path}") from e
+    for name, value in results.items():
+      runs.setdefault(name, []).append(value)
+  if evaluator.discriminator_metrics:  # once: D and its reals are fixed
+    for name, value in evaluator.score_discriminator(sampler.discriminator_logits).items():
+      runs[name] = [value]
+  return runs
 
 
 def scored_steps(model_dir: str, score_filename: str) -> set[int]:
@@ -157,15 +169,8 @@ def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores
     raise ValueError(f"Unknown schedule '{schedule}'. Choose one of {SCHEDULES}.")
   model_dir = runner.model_dir
   out = output_dir or model_dir
-  if schedule != "train" and runner.is_chief:
-    if output_dir:
-      os.makedirs(output_dir, exist_ok=True)
-    if not files.writable(out):
-      raise ReadOnlyRunError(
-          f"{out} is not writable, and the evaluation writes {score_filename} and "
-          "generators/ there. Pass --output_dir (run_schedule(output_dir=...)) "
-          "for them.")
   if schedule != "train":  # before training, not at the first evaluation
+    _check_output(runner.is_chief, output_dir, out, score_filename)
     check_heldout_split(runner.dataset, eval_options())
   evaluator = None
   writer = None
@@ -175,7 +180,7 @@ def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores
   def write_scalars(step: int, values: dict[str, float]) -> None:
     nonlocal writer
     if out == model_dir and not runner.read_only:  # the training's own events file
-      runner.write_scalars(step, values)
+      runner.run_dir.write_scalars(step, values)
       return
     writer = writer or tf.summary.create_file_writer(out)
     with writer.as_default():
@@ -211,9 +216,24 @@ def run_schedule(runner: Runner, schedule: str, *, score_filename: str = "scores
   elif schedule == "train_and_eval":
     train_and_eval(runner, evaluate, eval_every_steps)
   else:
-    continuous_eval(runner, evaluate, poll_seconds)
+    continuous_eval(runner.run_dir, evaluate, poll_seconds)
   if schedule != "train":
     report(scored, skipped, os.path.join(out, score_filename))
+
+
+def _check_output(is_chief: bool, output_dir: str | None, out: str,
+                  score_filename: str) -> None:
+  """The evaluation's output directory made (the chief), or
+  `ReadOnlyRunError` if it cannot be written."""
+  if not is_chief:
+    return
+  if output_dir:
+    os.makedirs(output_dir, exist_ok=True)
+  if not files.writable(out):
+    raise ReadOnlyRunError(
+        f"{out} is not writable, and the evaluation writes {score_filename} and "
+        "generators/ there. Pass --output_dir (run_schedule(output_dir=...)) "
+        "for them.")
 
 
 def report(scored: list[int], skipped: list[tuple[str, str]], scores: str) -> None:
@@ -251,11 +271,14 @@ def train_and_eval(runner: Runner, evaluate: Callable[[str], None],
                checkpoint_every=eval_every_steps)
 
 
-def continuous_eval(runner: Runner, evaluate: Callable[[str], None],
+def continuous_eval(run_dir: RunDir | Runner, evaluate: Callable[[str], None],
                     poll_seconds: float) -> None:
-  """Evaluates each new checkpoint as training writes it; stops once
-  TRAIN_DONE is there and the newest checkpoint is scored."""
-  model_dir = runner.model_dir
+  """Evaluates each new checkpoint of `run_dir` (a RunDir; a Runner reads
+  its own) as training writes it; stops once TRAIN_DONE is there and the
+  newest checkpoint is scored."""
+  if isinstance(run_dir, Runner):
+    run_dir = run_dir.run_dir
+  model_dir = run_dir.path
   done = lambda: os.path.exists(os.path.join(model_dir, TRAIN_DONE))
   last = None
   while True:

@@ -7,7 +7,6 @@ of every knob that keeps a modern default beside the original's behaviour.
 References are to /work/originals/google+compare_gan/compare_gan/.
 """
 
-import types
 
 import gin
 import numpy as np
@@ -21,7 +20,8 @@ from compare_gan2.data.factory import get_dataset
 from compare_gan2.ops import Conv2D, Deconv2D, ResNetBlock, normalization
 from compare_gan2.ops.layers import _NormalizedKernelLayer
 from compare_gan2.registry import GANS
-from compare_gan2.runner.train import Runner, _gan_is_conditional, run_config
+from compare_gan2.runner.sampler import standing_batches
+from compare_gan2.runner.train import _gan_is_conditional, run_config
 
 
 # --- The original's layers (arch_ops.py), as parameter counts. -------------
@@ -444,8 +444,7 @@ def test_projection_embedding_initializer_knob(init):
 ])
 def test_standing_statistics_batches(bindings, expected):
   gin.parse_config("\n".join(bindings))
-  fake = types.SimpleNamespace(run_config=run_config(), options=config.options(batch_size=32))
-  assert Runner.standing_batches(fake) == expected
+  assert standing_batches(run_config(), 32) == expected
   gin.clear_config()
   gin.parse_config("run_config.standing_batch_size = 0")
   with pytest.raises(ValueError, match="standing_batch_size"):

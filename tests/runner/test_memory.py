@@ -9,6 +9,7 @@ import tensorflow as tf
 
 from compare_gan2 import cli, config
 from compare_gan2.runner import Runner, memory
+from compare_gan2.runner.loop import TrainingLoop
 from run_cases import TINY_RUN
 
 
@@ -50,13 +51,13 @@ def test_the_knob_sets_the_memory_or_turns_the_check_off(tmp_path, capsys, monke
 
 
 def test_resource_exhausted_in_a_step_is_one_line(tmp_path, capsys, monkeypatch):
-  def out_of_memory(self):
+  def out_of_memory(self, retrace=False):
     def loop(*args, **kwargs):
       raise tf.errors.ResourceExhaustedError(
           None, None, "OOM when allocating tensor with shape[8,4,16,16] and type float")
     return loop
 
-  monkeypatch.setattr(Runner, "_train_loop", out_of_memory)
+  monkeypatch.setattr(TrainingLoop, "loop_fn", out_of_memory)
   code, lines = run_main(capsys, tmp_path, "options.batch_size = 8")
   assert code == 1 and len(errors(lines)) == 1, lines
   assert ("MemoryError: Out of memory in the training step at options.batch_size = 8; "

@@ -71,7 +71,7 @@ def train_both(tmp_path, bindings, steps=STEPS):
     out.append(checkpoint_values(str(tmp_path / f"compiled_{compiled}" /
                                      f"model.ckpt-{steps}")))
     if compiled:
-      traces = runner._train_loop().experimental_get_tracing_count()
+      traces = runner.loop.loop_fn().experimental_get_tracing_count()
   return out, traces
 
 
