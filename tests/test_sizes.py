@@ -21,12 +21,10 @@ LIMITS = {"file": 600, "class": 300, "function": 60}
 
 # (kind, "path relative to the package[:qualified name]") -> today's size.
 ALLOWED = {
-    ("file", "sweep.py"): 668,
-    ("function", "sweep_ray.py:run"): 61,
     ("function", "labels/pretrain.py:pretrain"): 61,
     ("function", "labels/infer.py:infer_labels"): 73,
     ("function", "data/base.py:ImageDataset._pipeline"): 77,
-    ("class", "gans/modular.py:ModularGAN"): 415,
+    ("class", "gans/modular.py:ModularGAN"): 406,
 }
 
 

@@ -487,7 +487,7 @@ class ModularGAN:
         # XLA cannot hold MirroredStrategy's merge_calls (the gradients'
         # all-reduce, synchronised batch norm, spectral norm's u): each
         # replica's losses and gradients are compiled, the update is not.
-        self._check_split_jit(strategy.num_replicas_in_sync)
+        check_split_jit(self, strategy.num_replicas_in_sync)
         self._split_jit = True
       elif self._compiled_train_step is None:
         self._compiled_train_step = tf.function(self.train_step, jit_compile=True)
@@ -497,29 +497,6 @@ class ModularGAN:
     return {k: strategy.reduce(tf.distribute.ReduceOp.MEAN, v, axis=None)
             for k, v in per_replica.items()}
 
-  def _check_split_jit(self, replicas: int) -> None:
-    """Refuses jit_compile on several replicas for networks whose forward
-    pass synchronises replicas (docs/xla_multi_replica.md)."""
-    if any(r.synchronises_replicas for r in self.regularizers):
-      raise ValueError(
-          f"jit_compile with {replicas} replicas XLA-compiles each replica's losses, "
-          "which must not synchronise replicas; the d_regularizer averages D's "
-          "outputs over replicas (an all-reduce) inside D's loss. Train on a single "
-          "device, or set jit_compile=False (docs/xla_multi_replica.md).")
-    nets = [self.generator, self.discriminator, *self.heads.values()]
-    layers = [l for net in nets for l in net._flatten_layers()]  # pylint: disable=protected-access
-    synced = sorted({l.name for l in layers
-                     if isinstance(l, normalization.StandardizeBatch)
-                     or (getattr(l, "use_sn", False) and hasattr(l, "u"))})
-    if synced:
-      raise ValueError(
-          f"jit_compile with {replicas} replicas XLA-compiles each replica's losses "
-          "and gradients, which must not synchronise replicas; batch norm "
-          "(cross-replica moments) and spectral norm (the update of u) do, in "
-          f"{', '.join(synced[:6])}{' ...' if len(synced) > 6 else ''}. TensorFlow "
-          f"{tf.__version__} cannot compile MirroredStrategy's merge_call: see "
-          "docs/xla_multi_replica.md. Train on a single device or set jit_compile=False.")
-
   # --- Sampling ----------------------------------------------------------------
 
   def sample(self, z: tf.Tensor, labels: tf.Tensor | None = None) -> tf.Tensor:
@@ -528,6 +505,30 @@ class ModularGAN:
     if self.conditional and y is None:
       raise ValueError("A conditional GAN needs labels to sample.")
     return self.sampling_generator(z, y, training=False)
+
+
+def check_split_jit(gan: ModularGAN, replicas: int) -> None:
+  """Refuses jit_compile on several replicas for `gan`'s networks whose forward
+  pass synchronises replicas (docs/xla_multi_replica.md)."""
+  if any(r.synchronises_replicas for r in gan.regularizers):
+    raise ValueError(
+        f"jit_compile with {replicas} replicas XLA-compiles each replica's losses, "
+        "which must not synchronise replicas; the d_regularizer averages D's "
+        "outputs over replicas (an all-reduce) inside D's loss. Train on a single "
+        "device, or set jit_compile=False (docs/xla_multi_replica.md).")
+  nets = [gan.generator, gan.discriminator, *gan.heads.values()]
+  layers = [l for net in nets for l in net._flatten_layers()]  # pylint: disable=protected-access
+  synced = sorted({l.name for l in layers
+                   if isinstance(l, normalization.StandardizeBatch)
+                   or (getattr(l, "use_sn", False) and hasattr(l, "u"))})
+  if synced:
+    raise ValueError(
+        f"jit_compile with {replicas} replicas XLA-compiles each replica's losses "
+        "and gradients, which must not synchronise replicas; batch norm "
+        "(cross-replica moments) and spectral norm (the update of u) do, in "
+        f"{', '.join(synced[:6])}{' ...' if len(synced) > 6 else ''}. TensorFlow "
+        f"{tf.__version__} cannot compile MirroredStrategy's merge_call: see "
+        "docs/xla_multi_replica.md. Train on a single device or set jit_compile=False.")
 
 
 def make_step_inputs(images: np.ndarray | tf.Tensor, labels: np.ndarray | tf.Tensor,

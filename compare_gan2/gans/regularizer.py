@@ -69,7 +69,7 @@ class Regularizer:
   list them in `variables` (checkpointed with the GAN)."""
 
   # True when the term all-reduces over replicas inside the loss (refused by
-  # jit_compile with several replicas, see ModularGAN._check_split_jit).
+  # jit_compile with several replicas, see modular.check_split_jit).
   synchronises_replicas = False
 
   @property

@@ -64,6 +64,18 @@ def _reason(e: BaseException) -> str:
   return f"{type(cause).__name__}: {console.one_line(last)}"
 
 
+def _init(ray: Any, address: str | None, num_cpus: int | None) -> bool:
+  """Connects to the cluster at `address` (None: starts a local instance
+  with `num_cpus`) unless Ray is up already; returns whether it started it."""
+  if ray.is_initialized():
+    return False
+  if address is None:
+    ray.init(address="local", num_cpus=num_cpus or os.cpu_count(), include_dashboard=False)
+  else:
+    ray.init(address=address)
+  return True
+
+
 def run(trials: Sequence[Trial], *, address: str | None = None,
         num_cpus: int | None = None, num_cpus_per_trial: float = 1,
         num_gpus_per_trial: float = 0, resources: dict[str, float] | None = None,
@@ -79,13 +91,7 @@ def run(trials: Sequence[Trial], *, address: str | None = None,
     Progress(trials, 0, "nothing to run")
     return []
   ray = _import_ray(local=address is None)
-  started_here = not ray.is_initialized()
-  if started_here:
-    if address is None:
-      ray.init(address="local", num_cpus=num_cpus or os.cpu_count(),
-               include_dashboard=False)
-    else:
-      ray.init(address=address)
+  started_here = _init(ray, address, num_cpus)
   pending: dict[Any, Trial] = {}
   try:
     tracker = ray.remote(num_cpus=0)(_Tracker).remote()
