@@ -47,6 +47,9 @@ SPEC = "limited_data_digits"
 SIZE = "dataset.train_examples"
 SCORES = ("fid", "precision", "recall", "density", "coverage", "d_accuracy_train",
           "d_accuracy_heldout", "d_accuracy_gap")
+# ADA's p at the scored checkpoints (scores.csv has it for ADA trials only):
+# whether the controller augmented at all.
+ADA_P = "ada_p"
 PLOTTED = ("fid", "recall", "coverage", "d_accuracy_gap")
 BASELINE = "none"
 DA = "translation,cutout"
@@ -150,9 +153,10 @@ def minutes(trials: Sequence[sweep_spec.Trial]) -> dict[str, float]:
 
 def table(trials: Sequence[sweep_spec.Trial], score_last: int) -> list[dict[str, Any]]:
   """One row per (size, method), sizes descending: the seeds scored, per
-  score the mean, std and per-seed values of the trials' final scores, and
-  the mean minutes per finished trial ("" if none finished)."""
-  _, summary = sweep_report.summarize(trials, SCORES, score_last)
+  score the mean, std and per-seed values of the trials' final scores (ADA's
+  p for ADA trials), and the mean minutes per finished trial ("" if none
+  finished)."""
+  _, summary = sweep_report.summarize(trials, (ADA_P,) + SCORES, score_last)
   keys = {t.config: (size_of(t), method_of(t)) for t in trials}
   wall = minutes(trials)
   rows = [{"size": keys[r["config"]][0], "method": keys[r["config"]][1],
@@ -197,11 +201,12 @@ def ordering(rows: list[dict[str, Any]], a: str, b: str) -> str:
 
 def markdown(rows: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> str:
   head = ("| images | method | seeds | FID | precision | recall | density | coverage | "
-          "D acc. train | D acc. held-out | gap | FID per seed | min per trial |\n"
-          + "|---" * 13 + "|\n")
+          "D acc. train | D acc. held-out | gap | ADA p | FID per seed | min per trial |\n"
+          + "|---" * 14 + "|\n")
   body = "".join(
       f"| {r['size']} | {r['method']} | {r['seeds']} | {cell(r, 'fid', '.2f')} | "
-      + " | ".join(cell(r, s, ".2f") for s in SCORES[1:]) + f" | {r.get('fid values', '')} | "
+      + " | ".join(cell(r, s, ".2f") for s in SCORES[1:] + (ADA_P,))
+      + f" | {r.get('fid values', '')} | "
       f"{'-' if r['minutes'] == '' else format(r['minutes'], '.1f')} |\n" for r in rows)
   change = ("\nFID change against the paired method (\"none\" with the same DiffAugment "
             "setting; DiffAugment alone against neither), paired by seed (negative: "

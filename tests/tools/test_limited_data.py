@@ -60,8 +60,12 @@ def fake_scores(size, method, seed):
   base = {"none": 30.0, "bcr": 26.0, "translation,cutout": 33.0,
           "bcr + translation,cutout": 24.0, "ada": 31.0,
           "ada + translation,cutout": 29.0}[method] + (100 - size) / 10 + 1.5 * seed
-  return [{"fid": base + 2 * k, **{s: 0.1 * (j + 1) + 0.05 * seed + 0.01 * k
+  rows = [{"fid": base + 2 * k, **{s: 0.1 * (j + 1) + 0.05 * seed + 0.01 * k
                                    for j, s in enumerate(SCORED[1:])}} for k in range(2)]
+  if "ada" in method:  # ADA's p, in the ADA trials' scores only
+    for k, row in enumerate(rows):
+      row["ada_p"] = 0.2 * seed + 0.1 * k + 0.05 * (size == 25)
+  return rows
 
 
 def fake_trials(tmp_path):
@@ -166,6 +170,19 @@ def test_report_against_numpy(tmp_path):
       assert float(row[f"{score} std"]) == pytest.approx(np.std(values))
       if score == "fid":
         finals.update({(size, method, s): v for s, v in zip(seeds, values)})
+    # ADA's p: a column of the ADA rows only.
+    if "ada" in method:
+      values = [np.mean([r["ada_p"] for r in fake_scores(size, method, s)]) for s in seeds]
+      assert float(row["ada_p mean"]) == pytest.approx(np.mean(values))
+      assert float(row["ada_p std"]) == pytest.approx(np.std(values))
+    else:
+      assert row["ada_p mean"] == ""
+  # On the page: the ADA rows' p (mean ± std), "-" in the others.
+  p = [np.mean([r["ada_p"] for r in fake_scores(100, "ada", s)]) for s in (0, 1)]
+  line, = [l for l in page.splitlines() if l.startswith("| 100 | ada | 2 |")]
+  assert f" | {np.mean(p):.2f} ± {np.std(p):.2f} | " in line
+  line, = [l for l in page.splitlines() if l.startswith("| 100 | none | 2 |")]
+  assert line.count(" ± ") == len(SCORED) and " | - | " in line
   # Paired FID changes against "none" with the same DiffAugment setting:
   # (25, bcr) has one pair; DiffAugment alone against neither.
   change = finals[(25, "bcr", 0)] - finals[(25, "none", 0)]
@@ -215,6 +232,8 @@ def test_quick_runs_end_to_end(tmp_path):
     for score in SCORED:
       assert np.isfinite(float(row[f"{score} mean"])), score
     assert 0 <= float(row["recall mean"]) <= 1 and 0 <= float(row["coverage mean"]) <= 1
+    assert (float(row["ada_p mean"]) >= 0) if row["method"] == "ada" else (
+        row["ada_p mean"] == "")
   assert "| 25 | ada | 1 |" in page and "| 25 | ada | none | 1 |" in page
   assert "## Published orderings beside ours" in page
   # The ADA trial ran with ADA: its scores carry p and the pipeline.
