@@ -1,15 +1,16 @@
-"""Which regularizer of D helps when data is scarce, at CPU scale: the sweep
-`configs/sweeps/limited_data_digits.toml` (the overfitting setup of
-diffaugment_overfit_digits at 300, 100 and 25 training images; no
-regularizer, LeCam, bCR, zCR, each alone and with DiffAugment
-"translation,cutout"; 3 seeds, 1000 steps), each trial scored by the mean of
-its last 2 evaluations of FID (digits classifier) against the held-out test
-images, improved precision and recall, density and coverage against the
-same images, and D's accuracy on its training and on held-out reals.
+"""Which limited-data method helps when data is scarce, at CPU scale: the
+sweep `configs/sweeps/limited_data_digits.toml` (the overfitting setup of
+diffaugment_overfit_digits at 100 and 25 training images; the methods no
+regularizer, LeCam, bCR, zCR and ADA as [[variants]], each with DiffAugment
+"translation,cutout" off and on; 3 seeds, 1000 steps), each trial scored by
+the mean of its last 2 evaluations of FID (digits classifier) against the
+held-out test images, improved precision and recall, density and coverage
+against the same images, and D's accuracy on its training and on held-out
+reals.
 
   python benchmarks/limited_data.py --parallel 2   # runs (or resumes) the sweep
   python benchmarks/limited_data.py --report_only  # tables from what has finished
-  python benchmarks/limited_data.py --quick        # CI smoke run: 4 steps, 2 configs
+  python benchmarks/limited_data.py --quick        # CI smoke run: 4 steps, none and ADA
 
 FID is computed against the test split, not the training images: a G that
 memorized 25 training images would match them closely and be rewarded for
@@ -19,8 +20,10 @@ from few images.
 Writes benchmarks/results/limited_data.{md,csv,png} and limited_data_samples.png
 (`--quick`: under the temporary directory unless --out is given): per
 training-set size and method the scores (mean ± std over seeds), the paired
-FID change against no regularizer (same size, same seed), the published
-orderings beside ours; the plot shows each score against the training-set size.
+FID change of each method against "none" at the same size, seed and
+DiffAugment setting (and of DiffAugment alone against neither), the
+published orderings beside ours; the plot shows each score against the
+training-set size.
 """
 
 from __future__ import annotations
@@ -44,13 +47,17 @@ SPEC = "limited_data_digits"
 SIZE = "dataset.train_examples"
 SCORES = ("fid", "precision", "recall", "density", "coverage", "d_accuracy_train",
           "d_accuracy_heldout", "d_accuracy_gap")
+# ADA's p at the scored checkpoints (scores.csv has it for ADA trials only):
+# whether the controller augmented at all.
+ADA_P = "ada_p"
 PLOTTED = ("fid", "recall", "coverage", "d_accuracy_gap")
 BASELINE = "none"
 DA = "translation,cutout"
 TO_FILL = "to fill when the study has run"
 
-# The smoke run of --quick: 2 configs (no regularizer, bCR) at 25 images, 1
-# seed, 4 steps evaluated at steps 2 and 4.
+# The smoke run of --quick: 2 methods (none, ADA) at 25 images without
+# DiffAugment, 1 seed, 4 steps evaluated at steps 2 and 4; ADA as in the
+# study.
 QUICK_SPEC = """
 configs = ["diffaugment_overfit_digits"]
 bindings = ["dataset.train_fraction = None", "options.training_steps = 4",
@@ -65,7 +72,11 @@ metrics = ["fid", "precision", "recall", "density", "coverage", "d_accuracy_trai
 score_last = 2
 [grid]
 "dataset.train_examples" = [25]
-"ModularGAN.d_regularizer" = ["None", "'bcr'"]
+[[variants]]
+name = "none"
+[[variants]]
+name = "ada"
+bindings = ['ADA.pipeline = "bgc"', "ADA.kimg = 5"]
 """
 
 # The published comparisons: (what is compared, method a, method b, the
@@ -92,7 +103,7 @@ PUBLISHED = [
      "ICR (bCR + zCR) 9.21 above; zCR alone: not read here"),
     ("ADA vs none (Karras et al. 2020)", "ada", BASELINE,
      "full CIFAR-10: record FID 5.59 -> 2.42 (abstract); the limited-data CIFAR-10 "
-     "figure not read here; ADA is not in this study yet"),
+     "figure not read here"),
 ]
 
 
@@ -106,11 +117,28 @@ def size_of(trial: sweep_spec.Trial) -> int:
   return int(dict(trial.hparams).get(SIZE, 0))
 
 
-def method_of(trial: sweep_spec.Trial) -> str:
-  """The trial's grid values other than the size, joined ("bcr +
-  translation,cutout"); "none" when all are off."""
-  parts = [value_name(v) for k, v in trial.hparams if k not in (SIZE, "gin_config")]
+def labels(trial: sweep_spec.Trial, variant: bool = True) -> str:
+  """The trial's variant (unless `variant` is False) and grid values other
+  than the size, the "none"s dropped, joined ("bcr + translation,cutout");
+  "none" when nothing is left."""
+  skip = (SIZE, "gin_config") + (() if variant else ("variant",))
+  parts = [value_name(v) for k, v in trial.hparams if k not in skip]
   return " + ".join(p for p in parts if p != BASELINE) or BASELINE
+
+
+def method_of(trial: sweep_spec.Trial) -> str:
+  """The trial's method as the tables show it: its variant and grid values
+  other than the size ("ada + translation,cutout"); "none" when all are off."""
+  return labels(trial)
+
+
+def against(trial: sweep_spec.Trial) -> str:
+  """The method a trial is paired with: the variant "none" with the trial's
+  other grid values (its DiffAugment setting), or, for the variant "none"
+  (or a spec without variants), "none" itself."""
+  if value_name(dict(trial.hparams).get("variant", BASELINE)) == BASELINE:
+    return BASELINE
+  return labels(trial, variant=False)
 
 
 def minutes(trials: Sequence[sweep_spec.Trial]) -> dict[str, float]:
@@ -125,9 +153,10 @@ def minutes(trials: Sequence[sweep_spec.Trial]) -> dict[str, float]:
 
 def table(trials: Sequence[sweep_spec.Trial], score_last: int) -> list[dict[str, Any]]:
   """One row per (size, method), sizes descending: the seeds scored, per
-  score the mean, std and per-seed values of the trials' final scores, and
-  the mean minutes per finished trial ("" if none finished)."""
-  _, summary = sweep_report.summarize(trials, SCORES, score_last)
+  score the mean, std and per-seed values of the trials' final scores (ADA's
+  p for ADA trials), and the mean minutes per finished trial ("" if none
+  finished)."""
+  _, summary = sweep_report.summarize(trials, (ADA_P,) + SCORES, score_last)
   keys = {t.config: (size_of(t), method_of(t)) for t in trials}
   wall = minutes(trials)
   rows = [{"size": keys[r["config"]][0], "method": keys[r["config"]][1],
@@ -138,19 +167,22 @@ def table(trials: Sequence[sweep_spec.Trial], score_last: int) -> list[dict[str,
 
 
 def paired(trials: Sequence[sweep_spec.Trial], score_last: int) -> list[dict[str, Any]]:
-  """Per (size, method other than none): the FID change against no
-  regularizer at the same size and seed, over the seeds both finished: the
-  pairs, the mean change (negative: better) and how many pairs improved."""
+  """Per (size, method other than its pair): the FID change against its
+  pair (`against`: "none" with the same DiffAugment setting) at the same
+  size and seed, over the seeds both finished: the pairs, the mean change
+  (negative: better) and how many pairs improved."""
   per_trial, _ = sweep_report.summarize(trials, ["fid"], score_last)
   fid = {(size_of(t), method_of(t), t.seed): r["fid"] for t, r in zip(trials, per_trial)
          if r["fid"] != ""}
+  pair = {method_of(t): against(t) for t in trials}
   out = []
   for size, method in dict.fromkeys((s, m) for s, m, _ in fid):
-    diffs = [fid[(size, method, seed)] - fid[(size, BASELINE, seed)]
-             for s, m, seed in fid if (s, m) == (size, method) and method != BASELINE
-             and (size, BASELINE, seed) in fid]
+    base = pair[method]
+    diffs = [fid[(size, method, seed)] - fid[(size, base, seed)]
+             for s, m, seed in fid if (s, m) == (size, method) and method != base
+             and (size, base, seed) in fid]
     if diffs:
-      out.append({"size": size, "method": method, "pairs": len(diffs),
+      out.append({"size": size, "method": method, "against": base, "pairs": len(diffs),
                   "fid change": float(np.mean(diffs)),
                   "better": sum(d < 0 for d in diffs)})
   return out
@@ -169,17 +201,19 @@ def ordering(rows: list[dict[str, Any]], a: str, b: str) -> str:
 
 def markdown(rows: list[dict[str, Any]], pairs: list[dict[str, Any]]) -> str:
   head = ("| images | method | seeds | FID | precision | recall | density | coverage | "
-          "D acc. train | D acc. held-out | gap | FID per seed | min per trial |\n"
-          + "|---" * 13 + "|\n")
+          "D acc. train | D acc. held-out | gap | ADA p | FID per seed | min per trial |\n"
+          + "|---" * 14 + "|\n")
   body = "".join(
       f"| {r['size']} | {r['method']} | {r['seeds']} | {cell(r, 'fid', '.2f')} | "
-      + " | ".join(cell(r, s, ".2f") for s in SCORES[1:]) + f" | {r.get('fid values', '')} | "
+      + " | ".join(cell(r, s, ".2f") for s in SCORES[1:] + (ADA_P,))
+      + f" | {r.get('fid values', '')} | "
       f"{'-' if r['minutes'] == '' else format(r['minutes'], '.1f')} |\n" for r in rows)
-  change = ("\nFID change against no regularizer, paired by seed (negative: better):\n\n"
-            "| images | method | pairs | mean FID change | pairs better |\n"
-            "|---|---|---|---|---|\n" + "".join(
-                f"| {p['size']} | {p['method']} | {p['pairs']} | {p['fid change']:+.2f} | "
-                f"{p['better']}/{p['pairs']} |\n" for p in pairs))
+  change = ("\nFID change against the paired method (\"none\" with the same DiffAugment "
+            "setting; DiffAugment alone against neither), paired by seed (negative: "
+            "better):\n\n| images | method | against | pairs | mean FID change | pairs better |\n"
+            "|---|---|---|---|---|---|\n" + "".join(
+                f"| {p['size']} | {p['method']} | {p['against']} | {p['pairs']} | "
+                f"{p['fid change']:+.2f} | {p['better']}/{p['pairs']} |\n" for p in pairs))
   return head + body + (change if pairs else "")
 
 
