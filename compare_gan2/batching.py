@@ -1,7 +1,8 @@
 """Fixed-size batches for evaluation: the last partial batch is padded to
 the full size (and the padding rows dropped from the results), so that every
 batch has the same shape: one trace of the sampling or feature function,
-and static shapes for XLA and TPUs."""
+and static shapes for XLA and TPUs. And the reduction of a per-replica value
+over the global batch's replicas."""
 
 from __future__ import annotations
 
@@ -22,3 +23,12 @@ def pad_to_batches(x: Any, batch_size: int) -> Any:
     return np.concatenate([x, np.zeros((pad, *x.shape[1:]), x.dtype)]) if pad else x
   x = tf.convert_to_tensor(x)
   return tf.concat([x, tf.zeros([pad, *x.shape[1:]], x.dtype)], 0) if pad else x
+
+
+def replica_reduce(x: tf.Tensor, op: tf.distribute.ReduceOp) -> tf.Tensor:
+  """x reduced with `op` over the replicas of the current replica context
+  (x itself outside one or with a single replica)."""
+  ctx = tf.distribute.get_replica_context()
+  if ctx is None or ctx.num_replicas_in_sync == 1:
+    return x
+  return ctx.all_reduce(op, x)

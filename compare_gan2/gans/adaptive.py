@@ -21,15 +21,9 @@ import gin
 import tensorflow as tf
 
 from compare_gan2 import ada as ada_lib
+from compare_gan2.batching import replica_reduce
 
 Metrics = dict[str, tf.Tensor]
-
-
-def _replica_sum(x: tf.Tensor) -> tf.Tensor:
-  ctx = tf.distribute.get_replica_context()
-  if ctx is None or ctx.num_replicas_in_sync == 1:
-    return x
-  return ctx.all_reduce(tf.distribute.ReduceOp.SUM, x)
 
 
 @gin.configurable("ADA")
@@ -115,7 +109,8 @@ class ADA:
 
   def accumulate(self, stats: Metrics) -> None:
     """Adds a D step's `sign_stats` (summed over replicas). Replica context."""
-    total = _replica_sum(tf.stack([stats["ada_signs_sum"], stats["ada_signs_count"]]))
+    total = replica_reduce(tf.stack([stats["ada_signs_sum"], stats["ada_signs_count"]]),
+                           tf.distribute.ReduceOp.SUM)
     self._vars["signs_sum"].assign_add(total[0])
     self._vars["signs_count"].assign_add(total[1])
 

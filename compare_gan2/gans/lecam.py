@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
+from compare_gan2.batching import replica_reduce
 from compare_gan2.gans.regularizer import DStep, Regularizer
 from compare_gan2.gans.regularizer import make_regularizer  # noqa: F401 (its old home)
 from compare_gan2.registry import REGULARIZERS
@@ -31,10 +32,7 @@ Metrics = dict[str, tf.Tensor]
 
 def _replica_mean(x: tf.Tensor) -> tf.Tensor:
   """x averaged over the replicas (equal batches: the global batch's mean)."""
-  ctx = tf.distribute.get_replica_context()
-  if ctx is None or ctx.num_replicas_in_sync == 1:
-    return x
-  return ctx.all_reduce(tf.distribute.ReduceOp.MEAN, x)
+  return replica_reduce(x, tf.distribute.ReduceOp.MEAN)
 
 
 def lecam_penalty(real_logits: tf.Tensor, fake_logits: tf.Tensor,

@@ -9,12 +9,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_gan2.gans import make_step_inputs
 from compare_gan2.gans.adaptive import ADA
 from compare_gan2.registry import REGISTRIES
 from compare_gan2.runner import TRAIN_DONE
 from compare_gan2.runner import schedules
-from gan_cases import NUM_CLASSES, Z_DIM, class_step, make_gan
+from gan_cases import NUM_CLASSES, class_step, make_gan, two_distributed_steps
 from run_cases import (assert_close_values, assert_same_checkpoints, checkpoint_values,
                        make_runner, plain_and_compiled_loops)
 from tiny_configs import GAN_CLASSES
@@ -121,16 +120,7 @@ def _two_steps(strategy, jit=False):
   with strategy.scope():
     gan = make_gan("dcgan_arch", conditional=True, batch_norm_g=False, disc_iters=2,
                    jit_compile=jit, ada=ADA("bgc", p=0.5, interval=1, kimg=0.1))
-  rng = np.random.RandomState(0)
-  features = make_step_inputs(rng.rand(16, 16, 16, 3).astype(np.float32),
-                              rng.randint(0, NUM_CLASSES, 16), disc_iters=2,
-                              z_dim=Z_DIM, num_classes=NUM_CLASSES, seed=0)
-  dataset = tf.data.Dataset.from_tensor_slices(features).batch(16)
-  step = tf.function(lambda f: gan.distributed_train_step(strategy, f))
-  for _ in range(2):
-    for batch in strategy.experimental_distribute_dataset(dataset):
-      metrics = step(batch)
-  return {k: float(v) for k, v in metrics.items()}, [v.numpy() for v in gan.ada.variables]
+  return two_distributed_steps(strategy, gan), [v.numpy() for v in gan.ada.variables]
 
 
 def test_mirrored_and_xla_equal_single_replica(mirrored_strategy):

@@ -9,13 +9,12 @@ import tensorflow as tf
 
 from compare_gan2 import augment
 from compare_gan2.gans import consistency as cr_lib
-from compare_gan2.gans import make_step_inputs
 from compare_gan2.gans.consistency import BalancedCR, CR, LatentCR
 from compare_gan2.gans.lecam import LeCamStyleGAN2
 from compare_gan2.gans.regularizer import DStep, GStep
 from compare_gan2.random_ops import per_example_uniform
 from compare_gan2.registry import REGISTRIES, UnknownNameError
-from gan_cases import NUM_CLASSES, Z_DIM, class_step, make_gan
+from gan_cases import NUM_CLASSES, class_step, make_gan, two_distributed_steps
 from run_cases import assert_close_values, plain_and_compiled_loops
 from tiny_configs import GAN_CLASSES
 
@@ -270,17 +269,8 @@ def _two_steps(strategy, regs, jit=False):
   with strategy.scope():
     gan = make_gan("dcgan_arch", conditional=True, bindings=_SGD, disc_iters=2,
                    batch_norm_g=False, d_regularizer=regs, jit_compile=jit)
-  rng = np.random.RandomState(0)
-  features = make_step_inputs(rng.rand(16, 16, 16, 3).astype(np.float32),
-                              rng.randint(0, NUM_CLASSES, 16), disc_iters=2,
-                              z_dim=Z_DIM, num_classes=NUM_CLASSES, seed=0)
-  dataset = tf.data.Dataset.from_tensor_slices(features).batch(16)
-  step = tf.function(lambda f: gan.distributed_train_step(strategy, f))
-  for _ in range(2):
-    for batch in strategy.experimental_distribute_dataset(dataset):
-      metrics = step(batch)
-  weights = [v.numpy() for v in gan.generator.weights + gan.discriminator.weights]
-  return {k: float(v) for k, v in metrics.items()}, weights
+  metrics = two_distributed_steps(strategy, gan)
+  return metrics, [v.numpy() for v in gan.generator.weights + gan.discriminator.weights]
 
 
 def _assert_same(a, b):
