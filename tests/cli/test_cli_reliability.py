@@ -98,9 +98,13 @@ def test_ctrl_c_while_starting_is_one_line(tmp_path, delay):
        "--gin_config", tiny_gin(tmp_path, ["options.training_steps = 100000"])],
       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
       env=env_without_tf_log_level())
-  time.sleep(delay)
-  process.send_signal(signal.SIGINT)
-  out, err = process.communicate(timeout=120)
+  try:
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+  finally:
+    process.kill()  # a failed test must not leave a 100000-step run behind
+    process.wait()
   assert "step 1/" not in out, "training had started: the test needs a shorter delay"
   assert process.returncode == 130, err
   assert err.splitlines() == [
