@@ -11,7 +11,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import config
-from compare_gan2.runner import Runner
+from compare_gan2.runner import TRAIN_DONE, Runner
 
 # A DCGAN of width 4 on 16 px shapes: a step takes milliseconds.
 TINY_RUN = [
@@ -48,6 +48,20 @@ def assert_same_checkpoints(a, b):
   assert va.keys() == vb.keys()
   for key in va:
     np.testing.assert_array_equal(va[key], vb[key], err_msg=key)
+
+
+def assert_resume_equals_uninterrupted(tmp_path, bindings=()):
+  """Trains one run to 8 and another to 4 then resumed to 8, and asserts the
+  two step-8 checkpoints are equal. Returns (the full run's Runner, its
+  step-8 checkpoint path)."""
+  full_runner = make_runner(tmp_path / "full", 8, bindings)
+  full_runner.train()
+  make_runner(tmp_path / "split", 4, bindings).train()
+  os.remove(tmp_path / "split" / TRAIN_DONE)
+  assert make_runner(tmp_path / "split", 8, bindings).train() == 8
+  full = str(tmp_path / "full" / "model.ckpt-8")
+  assert_same_checkpoints(full, str(tmp_path / "split" / "model.ckpt-8"))
+  return full_runner, full
 
 
 def plain_and_compiled_loops(tmp_path, bindings, steps=3):

@@ -2,7 +2,6 @@
 heuristic (stylegan2-ada training_loop.py, transcribed in ada_reference.py),
 in every GAN class, across replicas, under XLA and across a checkpoint."""
 
-import os
 
 import gin
 import numpy as np
@@ -11,11 +10,10 @@ import tensorflow as tf
 
 from compare_gan2.gans.adaptive import ADA
 from compare_gan2.registry import REGISTRIES
-from compare_gan2.runner import TRAIN_DONE
 from compare_gan2.runner import schedules
 from gan_cases import NUM_CLASSES, class_step, make_gan, two_distributed_steps
-from run_cases import (assert_close_values, assert_same_checkpoints, checkpoint_values,
-                       make_runner, plain_and_compiled_loops)
+from run_cases import (assert_close_values, assert_resume_equals_uninterrupted,
+                       checkpoint_values, plain_and_compiled_loops)
 from tiny_configs import GAN_CLASSES
 import ada_reference as reference
 
@@ -143,13 +141,7 @@ def test_resumed_run_equals_uninterrupted(tmp_path, caplog):
   r_t are in the progress line and in the checkpoint's scores row."""
   caplog.set_level("INFO", logger="compare_gan2")
   bindings = ["ADA.pipeline = 'bgc'", "ADA.interval = 2", "ADA.kimg = 0.05"]
-  full_runner = make_runner(tmp_path / "full", 8, bindings)
-  full_runner.train()
-  make_runner(tmp_path / "split", 4, bindings).train()
-  os.remove(tmp_path / "split" / TRAIN_DONE)
-  assert make_runner(tmp_path / "split", 8, bindings).train() == 8
-  full = str(tmp_path / "full" / "model.ckpt-8")
-  assert_same_checkpoints(full, str(tmp_path / "split" / "model.ckpt-8"))
+  full_runner, full = assert_resume_equals_uninterrupted(tmp_path, bindings)
   state = [v for k, v in checkpoint_values(full).items() if k.startswith("ada")]
   assert len(state) == 4 and any(float(v) != 0.0 for v in state)
   lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step ")]
