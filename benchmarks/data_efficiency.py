@@ -29,9 +29,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 RESULTS = os.path.join(HERE, "results")
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare_gan2.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
-from compare_gan2.sweep import run as sweep_run  # noqa: E402  pylint: disable=g-import-not-at-top
-from compare_gan2.sweep import spec as sweep_spec  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.tools.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.tools.sweep import run as sweep_run  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.tools.sweep import spec as sweep_spec  # noqa: E402  pylint: disable=g-import-not-at-top
 from study_tables import provenance  # noqa: E402  pylint: disable=g-import-not-at-top
 
 

@@ -29,9 +29,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare_gan2 import files  # noqa: E402  pylint: disable=g-import-not-at-top
-from compare_gan2.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
-from compare_gan2.sweep import spec as sweep_spec  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.core import files  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.tools.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.tools.sweep import spec as sweep_spec  # noqa: E402  pylint: disable=g-import-not-at-top
 from study_tables import pivot, provenance, run_shipped_spec, timing  # noqa: E402  pylint: disable=g-import-not-at-top
 
 METRIC = "fid"

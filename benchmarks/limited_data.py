@@ -38,9 +38,9 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 
-from compare_gan2 import files  # noqa: E402  pylint: disable=g-import-not-at-top
-from compare_gan2.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
-from compare_gan2.sweep import spec as sweep_spec  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.core import files  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.tools.sweep import report as sweep_report  # noqa: E402  pylint: disable=g-import-not-at-top
+from compare_gan2.tools.sweep import spec as sweep_spec  # noqa: E402  pylint: disable=g-import-not-at-top
 from study_tables import cell, pivot, provenance, run_shipped_spec, samples_montage, timing, trial_seconds  # noqa: E402  pylint: disable=g-import-not-at-top
 
 SPEC = "limited_data_digits"

@@ -35,9 +35,11 @@ CASES = [  # (name, gin config, bindings, flags, batch sizes)
 ]
 ESTIMATE = """
 import json, sys
-from compare_gan2 import config
+import compare_gan2
+from compare_gan2.core import config
 from compare_gan2.runner import Runner, memory
-config.parse([config.resolve_config(sys.argv[1])], sys.argv[3:])
+from compare_gan2.core import config_files
+compare_gan2.parse_gin([config_files.resolve_config(sys.argv[1])], sys.argv[3:])
 runner = Runner(sys.argv[2], fake_data=True)
 shape = (runner.dataset.resolution,) * 2 + (runner.dataset.colors,)
 print(json.dumps([runner.compute_dtype, memory.step_bytes_per_example(runner.gan, shape)]))

@@ -16,10 +16,10 @@ import tempfile
 from collections import Counter
 from typing import Callable, Sequence
 
-from compare_gan2 import files
-from compare_gan2.sweep import report as sweep_report
-from compare_gan2.sweep import run as sweep_run
-from compare_gan2.sweep import spec as sweep_spec
+from compare_gan2.core import files
+from compare_gan2.tools.sweep import report as sweep_report
+from compare_gan2.tools.sweep import run as sweep_run
+from compare_gan2.tools.sweep import spec as sweep_spec
 
 RESULTS = os.path.join(os.path.dirname(os.path.abspath(__file__)), "results")
 

@@ -101,7 +101,9 @@ import gin  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from compare_gan2 import config, files  # noqa: E402
+import compare_gan2
+from compare_gan2.core import config
+from compare_gan2.core import files  # noqa: E402
 from compare_gan2.gans import progan  # noqa: E402,F401  (registers ProgressiveGAN)
 from compare_gan2.runner.train import Runner  # noqa: E402
 
@@ -419,7 +421,7 @@ def class_bindings(gan_class: str, batch_size: int, g_ch: int, d_ch: int) -> lis
 
 def _runner(bindings: list[str], mixed_precision: bool, model_dir: str | None) -> Runner:
   gin.clear_config()
-  config.parse(gin_bindings=bindings + [
+  compare_gan2.parse_gin(gin_bindings=bindings + [
       f"run_config.mixed_precision = {mixed_precision}"])
   return Runner(model_dir or tempfile.mkdtemp(prefix="train_speed_"),
                 fake_data=True)

@@ -1,4 +1,4 @@
-"""Rewrites compare_gan2/gin_names.py from the gin configurables that
+"""Rewrites compare_gan2/core/gin_names.py from the gin configurables that
 compare_gan2 registers (run after adding or changing one):
 
   python scripts/update_gin_names.py
@@ -7,9 +7,9 @@ compare_gan2 registers (run after adding or changing one):
 import os
 
 import compare_gan2
-from compare_gan2 import gin_check
+from compare_gan2.core import gin_check
 
-PATH = os.path.join(os.path.dirname(compare_gan2.__file__), "gin_names.py")
+PATH = os.path.join(os.path.dirname(compare_gan2.__file__), "core", "gin_names.py")
 
 
 def main() -> None:

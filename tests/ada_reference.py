@@ -1,6 +1,6 @@
 """NVlabs/stylegan2-ada-pytorch `training/augment.py` (AugmentPipe.forward,
 the bgc ops) and `torch_utils/ops/upfirdn2d.py` (`_upfirdn2d_ref`),
-transcribed as the reference of tests/test_ada.py. The only change: every
+transcribed as the reference of tests/augment/test_ada.py. The only change: every
 torch.rand / torch.randn call reads the injected draw of the same name
 instead, so both implementations see the same random numbers."""
 

@@ -10,7 +10,8 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2 import config
+import compare_gan2
+from compare_gan2.core import config
 from compare_gan2.runner import TRAIN_DONE, Runner
 
 # A DCGAN of width 4 on 16 px shapes: a step takes milliseconds.
@@ -32,7 +33,7 @@ TINY_RUN = [
 def make_runner(model_dir, steps, bindings=(), strategy=None, restart=False):
   gin.clear_config()
   cache = os.path.join(os.path.dirname(str(model_dir)), "cache")
-  config.parse([], TINY_RUN + [f"options.training_steps = {steps}",
+  compare_gan2.parse_gin([], TINY_RUN + [f"options.training_steps = {steps}",
                                f"eval.cache_dir = '{cache}'"] + list(bindings))
   return Runner(str(model_dir), strategy=strategy, restart=restart)
 

@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from compare_gan2 import hub
+from compare_gan2.tools import hub
 from run_cases import make_runner
 from test_packaging import install_cell
 

@@ -76,7 +76,7 @@ def _anchors(path: pathlib.Path) -> set[str]:
 @pytest.fixture(scope="module")
 def registries():
   import compare_gan2
-  from compare_gan2 import registry
+  from compare_gan2.core import registry
   compare_gan2.register_all()
   return registry.REGISTRIES
 

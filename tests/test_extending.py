@@ -19,10 +19,11 @@ import tensorflow as tf
 import compare_gan2
 from compare_gan2 import architectures, data
 from compare_gan2.gans import ModularGAN
-from compare_gan2.labels import sources as label_sources
+from compare_gan2.data import labels as label_sources
 from compare_gan2.metrics import scores
+from compare_gan2.metrics import base as metric_base
 from compare_gan2.ops.normalization import make_normalization
-from compare_gan2.registry import REGISTRIES
+from compare_gan2.core.registry import REGISTRIES
 from gan_cases import check_step, make_gan
 
 EXAMPLES = pathlib.Path(__file__).resolve().parents[1] / "docs" / "examples"
@@ -80,10 +81,10 @@ def test_example_registers_one_part_with_a_summary(name):
 
 def test_metric_example_scores_two_sample_sets():
   load("my_metric")
-  real = scores.SampleSet(np.full([4, 8, 8, 3], 0.25), np.zeros([4, 2]))
-  fake = scores.SampleSet(np.full([4, 8, 8, 3], 0.75), np.zeros([4, 2]))
+  real = metric_base.SampleSet(np.full([4, 8, 8, 3], 0.25), np.zeros([4, 2]))
+  fake = metric_base.SampleSet(np.full([4, 8, 8, 3], 0.75), np.zeros([4, 2]))
   assert scores.compute(["mean_gap", "fid"], real, fake)["mean_gap"] == pytest.approx(0.5)
-  assert scores.DIRECTIONS["mean_gap"] == -1
+  assert metric_base.DIRECTIONS["mean_gap"] == -1
 
 
 @pytest.mark.parametrize("conditional", [False, True])
@@ -139,7 +140,7 @@ def test_gan_example_trains_one_step():
 
 def test_augmentation_example_in_a_policy():
   load("my_augmentation")
-  from compare_gan2 import augment  # pylint: disable=g-import-not-at-top
+  from compare_gan2.augment import diffaugment as augment  # pylint: disable=g-import-not-at-top
   x = tf.reshape(tf.range(2 * 2 * 3 * 1, dtype=tf.float32), [2, 2, 3, 1]) / 12.0
   out = augment.diff_augment(x, "flip", tf.constant([[0, 1], [0, 2]]), data_range=(0, 1))
   for a, b in zip(x.numpy(), out.numpy()):
@@ -164,8 +165,8 @@ def test_extractor_example_in_an_evaluation():
   assert name == "channel_stats" and out["logits"] is None
   np.testing.assert_allclose(out["features"], np.concatenate(
       [images.mean(axis=(1, 2)), images.std(axis=(1, 2))], axis=1))
-  fake = scores.SampleSet(images[::-1], out["features"][::-1])
-  real = scores.SampleSet(images, out["features"])
+  fake = metric_base.SampleSet(images[::-1], out["features"][::-1])
+  real = metric_base.SampleSet(images, out["features"])
   assert scores.compute(["fid"], real, fake)["fid"] == pytest.approx(0.0, abs=1e-6)
 
 
@@ -186,7 +187,7 @@ def test_a_new_part_in_the_package_is_one_file(tmp_path):
   cases = [(*REGISTERED[stem], f"compare_gan2.{folder}.{stem}")
            for stem, folder in sorted(FOLDERS.items())]
   code = ("import compare_gan2\ncompare_gan2.register_all()\n"
-          "from compare_gan2.registry import REGISTRIES\n"
+          "from compare_gan2.core.registry import REGISTRIES\n"
           f"for kind, name, _ in {cases!r}:\n"
           "  registry = REGISTRIES[kind]\n"
           "  print(kind, name, registry.module_of(name), name in registry.package_names())\n")

@@ -20,31 +20,16 @@ import pytest
 PACKAGE = "compare_gan2"
 ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), PACKAGE)
 
-# The layer table of docs/layers.md: a module or package name -> its layer
-# (a package's entry covers its submodules; the longest match wins).
+# The layer table of docs/layers.md: one line per folder of the package (a
+# folder's entry covers its modules; the longest match wins).
 LAYERS = {
-    # 1: foundations
-    "compare_gan2.registry": 1, "compare_gan2.config": 1,
-    "compare_gan2.random_ops": 1, "compare_gan2.files": 1,
-    "compare_gan2.batching": 1, "compare_gan2.choices": 1,
-    "compare_gan2.config_files": 1, "compare_gan2.console": 1,
-    "compare_gan2.gin_check": 1, "compare_gan2.gin_names": 1,
-    "compare_gan2.hardware": 1,
-    # 2: building blocks and data (datasets and label *sources*)
+    "compare_gan2.core": 1,  # registries, gin wiring and options, files, randomness
     "compare_gan2.ops": 2, "compare_gan2.data": 2, "compare_gan2.losses": 2,
     "compare_gan2.augment": 2,
-    "compare_gan2.ada": 2,
-    # 3: networks, penalties, metrics and the evaluation protocol
-    "compare_gan2.architectures": 3, "compare_gan2.penalties": 3,
-    "compare_gan2.metrics": 3,
-    # 4: GAN classes (training steps; SavedModel of a GAN)
+    "compare_gan2.architectures": 3, "compare_gan2.penalties": 3, "compare_gan2.metrics": 3,
     "compare_gan2.gans": 4,
-    # 5: runs (Runner, checkpoints, strategy, schedules)
     "compare_gan2.runner": 5,
-    # 6: tools over runs
-    "compare_gan2.hub": 6, "compare_gan2.sweep": 6,
-    "compare_gan2.labels": 6, "compare_gan2.sample": 6, "compare_gan2.score": 6,
-    # 7: the command line (the package compare_gan2/cli/)
+    "compare_gan2.tools": 6,  # hub, sample, score, sweep/, labels/
     "compare_gan2.cli": 7, "compare_gan2.__main__": 7,
 }
 
@@ -54,16 +39,7 @@ EXEMPT = {
     # so that `import compare_gan2` stays light); the package root belongs to
     # no layer. Edges *to* it are ignored as well: importing any submodule
     # runs it first anyway.
-    "compare_gan2": "the package root: lazy register_all() and registry access",
-}
-
-# Old import paths kept for moved names. They only re-export (checked below)
-# and point downward, so they need no exception from the rules.
-SHIMS = {
-    "compare_gan2.labels.sources": "label sources moved to compare_gan2.data.labels",
-    "compare_gan2.runner.evaluate": ("evaluation protocol moved to compare_gan2."
-                                     "metrics.evaluation, the schedules to "
-                                     "compare_gan2.runner.schedules"),
+    "compare_gan2": "the package root: lazy register_all() and parse_gin()",
 }
 
 def _modules() -> dict[str, str]:
@@ -225,17 +201,56 @@ def test_the_cycle_check_finds_a_cycle():
 def test_function_level_and_relative_imports_are_edges():
   tree = ast.parse("def f():\n  from compare_gan2.runner import train\n"
                    "from . import batching\n"
-                   "import importlib\nimportlib.import_module('compare_gan2.hub')\n")
-  targets = {t for t, _ in _targets("compare_gan2.config", tree)}
-  assert targets == {"compare_gan2.runner.train", "compare_gan2.batching",
-                     "compare_gan2.hub"}
+                   "import importlib\nimportlib.import_module('compare_gan2.tools.hub')\n")
+  targets = {t for t, _ in _targets("compare_gan2.core.config", tree)}
+  assert targets == {"compare_gan2.runner.train", "compare_gan2.core.batching",
+                     "compare_gan2.tools.hub"}
 
 
-@pytest.mark.parametrize("module", sorted(SHIMS))
-def test_shims_only_re_export(module):
+def _imported_names(tree: ast.AST) -> list[tuple[str, str, int]]:
+  """(module, name, line) of every `from compare_gan2... import name` that
+  imports a name, not a module."""
+  out = []
+  for node in ast.walk(tree):
+    if isinstance(node, ast.ImportFrom) and node.level == 0 and (
+        node.module or "").startswith(PACKAGE):
+      for alias in node.names:
+        if f"{node.module}.{alias.name}" not in MODULES:
+          out.append((node.module, alias.asname or alias.name, node.lineno))
+  return out
+
+
+def _used_names(tree: ast.AST) -> set[str]:
+  return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name)}
+
+
+def re_exports(source: str) -> list[str]:
+  """Names a module imports from the package without using them: a
+  re-export (an old path kept for a moved name). Package __init__ files may
+  name their package's public face; other modules may not."""
+  tree = ast.parse(source)
+  used = _used_names(tree)
+  return [f"{name} (from {module}, line {line})"
+          for module, name, line in _imported_names(tree) if name not in used]
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if not _is_package(m)))
+def test_no_re_exports(module):
   with open(MODULES[module]) as f:
-    tree = ast.parse(f.read())
-  body = [n for n in tree.body if not (isinstance(n, ast.Expr) and isinstance(
-      n.value, ast.Constant))]  # the docstring
-  assert all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in body), (
-      f"{module} is a re-export shim ({SHIMS[module]}); code belongs in its new home.")
+    found = re_exports(f.read())
+  assert not found, (f"{module} imports without using: {found}. Import a name "
+                     "from its home module; no module keeps an old path.")
+
+
+def test_the_re_export_check_finds_one():
+  source = ("from compare_gan2.core.config_files import resolve_config  # noqa: F401\n"
+            "from compare_gan2.core.registry import GANS\nGANS.names()\n")
+  assert re_exports(source) == ["resolve_config (from compare_gan2.core.config_files, line 1)"]
+
+
+def test_layers_are_folders():
+  """Every entry of LAYERS is a folder (or __main__), and the package root
+  holds no module but __init__ and __main__."""
+  assert all(_is_package(name) or name == "compare_gan2.__main__" for name in LAYERS)
+  root = sorted(m for m in MODULES if m.count(".") == 1 and not _is_package(m))
+  assert root == ["compare_gan2.__main__"], root

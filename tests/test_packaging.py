@@ -176,11 +176,12 @@ import json, os
 import gin
 import numpy as np
 import compare_gan2
-from compare_gan2 import config
+from compare_gan2.core import config
 from compare_gan2.data import get_dataset
 from compare_gan2.metrics import classifiers
+from compare_gan2.core import config_files
 assert compare_gan2.__file__.startswith({venv!r}), compare_gan2.__file__
-config.parse([config.resolve_config("fewer_labels/digits_s3gan_10pct")])
+compare_gan2.parse_gin([config_files.resolve_config("fewer_labels/digits_s3gan_10pct")])
 assert gin.query_parameter("S3GAN.self_supervision") == "rotation"  # methods/_s3gan.gin
 gin.clear_config()
 images, labels = get_dataset("digits").arrays("test")

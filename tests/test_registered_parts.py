@@ -1,6 +1,6 @@
 """Every registered part, checked from the registries (KerasHub style).
 
-The cases come from `compare_gan2.registry.REGISTRIES`, not from hand-kept
+The cases come from `compare_gan2.core.registry.REGISTRIES`, not from hand-kept
 lists, and each part's setting comes from its own registration
 (`register(..., test={...})`, read with `Registry.test_settings`): a new
 architecture, loss, penalty, normalization, augmentation, metric, extractor,
@@ -32,12 +32,13 @@ import compare_gan2
 from compare_gan2 import architectures, data
 from compare_gan2.architectures.base import TEST_DEFAULTS
 from compare_gan2.gans import make_step_inputs
-from compare_gan2.labels import sources as label_sources
+from compare_gan2.data import labels as label_sources
 from compare_gan2.metrics import inception as inception_lib
 from compare_gan2.metrics import sample_inputs
 from compare_gan2.metrics import scores
+from compare_gan2.metrics import base as metric_base
 from compare_gan2.ops.normalization import make_normalization
-from compare_gan2.registry import REGISTRIES
+from compare_gan2.core.registry import REGISTRIES
 from tiny_configs import GAN_DEFAULTS, gan_class
 from gan_cases import NUM_CLASSES, Z_DIM, changed, check_step, make_gan, step_inputs
 
@@ -247,7 +248,7 @@ def test_metric(name):
   assert set(results) == set(REGISTRIES["metric"].get(name).directions)
   assert all(np.isfinite(v) for v in results.values())
   for key in results:
-    assert scores.DIRECTIONS[key] in (-1, 0, 1)
+    assert metric_base.DIRECTIONS[key] in (-1, 0, 1)
 
 
 def _inception_weights():

@@ -4,7 +4,7 @@ from their registrations (`architectures.base.register(test=...)`,
 on a CPU. A new part brings its own: no row here."""
 
 import compare_gan2
-from compare_gan2.registry import ARCHITECTURES, GANS
+from compare_gan2.core.registry import ARCHITECTURES, GANS
 
 compare_gan2.register_all()
 

@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from compare_gan2.ops.layers import Linear
 from compare_gan2.ops.normalization import make_normalization
-from compare_gan2.registry import ARCHITECTURES, NORMALIZATIONS
+from compare_gan2.core.registry import ARCHITECTURES, NORMALIZATIONS
 
 
 @gin.configurable("G")

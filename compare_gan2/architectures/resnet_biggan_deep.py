@@ -133,7 +133,7 @@ class BigGanDeepResNetBlock(keras.layers.Layer):
     return h + self.shortcut(x, training=training)
 
   def get_config(self):
-    from compare_gan2.registry import NORMALIZATIONS  # pylint: disable=g-import-not-at-top
+    from compare_gan2.core.registry import NORMALIZATIONS  # pylint: disable=g-import-not-at-top
     bn = (None if self.batch_norm_fn is None
           else NORMALIZATIONS.name_of(self.batch_norm_fn))
     return {**super().get_config(), "in_channels": self.in_channels,

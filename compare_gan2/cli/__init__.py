@@ -34,12 +34,9 @@ import sys
 from types import ModuleType
 from typing import Any, Callable, Sequence
 
-from compare_gan2 import console
-from compare_gan2.choices import SCHEDULES, STRATEGIES  # noqa: F401  (re-exported)
-from compare_gan2.cli.common import (ArgumentParser, check_fake_data_flag,  # noqa: F401
-                                     check_output_dir)
-from compare_gan2.config_files import CONFIG_DIR, QUICKSTART, resolve_config  # noqa: F401
-from compare_gan2.console import error_message, one_line  # noqa: F401  (re-exported)
+from compare_gan2.cli.common import ArgumentParser
+from compare_gan2.core import console
+from compare_gan2.core.console import error_message
 
 DEFAULT_COMMAND = "train"
 
@@ -150,7 +147,7 @@ def _run(name: str, command: Callable[[], Any], *,
 def _start(command: Subcommand, args: argparse.Namespace) -> None:
   """The checks that need no TensorFlow (gin names, a config's name, the
   output directory: a module's `precheck`), then TensorFlow, then the command."""
-  from compare_gan2 import gin_check  # pylint: disable=g-import-not-at-top
+  from compare_gan2.core import gin_check  # pylint: disable=g-import-not-at-top
   module = command.load()
   if hasattr(args, "gin_bindings"):
     gin_check.check_flags(getattr(args, "gin_config", []), args.gin_bindings)

@@ -9,8 +9,8 @@ import json
 import os
 from typing import Any, NoReturn
 
-from compare_gan2.choices import STRATEGIES
-from compare_gan2.config_files import QUICKSTART
+from compare_gan2.core.choices import STRATEGIES
+from compare_gan2.core.config_files import QUICKSTART
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -104,7 +104,7 @@ def check_output_dir(flag: str, path: str) -> None:
 def saved_fake_data(model_dir: str) -> bool | None:
   """--data_fake_dataset as run.json in `model_dir` records it (None: no
   run.json, or one from before the field)."""
-  from compare_gan2.runner.train import RUN_INFO  # pylint: disable=g-import-not-at-top
+  from compare_gan2.runner.run_dir import RUN_INFO  # pylint: disable=g-import-not-at-top
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
   path = os.path.join(model_dir, RUN_INFO)
   if not tf.io.gfile.exists(path):

@@ -19,7 +19,7 @@ import os
 import re
 
 from compare_gan2.cli import common
-from compare_gan2.config_files import resolve_config
+from compare_gan2.core.config_files import resolve_config
 
 # The schedules that do not train (runner.run_schedule): eval_after_train on
 # a finished run scores every kept checkpoint; continuous_eval scores each new
@@ -54,7 +54,7 @@ def operative_config(model_dir: str) -> str | None:
 def run(args: argparse.Namespace) -> None:
   common.split_cpu(args)  # before any TF op
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from compare_gan2 import config  # pylint: disable=g-import-not-at-top
+  import compare_gan2  # pylint: disable=g-import-not-at-top
   from compare_gan2.runner import TRAIN_DONE, Runner, run_schedule  # pylint: disable=g-import-not-at-top
   if not tf.io.gfile.isdir(args.model_dir):
     raise FileNotFoundError(f"--model_dir '{args.model_dir}' is not a directory.")
@@ -71,7 +71,7 @@ def run(args: argparse.Namespace) -> None:
     raise FileNotFoundError(f"--model_dir '{args.model_dir}' holds no "
                             "operative_config-*.gin (not a run directory, or training "
                             "has not started); pass --gin_config.")
-  config.parse([own] * (own is not None) + configs, args.gin_bindings)
+  compare_gan2.parse_gin([own] * (own is not None) + configs, args.gin_bindings)
   fake_data = args.data_fake_dataset
   if fake_data is None:
     fake_data = bool(common.saved_fake_data(args.model_dir))

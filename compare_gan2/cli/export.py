@@ -1,5 +1,5 @@
 """`compare_gan2 export`: a run's generator and discriminator as a
-SavedModel (compare_gan2/hub.py).
+SavedModel (compare_gan2/tools/hub.py).
 
   compare_gan2 export --model_dir RUN [--step N] --out /tmp/generator
 """
@@ -17,7 +17,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> str:
-  from compare_gan2 import hub  # pylint: disable=g-import-not-at-top
+  from compare_gan2.tools import hub  # pylint: disable=g-import-not-at-top
   path = hub.export_generator(args.model_dir, args.out, step=args.step)
   print(path)
   return path

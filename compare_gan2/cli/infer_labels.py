@@ -1,5 +1,5 @@
 """`compare_gan2 infer-labels`: a label file from a rotation extractor
-(compare_gan2/labels/infer.py).
+(compare_gan2/tools/labels/infer.py).
 
   compare_gan2 infer-labels --pretrained /tmp/rot --method kmeans \
       --num_clusters 10 --out /tmp/kmeans.npz
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from compare_gan2.choices import LABEL_METHODS
+from compare_gan2.core.choices import LABEL_METHODS
 from compare_gan2.cli import common
 
 
@@ -36,7 +36,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-  from compare_gan2.labels import infer  # pylint: disable=g-import-not-at-top
+  from compare_gan2.tools.labels import infer  # pylint: disable=g-import-not-at-top
   report = infer.infer_labels(args.pretrained, args.out, method=args.method,
                               num_clusters=args.num_clusters,
                               labeled_fraction=args.labeled_fraction,

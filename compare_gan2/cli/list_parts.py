@@ -1,4 +1,4 @@
-"""`compare_gan2 list [KIND]`: the registered parts (compare_gan2/registry.py),
+"""`compare_gan2 list [KIND]`: the registered parts (compare_gan2/core/registry.py),
 with those of your own modules.
 
   compare_gan2 list                 # every kind with its names
@@ -18,8 +18,8 @@ import re
 import sys
 from typing import Sequence
 
-from compare_gan2.config_files import resolve_config
-from compare_gan2.registry import REGISTRIES  # gin only, no TensorFlow
+from compare_gan2.core.config_files import resolve_config
+from compare_gan2.core.registry import REGISTRIES  # gin only, no TensorFlow
 
 # A gin `import a.b` or `from a import b` line (gin imports them when it
 # parses the file, before any binding).

@@ -1,5 +1,5 @@
 """`compare_gan2 pretrain`: a rotation-prediction feature extractor for
-label inference (compare_gan2/labels/pretrain.py).
+label inference (compare_gan2/tools/labels/pretrain.py).
 
   compare_gan2 pretrain --out /tmp/rot --dataset digits --steps 300
 """
@@ -29,7 +29,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
   strategy = common.make_strategy(args)  # before the model: splits the CPU first
-  from compare_gan2.labels import pretrain  # pylint: disable=g-import-not-at-top
+  from compare_gan2.tools.labels import pretrain  # pylint: disable=g-import-not-at-top
   info = pretrain.pretrain(args.out, args.dataset, steps=args.steps,
                            batch_size=args.batch_size, width=args.width, arch=args.arch,
                            learning_rate=args.learning_rate, seed=args.seed,

@@ -1,5 +1,5 @@
 """`compare_gan2 sample`: samples of an exported generator or a TF-Hub
-module (compare_gan2/sample.py).
+module (compare_gan2/tools/sample.py).
 
   compare_gan2 sample --generator /tmp/generator --num 16 --out samples/
   compare_gan2 sample --generator HANDLE --num 8 --labels 1,2 --truncation 1.0 \
@@ -45,12 +45,12 @@ def parse_labels(text: str | None) -> list[int] | None:
 
 def precheck(args: argparse.Namespace) -> None:
   """Before TensorFlow loads: --out holds no earlier samples (or --overwrite)."""
-  from compare_gan2 import sample  # pylint: disable=g-import-not-at-top
+  from compare_gan2.tools import sample  # pylint: disable=g-import-not-at-top
   sample.check_out(args.out, args.overwrite)
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-  from compare_gan2 import sample  # pylint: disable=g-import-not-at-top
+  from compare_gan2.tools import sample  # pylint: disable=g-import-not-at-top
   return sample.write_samples(args.generator, args.out, num=args.num,
                               labels=parse_labels(args.labels),
                               truncation=args.truncation, seed=args.seed,

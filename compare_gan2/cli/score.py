@@ -1,4 +1,4 @@
-"""`compare_gan2 score`: score a folder of images (compare_gan2/score.py).
+"""`compare_gan2 score`: score a folder of images (compare_gan2/tools/score.py).
 
   compare_gan2 score --real cifar10 --fake samples/ --metrics fid,kid
   compare_gan2 score --real real_images/ --fake samples/ --output scores.json
@@ -29,8 +29,9 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-  from compare_gan2 import config, score  # pylint: disable=g-import-not-at-top
-  config.parse([], args.gin_bindings)
+  import compare_gan2
+  from compare_gan2.tools import score  # pylint: disable=g-import-not-at-top
+  compare_gan2.parse_gin([], args.gin_bindings)
   results = score.score(args.real, args.fake, metrics=args.metrics.split(","),
                         feature_extractor=args.feature_extractor,
                         num_samples=args.num_samples, resolution=args.resolution,

@@ -1,4 +1,4 @@
-"""`compare_gan2 sweep`: a grid of runs from a TOML spec (compare_gan2/sweep/).
+"""`compare_gan2 sweep`: a grid of runs from a TOML spec (compare_gan2/tools/sweep/).
 
   compare_gan2 sweep --spec SPEC --out DIR [--parallel N]
   compare_gan2 sweep --spec SPEC --out DIR --backend ray [--address auto]
@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import argparse
 
-from compare_gan2.sweep import backends as sweep_backends
-from compare_gan2.sweep.backends import BACKENDS
+from compare_gan2.tools.sweep import backends as sweep_backends
+from compare_gan2.tools.sweep.backends import BACKENDS
 
 # Passed on to sweep_backends.run_spec under their own names.
 _RUN_SPEC_FLAGS = ("backend", "parallel", "max_retries", "address", "num_cpus",

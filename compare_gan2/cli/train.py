@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import logging
 
-from compare_gan2.choices import SCHEDULES
+from compare_gan2.core.choices import SCHEDULES
 from compare_gan2.cli import common
-from compare_gan2.config_files import QUICKSTART, resolve_config
+from compare_gan2.core.config_files import QUICKSTART, resolve_config
 
 
 def add_flags(p: argparse.ArgumentParser) -> None:
@@ -44,10 +44,10 @@ def precheck(args: argparse.Namespace) -> None:
 
 def run(args: argparse.Namespace) -> None:
   common.split_cpu(args)  # before any TF op
-  from compare_gan2 import config  # pylint: disable=g-import-not-at-top
+  import compare_gan2  # pylint: disable=g-import-not-at-top
   from compare_gan2.runner import Runner, run_schedule  # pylint: disable=g-import-not-at-top
   configs = [resolve_config(c) for c in (args.gin_config or [QUICKSTART])]
-  config.parse(configs, args.gin_bindings)
+  compare_gan2.parse_gin(configs, args.gin_bindings)
   common.check_fake_data_flag(args.model_dir, args.data_fake_dataset)
   strategy = common.make_strategy(args)
   runner = Runner(args.model_dir, strategy=strategy, fake_data=args.data_fake_dataset,

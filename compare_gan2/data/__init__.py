@@ -6,10 +6,10 @@ lsun_bedroom, imagenet_{64,128,256,512} and ImageNet label variants.
 Any name with `fake=True`: random data of the same shapes.
 """
 
-from compare_gan2.data.base import (DATASETS, ArrayDataset,
-                                    DatasetNotFoundError, ImageDataset)
+from compare_gan2.core.registry import DATASETS
+from compare_gan2.data.base import ArrayDataset, DatasetNotFoundError, ImageDataset
 from compare_gan2.data.factory import get_dataset
-from compare_gan2.registry import import_submodules
+from compare_gan2.core.registry import import_submodules
 
 # Every module of this folder is imported for its registrations (datasets,
 # label sources): a new dataset is one file.

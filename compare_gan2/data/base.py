@@ -4,7 +4,7 @@ tf.data pipeline every dataset shares.
 A dataset yields `(images, labels)`: images float32 [B, H, W, C] in [0, 1]
 (the original's convention; 2-D toy points are the exception, see
 `mixtures.py`), labels int32 [B] (zeros for unlabelled data; -1 for an
-example whose label a label source withheld, see compare_gan2/labels). Subclasses say
+example whose label a label source withheld, see compare_gan2/tools/labels). Subclasses say
 only where raw examples come from (`_source`), how one is decoded
 (`_decode`) and how a decoded image becomes a model input (`_transform`); the
 order of operations, seeding and batching live here, once.
@@ -33,8 +33,6 @@ import math
 from typing import Any, Mapping
 
 import tensorflow as tf
-
-from compare_gan2.registry import DATASETS
 
 
 # The original's default for `dataset.seed`.
@@ -98,7 +96,7 @@ class ImageDataset:
     self.shuffle_buffer_size = DEFAULT_SHUFFLE_BUFFER_SIZE
     self._train_fraction: float | None = None
     self._train_examples: int | None = None
-    self._label_source: Any = None  # A compare_gan2.labels.LabelSource.
+    self._label_source: Any = None  # A compare_gan2.data.labels.LabelSource.
 
   def __repr__(self) -> str:
     return (f"{type(self).__name__}(name={self.name!r}, "

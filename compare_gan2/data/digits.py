@@ -14,7 +14,8 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2.data.base import DATASETS, DEFAULT_SEED, ArrayDataset
+from compare_gan2.core.registry import DATASETS
+from compare_gan2.data.base import DEFAULT_SEED, ArrayDataset
 
 NUM_EXAMPLES = 1797
 NUM_TEST_EXAMPLES = 297

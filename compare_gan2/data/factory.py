@@ -16,7 +16,8 @@ from typing import Any
 
 import gin
 
-from compare_gan2.data.base import DATASETS, DEFAULT_SEED, ImageDataset
+from compare_gan2.core.registry import DATASETS
+from compare_gan2.data.base import DEFAULT_SEED, ImageDataset
 from compare_gan2.data.fake import FakeDataset
 from compare_gan2.data import labels as label_sources
 

@@ -30,8 +30,8 @@ from typing import Sequence
 
 import numpy as np
 
-from compare_gan2.data.base import (DATASETS, DEFAULT_SEED, ArrayDataset,
-                                    DatasetNotFoundError)
+from compare_gan2.core.registry import DATASETS
+from compare_gan2.data.base import DEFAULT_SEED, ArrayDataset, DatasetNotFoundError
 
 logger = logging.getLogger(__name__)
 IMAGE_EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")

@@ -1,7 +1,7 @@
 """Label sources: which label each training example carries (gin `labels.*`).
 
 A part of the data layer (`get_dataset` sets one on every dataset); label
-*inference* (making a label file) is the tool `compare_gan2.labels`.
+*inference* (making a label file) is the tool `compare_gan2.tools.labels`.
 
     labels.source = "partial"   # "true" | "partial" | "file" | "single" | "random"
     labels.fraction = 0.1       # partial: fraction of training examples kept
@@ -43,7 +43,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2.registry import LABEL_SOURCES
+from compare_gan2.core.registry import LABEL_SOURCES
 
 
 # Label of an example without one (one_hot(-1) is the all-zero row).
@@ -173,9 +173,9 @@ def read_label_file(path: str) -> dict[str, Any]:
   if not os.path.exists(path):
     raise FileNotFoundError(
         f"Label file '{path}' does not exist (`labels.path`). Write it with "
-        "compare_gan2.labels.write_label_file.")
+        "compare_gan2.data.labels.write_label_file.")
   expected = ("expected a .npz archive of arrays labels [N], dataset, num_examples "
-              "(and num_classes, ...), as compare_gan2.labels.write_label_file writes")
+              "(and num_classes, ...), as compare_gan2.data.labels.write_label_file writes")
   try:
     npz = np.load(path, allow_pickle=False)
   except (ValueError, OSError, EOFError, zipfile.BadZipFile) as e:
@@ -335,7 +335,7 @@ class FileLabels(LabelSource):
   def __init__(self, path: str | None = None):
     if not path:
       raise ValueError("Label source 'file' needs `labels.path`, a label file "
-                       "written by compare_gan2.labels.write_label_file.")
+                       "written by compare_gan2.data.labels.write_label_file.")
     self.path = path
     self._contents: dict[str, Any] | None = None
 

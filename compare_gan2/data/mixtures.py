@@ -15,7 +15,8 @@ import functools
 
 import numpy as np
 
-from compare_gan2.data.base import DATASETS, DEFAULT_SEED, ArrayDataset
+from compare_gan2.core.registry import DATASETS
+from compare_gan2.data.base import DEFAULT_SEED, ArrayDataset
 
 _SPLIT_IDS = {"train": 0, "test": 1}
 

@@ -36,9 +36,8 @@ from typing import Any, Mapping
 import gin
 import tensorflow as tf
 
-from compare_gan2.data.base import (DATASETS, DEFAULT_SEED,
-                                    DatasetNotFoundError, ImageDataset,
-                                    center_crop_square, resize, to_unit_float)
+from compare_gan2.core.registry import DATASETS
+from compare_gan2.data.base import DEFAULT_SEED, DatasetNotFoundError, ImageDataset, center_crop_square, resize, to_unit_float
 
 logger = logging.getLogger(__name__)
 DEFAULT_TFDS_DATA_DIR = "~/tensorflow_datasets"

@@ -6,7 +6,7 @@ from compare_gan2.gans.modular import ModularGAN, make_step_inputs
 from compare_gan2.gans.progan import ProgressiveGAN
 from compare_gan2.gans.s3gan import S3GAN
 from compare_gan2.gans.ssgan import SSGAN
-from compare_gan2.registry import GANS
+from compare_gan2.core.registry import GANS
 
 
 def list_gans() -> list[str]:

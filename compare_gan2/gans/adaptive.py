@@ -10,7 +10,7 @@ and the accumulators restart; count is the number of reals whose signs were
 added (the original's batch * interval when disc_iters = 1). `adaptive=False`
 keeps p fixed (the original's `--aug=fixed`). p, the accumulators and the last
 r_t are variables of the GAN's checkpoint, so a resumed run continues exactly.
-The augmentation itself is `compare_gan2/ada.py`.
+The augmentation itself is `compare_gan2/augment/ada.py`.
 """
 
 from __future__ import annotations
@@ -20,8 +20,8 @@ from typing import Any
 import gin
 import tensorflow as tf
 
-from compare_gan2 import ada as ada_lib
-from compare_gan2.batching import replica_reduce
+from compare_gan2.augment import ada as ada_lib
+from compare_gan2.core.batching import replica_reduce
 
 Metrics = dict[str, tf.Tensor]
 

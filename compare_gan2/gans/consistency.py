@@ -27,10 +27,10 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from compare_gan2 import augment
+from compare_gan2.augment import diffaugment as augment
 from compare_gan2.gans.regularizer import DStep, GStep, Metrics, Regularizer, check_weights
-from compare_gan2.random_ops import per_example_uniform
-from compare_gan2.registry import REGULARIZERS
+from compare_gan2.core.random_ops import per_example_uniform
+from compare_gan2.core.registry import REGULARIZERS
 
 # Salts of the regularizers' draws: apart from the GAN's augmentation salts
 # (DiffAugment uses salt * 1000 + 10 i for salts 1, 2).

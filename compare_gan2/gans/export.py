@@ -13,8 +13,8 @@ unconditional), resolution, colors, step, gin_config (the operative config
 text), z_distribution (JSON: the `eval_z` distribution) and format_version.
 
 This needs only a GAN object; a run's export (`Runner.export_generator`) and
-the `export` command (`compare_gan2.hub`) call `save_generator`, and
-`compare_gan2.hub.load_generator` reads what it writes.
+the `export` command (`compare_gan2.tools.hub`) call `save_generator`, and
+`compare_gan2.tools.hub.load_generator` reads what it writes.
 """
 
 from __future__ import annotations

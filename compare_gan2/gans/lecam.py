@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from compare_gan2.batching import replica_reduce
+from compare_gan2.core.batching import replica_reduce
 from compare_gan2.gans.regularizer import DStep, Regularizer
-from compare_gan2.gans.regularizer import make_regularizer  # noqa: F401 (its old home)
-from compare_gan2.registry import REGULARIZERS
+from compare_gan2.core.registry import REGULARIZERS
 
 Metrics = dict[str, tf.Tensor]
 

@@ -30,8 +30,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2 import augment as augment_lib
-from compare_gan2 import config
+from compare_gan2.augment import diffaugment as augment_lib
+from compare_gan2.core import config
 from compare_gan2 import losses as loss_lib
 from compare_gan2 import penalties as penalty_lib
 from compare_gan2.architectures import base as arch_base
@@ -41,7 +41,7 @@ from compare_gan2.gans import adaptive
 from compare_gan2.gans import lecam  # noqa: F401 (registers the LeCam flavours)
 from compare_gan2.gans import regularizer as reg_lib
 from compare_gan2.gans.variables import VariableBag
-from compare_gan2.registry import GANS
+from compare_gan2.core.registry import GANS
 
 Metrics = dict[str, tf.Tensor]
 DOutputs = tuple[tf.Tensor, tf.Tensor, tf.Tensor]

@@ -51,7 +51,7 @@ import tensorflow as tf
 
 from compare_gan2.gans.modular import Metrics, ModularGAN
 from compare_gan2.ops.progan import block_average
-from compare_gan2.registry import GANS
+from compare_gan2.core.registry import GANS
 
 
 def progan_adam(learning_rate: float) -> keras.optimizers.Optimizer:

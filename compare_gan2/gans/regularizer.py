@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 
 import tensorflow as tf
 
-from compare_gan2.registry import REGULARIZERS
+from compare_gan2.core.registry import REGULARIZERS
 
 Metrics = dict[str, tf.Tensor]
 

@@ -25,7 +25,7 @@ import tensorflow as tf
 from compare_gan2.gans.modular import DOutputs, Metrics
 from compare_gan2.gans.ssgan import SSGAN
 from compare_gan2.ops.layers import Linear
-from compare_gan2.registry import GANS
+from compare_gan2.core.registry import GANS
 
 
 def label_available(y: tf.Tensor) -> tf.Tensor:

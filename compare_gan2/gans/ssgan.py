@@ -28,7 +28,7 @@ import tensorflow as tf
 
 from compare_gan2.gans.modular import DOutputs, Metrics, ModularGAN
 from compare_gan2.ops.layers import Linear
-from compare_gan2.registry import GANS
+from compare_gan2.core.registry import GANS
 
 SELF_SUPERVISION = ("rotation_gan", "rotation_only", "rotation_d_only", "none")
 # Added to the softmax before the log in the rotation loss, as the original.

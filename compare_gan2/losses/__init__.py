@@ -14,7 +14,7 @@ from typing import Any, Callable
 import gin
 import tensorflow as tf
 
-from compare_gan2.registry import LOSSES, import_submodules
+from compare_gan2.core.registry import LOSSES, import_submodules
 
 Losses = tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.Tensor]
 

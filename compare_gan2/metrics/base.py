@@ -18,7 +18,7 @@ from typing import Any, Callable, Iterator, Mapping
 
 import numpy as np
 
-from compare_gan2.registry import METRICS
+from compare_gan2.core.registry import METRICS
 
 # How a score compares: higher is better, lower is better, or neither
 # (diversity and dimension scores are read against the real data's value).
@@ -129,25 +129,3 @@ class _Directions(Mapping[str, int]):
 
 # How each score compares: +1 higher is better, -1 lower is better, 0 neither.
 DIRECTIONS: Mapping[str, int] = _Directions()
-
-
-def scores_discriminator(name: str) -> bool:
-  """Whether metric `name` scores a run's discriminator (`on="discriminator"`)
-  rather than generated samples."""
-  return getattr(METRICS.get(name), "on", SAMPLES) == DISCRIMINATOR
-
-
-def compute(names: list[str] | tuple[str, ...], real: SampleSet,
-            fake: SampleSet) -> dict[str, float]:
-  """Every metric of `names`; NaN results and undeclared keys are an error."""
-  results: dict[str, float] = {}
-  for name in names:
-    fn = METRICS.get(name)
-    for key, value in fn(real, fake).items():
-      if key not in getattr(fn, "directions", {}):
-        raise ValueError(f"Metric '{name}' returned '{key}', which its "
-                       "register_metric(directions=...) does not declare.")
-      if not np.isfinite(value):
-        raise FloatingPointError(f"Metric '{name}' gave {key} = {value}.")
-      results[key] = float(value)
-  return results

@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from compare_gan2.registry import EXTRACTORS
+from compare_gan2.core.registry import EXTRACTORS
 
 Extractor = Callable[[np.ndarray], dict[str, Any]]
 

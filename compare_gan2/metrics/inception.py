@@ -36,7 +36,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2 import batching
+from compare_gan2.core import batching
 from compare_gan2.metrics import inception_weights
 from compare_gan2.metrics.inception_weights import BN_EPSILON
 

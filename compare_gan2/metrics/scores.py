@@ -10,19 +10,33 @@ from __future__ import annotations
 
 import os
 
-from compare_gan2.metrics.base import (  # noqa: F401
-    DIRECTIONS, MetricFn, SampleSet, compute, register_metric,
-    scores_discriminator)
-from compare_gan2.metrics.base import needs as _needs  # noqa: F401
-from compare_gan2.registry import METRICS, import_submodules
+import numpy as np
+
+from compare_gan2.core.registry import METRICS, import_submodules
+from compare_gan2.metrics.base import DISCRIMINATOR, SAMPLES, SampleSet
 
 # Every module of compare_gan2/metrics/ but the two that use the registered
 # metrics rather than register any (the evaluation protocol imports this one).
 import_submodules(__package__, [os.path.dirname(__file__)], skip=("evaluation", "scores"))
 
-# The score functions under their former names here (each moved into its
-# metric module as `score`); kept for one release.
-(class_accuracy, fid, fractal_dimension, inception_score, kid, mode_coverage,
- ms_ssim, prd, swd) = (METRICS.get(name) for name in (
-     "class_accuracy", "fid", "fractal_dimension", "inception_score", "kid",
-     "mode_coverage", "ms_ssim", "prd", "swd"))
+
+def scores_discriminator(name: str) -> bool:
+  """Whether metric `name` scores a run's discriminator (`on="discriminator"`)
+  rather than generated samples."""
+  return getattr(METRICS.get(name), "on", SAMPLES) == DISCRIMINATOR
+
+
+def compute(names: list[str] | tuple[str, ...], real: SampleSet,
+            fake: SampleSet) -> dict[str, float]:
+  """Every metric of `names`; NaN results and undeclared keys are an error."""
+  results: dict[str, float] = {}
+  for name in names:
+    fn = METRICS.get(name)
+    for key, value in fn(real, fake).items():
+      if key not in getattr(fn, "directions", {}):
+        raise ValueError(f"Metric '{name}' returned '{key}', which its "
+                       "register_metric(directions=...) does not declare.")
+      if not np.isfinite(value):
+        raise FloatingPointError(f"Metric '{name}' gave {key} = {value}.")
+      results[key] = float(value)
+  return results

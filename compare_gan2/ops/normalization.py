@@ -16,7 +16,7 @@ import keras
 import tensorflow as tf
 
 from compare_gan2.ops.layers import Linear
-from compare_gan2.registry import NORMALIZATIONS
+from compare_gan2.core.registry import NORMALIZATIONS
 
 _ACCUMULATING = [False]
 

@@ -131,7 +131,7 @@ class ResNetBlock(keras.layers.Layer):
     return h + self._resample_out(s)
 
   def get_config(self):
-    from compare_gan2.registry import NORMALIZATIONS  # pylint: disable=g-import-not-at-top
+    from compare_gan2.core.registry import NORMALIZATIONS  # pylint: disable=g-import-not-at-top
     bn = None if self.batch_norm_fn is None else NORMALIZATIONS.name_of(self.batch_norm_fn)
     return {**super().get_config(), "out_channels": self.out_channels,
             "scale": self.scale, "batch_norm_fn": bn, "layer_norm": self.layer_norm,

@@ -21,8 +21,8 @@ import gin
 import tensorflow as tf
 
 from compare_gan2.losses import call_with_accepted_args
-from compare_gan2.random_ops import per_example_uniform
-from compare_gan2.registry import PENALTIES, import_submodules
+from compare_gan2.core.random_ops import per_example_uniform
+from compare_gan2.core.registry import PENALTIES, import_submodules
 
 DiscriminatorFn = Callable[[tf.Tensor, Any], tf.Tensor]
 

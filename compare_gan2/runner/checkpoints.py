@@ -21,7 +21,7 @@ import time
 
 import tensorflow as tf
 
-from compare_gan2 import files
+from compare_gan2.core import files
 
 CHECKPOINT_PREFIX = "model.ckpt"
 STATE_FILE = "checkpoint"

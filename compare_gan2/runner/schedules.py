@@ -32,8 +32,8 @@ from typing import Any, Callable
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2 import files
-from compare_gan2.choices import SCHEDULES
+from compare_gan2.core import files
+from compare_gan2.core.choices import SCHEDULES
 from compare_gan2.metrics.evaluation import (Evaluator, NaNSamplesError,
                                              check_heldout_split, eval_options)
 from compare_gan2.runner import checkpoints as ckpt_lib
@@ -141,7 +141,7 @@ def export_scored_generator(runner: Runner, step: int,
                             output_dir: str | None = None) -> str | None:
   """Exports the generator of the checkpoint just scored (the Runner holds
   its weights) to <output_dir>/generators/step_<N> (output_dir: default the
-  run directory), unless it is there; `compare_gan2.hub.load_generator`
+  run directory), unless it is there; `compare_gan2.tools.hub.load_generator`
   loads it."""
   out = os.path.join(output_dir or runner.model_dir, "generators", f"step_{step:07d}")
   if os.path.exists(out):

@@ -7,7 +7,7 @@ import dataclasses
 
 import gin
 
-from compare_gan2 import hardware
+from compare_gan2.core import hardware
 
 _POSITIVE = ("iterations_per_loop", "save_checkpoints_steps", "keep_checkpoint_max",
              "num_sample_images", "num_standing_batches")

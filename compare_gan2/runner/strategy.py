@@ -11,7 +11,7 @@ from typing import Mapping
 
 import tensorflow as tf
 
-from compare_gan2.choices import STRATEGIES
+from compare_gan2.core.choices import STRATEGIES
 
 # Seconds to wait for a TCP connection to a grpc:// TPU address before giving
 # up (TensorFlow itself would wait forever on an unreachable address).

@@ -33,27 +33,21 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2 import architectures, config, hardware
+from compare_gan2 import architectures
+from compare_gan2.core import config
+from compare_gan2.core import hardware
 from compare_gan2 import data as data_lib
 from compare_gan2.gans import export as export_lib
-from compare_gan2.registry import GANS
+from compare_gan2.core.registry import GANS
 from compare_gan2.runner import checkpoints as ckpt_lib
 from compare_gan2.runner import memory
 from compare_gan2.runner import strategy as strategy_lib
-# The names of a run's parts, importable from here as before the split.
-from compare_gan2.runner.errors import (CheckpointSaveError,  # noqa: F401
-                                        IncompatibleCheckpointError, NaNLossError,
-                                        ReadOnlyRunError, TrainingInterrupted,
-                                        XlaCompileError)
+from compare_gan2.runner.errors import ReadOnlyRunError
 from compare_gan2.runner.keeper import CheckpointKeeper
-from compare_gan2.runner.loop import (STOP_CHECK_SECONDS, Progress,  # noqa: F401
-                                      TrainingLoop, check_static_spec,
-                                      train_inputs, xla_error_ops)
-from compare_gan2.runner.run_dir import (MODEL_KEYS, RESTART_PREFIX,  # noqa: F401
-                                         RUN_INFO, TRAIN_DONE, RunDir,
-                                         operative_config_text, operative_configs)
-from compare_gan2.runner.sampler import STANDING_STATISTICS, Sampler  # noqa: F401
-from compare_gan2.runner.settings import RunConfig, run_config  # noqa: F401
+from compare_gan2.runner.loop import TrainingLoop, check_static_spec, train_inputs
+from compare_gan2.runner.run_dir import RunDir, operative_config_text, operative_configs
+from compare_gan2.runner.sampler import Sampler
+from compare_gan2.runner.settings import RunConfig, run_config
 
 logger = logging.getLogger("compare_gan2")
 
@@ -101,7 +95,7 @@ def _model_info(options: config.RunOptions, dataset: Any, fake_data: bool) -> di
       resolution=dataset.resolution, colors=dataset.colors, z_dim=options.z_dim,
       num_classes=dataset.num_classes if conditional else 0,
       conditional=conditional, dataset=dataset.name,
-      # Checked by the command line when a run continues (cli.check_fake_data_flag).
+      # Checked by the command line when a run continues (cli.common.check_fake_data_flag).
       fake_data=bool(fake_data))
 
 

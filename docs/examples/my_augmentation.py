@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from compare_gan2.random_ops import per_example_uniform
-from compare_gan2.registry import AUGMENTATIONS
+from compare_gan2.core.random_ops import per_example_uniform
+from compare_gan2.core.registry import AUGMENTATIONS
 
 
 @AUGMENTATIONS.register("flip")

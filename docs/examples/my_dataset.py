@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from compare_gan2.data.base import DEFAULT_SEED, ArrayDataset
-from compare_gan2.registry import DATASETS
+from compare_gan2.core.registry import DATASETS
 
 RESOLUTION = 16
 CELLS = (2, 4, 8)  # The classes: cells per side.

@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from compare_gan2.registry import EXTRACTORS
+from compare_gan2.core.registry import EXTRACTORS
 
 
 @EXTRACTORS.register("channel_stats", gin_configurable=False)

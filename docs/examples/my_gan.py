@@ -8,7 +8,7 @@ from typing import Any
 import tensorflow as tf
 
 from compare_gan2.gans.modular import Metrics, ModularGAN
-from compare_gan2.registry import GANS
+from compare_gan2.core.registry import GANS
 
 
 @GANS.register("FeatureMatchingGAN")

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from compare_gan2.labels.sources import LabelSource
-from compare_gan2.registry import LABEL_SOURCES
+from compare_gan2.data.labels import LabelSource
+from compare_gan2.core.registry import LABEL_SOURCES
 
 
 @LABEL_SOURCES.register("parity", gin_configurable=False)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import tensorflow as tf
 
-from compare_gan2.registry import LOSSES
+from compare_gan2.core.registry import LOSSES
 
 
 @LOSSES.register("margin_hinge")

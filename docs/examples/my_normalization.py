@@ -7,7 +7,7 @@ from typing import Any
 import keras
 import tensorflow as tf
 
-from compare_gan2.registry import NORMALIZATIONS
+from compare_gan2.core.registry import NORMALIZATIONS
 
 
 @NORMALIZATIONS.register("pixel_norm_example")

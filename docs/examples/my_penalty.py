@@ -6,7 +6,7 @@ from typing import Any, Callable
 
 import tensorflow as tf
 
-from compare_gan2.registry import PENALTIES
+from compare_gan2.core.registry import PENALTIES
 
 
 @PENALTIES.register("r2_penalty")

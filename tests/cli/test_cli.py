@@ -14,11 +14,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import cli, config
+import compare_gan2
+from compare_gan2 import cli
+from compare_gan2.core import config
 from compare_gan2.runner import TRAIN_DONE, Runner
+from compare_gan2.core import config_files
 from run_cases import TINY_RUN, assert_same_checkpoints, run_cli
 
-SHIPPED = sorted(f[:-4] for f in os.listdir(cli.CONFIG_DIR) if f.endswith(".gin"))
+SHIPPED = sorted(f[:-4] for f in os.listdir(config_files.CONFIG_DIR) if f.endswith(".gin"))
 EXAMPLES = ["biggan_imagenet128", "dcgan_celeba64", "resnet_cifar10",
             "resnet_lsun-bedroom128", "sndcgan_celebahq128"]
 
@@ -72,7 +75,7 @@ def test_cli_mirrored_on_logical_cpus(tmp_path):
 
 @pytest.mark.parametrize("name", SHIPPED)
 def test_shipped_configs_parse(name):
-  config.parse([cli.resolve_config(name)], [])
+  compare_gan2.parse_gin([config_files.resolve_config(name)], [])
   opts = config.options()
   assert opts["training_steps"] > 0 and opts["batch_size"] > 0
   from compare_gan2.architectures import ARCHITECTURES
@@ -81,7 +84,7 @@ def test_shipped_configs_parse(name):
 
 def test_includes_of_shipped_configs_log_no_errors(caplog):
   """gin's misses on the way to a shipped include are not errors."""
-  config.parse([cli.resolve_config("diffaugment_digits")], [])
+  compare_gan2.parse_gin([config_files.resolve_config("diffaugment_digits")], [])
   assert gin.query_parameter("dataset.name") == "digits"  # from the include
   assert not [r for r in caplog.records if r.levelname == "ERROR"], caplog.text
 
@@ -100,9 +103,9 @@ def test_includes_of_shipped_configs_log_no_errors(caplog):
     ("diffaugment_shapes", "color,translation,cutout", 0.1)])
 def test_data_efficient_configs(name, policy, fraction):
   """The included base config plus the policy and the data fraction."""
-  from compare_gan2.augment import DiffAugment
+  from compare_gan2.augment.diffaugment import DiffAugment
   from compare_gan2.data.factory import get_dataset
-  config.parse([cli.resolve_config(name)], [])
+  compare_gan2.parse_gin([config_files.resolve_config(name)], [])
   assert DiffAugment().policy == policy
   assert gin.query_parameter("dataset.train_fraction") == fraction if fraction else True
   if "imagenet" in name:  # the BigGAN settings came through the include
@@ -118,7 +121,7 @@ def test_data_efficient_configs(name, policy, fraction):
     ("diffaugment_biggan_imagenet128_50pct", 640583, 150000, 2e-4),
     ("diffaugment_biggan_imagenet128_25pct", 320291, 60000, 2e-4)])
 def test_diffaugment_imagenet_configs_pin_the_fork(name, examples, steps, d_lr):
-  config.parse([cli.resolve_config(name)], [])
+  compare_gan2.parse_gin([config_files.resolve_config(name)], [])
   q = gin.query_parameter
   assert q("dataset.train_examples") == examples if examples else True
   assert q("options.training_steps") == steps and q("ModularGAN.d_lr") == d_lr
@@ -137,7 +140,7 @@ def test_diffaugment_imagenet_configs_pin_the_fork(name, examples, steps, d_lr):
     ("diffaugment_biggan_cifar10_20pct", 5000 * 10000 // 200),
     ("diffaugment_biggan_cifar10_10pct", 5000 * 5000 // 200)])
 def test_diffaugment_cifar_configs_pin_the_pytorch_runs(name, steps):
-  config.parse([cli.resolve_config(name)], [])
+  compare_gan2.parse_gin([config_files.resolve_config(name)], [])
   q = gin.query_parameter
   assert q("options.training_steps") == steps
   assert q("options.architecture") == "biggan_cifar_arch"
@@ -162,7 +165,7 @@ def test_example_config_trains_one_step_on_fake_data(tmp_path, name):
   disc_iters = 5 if name in ("resnet_cifar10", "resnet_lsun-bedroom128") else 1
   # BigGAN's standing statistics as the original (3200 batches) are too slow
   # for a CPU test: two batches of two here.
-  config.parse([cli.resolve_config(name)],
+  compare_gan2.parse_gin([config_files.resolve_config(name)],
                ["options.batch_size = 2", "options.training_steps = 1",
                 "run_config.num_sample_images = 4",
                 "run_config.standing_batch_size = 2",
@@ -182,7 +185,7 @@ def test_diffaugment_config_trains_one_step(tmp_path, name):
   for i in range(4):
     Image.fromarray(np.full([70, 80, 3], 60 * i, np.uint8)).save(folder / f"{i}.png")
   gin.clear_config()
-  config.parse([cli.resolve_config(name)],
+  compare_gan2.parse_gin([config_files.resolve_config(name)],
                ["options.batch_size = 2", "options.training_steps = 1",
                 "run_config.num_sample_images = 4", f"image_folder.path = '{folder}'",
                 # Narrow and small: the configs' wiring is under test, not their size.

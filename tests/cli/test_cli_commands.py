@@ -15,9 +15,10 @@ import gin
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import choices, cli
+from compare_gan2 import cli
+from compare_gan2.core import choices
 from compare_gan2.cli import common
-from compare_gan2.registry import REGISTRIES
+from compare_gan2.core.registry import REGISTRIES
 from compare_gan2.runner import TRAIN_DONE
 from run_cases import TINY_RUN
 
@@ -165,7 +166,7 @@ def test_list_unknown_kind_is_one_line_with_close_matches(capsys):
 
 
 _USER_PART = '''
-from compare_gan2.registry import LOSSES
+from compare_gan2.core.registry import LOSSES
 
 
 @LOSSES.register("{name}")
@@ -224,9 +225,9 @@ def test_strategy_flags_come_from_one_helper(name, monkeypatch):
 
 
 def test_the_runner_takes_the_flag_choices():
-  from compare_gan2.labels import infer
-  from compare_gan2.runner import evaluate, strategy
-  assert evaluate.SCHEDULES is choices.SCHEDULES and strategy.STRATEGIES is choices.STRATEGIES
+  from compare_gan2.tools.labels import infer
+  from compare_gan2.runner import schedules, strategy
+  assert schedules.SCHEDULES is choices.SCHEDULES and strategy.STRATEGIES is choices.STRATEGIES
   assert infer.METHODS is choices.LABEL_METHODS
 
 

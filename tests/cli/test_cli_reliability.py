@@ -15,9 +15,13 @@ import pytest
 import tensorflow as tf
 from PIL import Image
 
+import compare_gan2
 from compare_gan2 import cli
 from compare_gan2.data.image_folder import ImageFolderDataset, scan_image_folder
-from compare_gan2.labels.sources import FileLabels, read_label_file
+from compare_gan2.data.labels import FileLabels, read_label_file
+from compare_gan2.cli import common
+from compare_gan2.core import console
+from compare_gan2.core import choices
 from run_cases import TINY_RUN
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -68,9 +72,9 @@ def test_help_lists_every_command_without_importing_tensorflow():
 
 
 def test_flag_choices_match_the_runner():
-  from compare_gan2.runner.evaluate import SCHEDULES
+  from compare_gan2.runner.schedules import SCHEDULES
   from compare_gan2.runner.strategy import STRATEGIES
-  assert cli.SCHEDULES == SCHEDULES and cli.STRATEGIES == STRATEGIES
+  assert choices.SCHEDULES == SCHEDULES and choices.STRATEGIES == STRATEGIES
 
 
 def test_a_command_that_loads_tensorflow_prints_only_its_own_line(tmp_path):
@@ -231,7 +235,7 @@ def test_one_line_collapses_gin_and_tf_messages():
   text = ("`options.batch_size` must be a positive integer. Received: batch_size=-1\n"
           "  In call to configurable 'options' (<function options at 0x7f>)\n"
           '  In file "/a/b.gin", line 3\n    options.batch_size = -1')
-  assert cli.one_line(text) == (
+  assert console.one_line(text) == (
       "`options.batch_size` must be a positive integer. Received: batch_size=-1 (in "
       "configurable 'options') (in /a/b.gin, line 3: options.batch_size = -1)")
 
@@ -240,19 +244,19 @@ def test_one_line_collapses_gin_and_tf_messages():
 
 def test_run_json_records_fake_data_and_a_changed_flag_is_refused(tmp_path, capsys):
   import gin
-  from compare_gan2 import config
+  from compare_gan2.core import config
   from compare_gan2.runner import Runner
   gin.clear_config()
-  config.parse([tiny_gin(tmp_path)], [])
+  compare_gan2.parse_gin([tiny_gin(tmp_path)], [])
   model_dir = tmp_path / "run"
   Runner(str(model_dir), fake_data=True)
   info = json.loads((model_dir / "run.json").read_text())
   assert info["fake_data"] is True
   # Without checkpoints the flag may change; with one it may not.
-  cli.check_fake_data_flag(str(model_dir), False)
+  common.check_fake_data_flag(str(model_dir), False)
   (model_dir / "model.ckpt-2.index").write_bytes(b"")
   (model_dir / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-2"\n')
-  cli.check_fake_data_flag(str(model_dir), True)
+  common.check_fake_data_flag(str(model_dir), True)
   gin.clear_config()
   code, lines = run_main(capsys, ["--model_dir", str(model_dir), "--gin_config",
                                   tiny_gin(tmp_path)])
@@ -261,10 +265,10 @@ def test_run_json_records_fake_data_and_a_changed_flag_is_refused(tmp_path, caps
   info["fake_data"] = False
   (model_dir / "run.json").write_text(json.dumps(info))
   with pytest.raises(ValueError, match="drop --data_fake_dataset"):
-    cli.check_fake_data_flag(str(model_dir), True)
+    common.check_fake_data_flag(str(model_dir), True)
   del info["fake_data"]  # a run.json from before the field: not checked
   (model_dir / "run.json").write_text(json.dumps(info))
-  cli.check_fake_data_flag(str(model_dir), True)
+  common.check_fake_data_flag(str(model_dir), True)
 
 
 # --- Scoring folders -----------------------------------------------------------------------
@@ -280,7 +284,7 @@ def _write_images(folder, num, size=8, grey=False):
 
 
 def test_score_skips_the_sample_grid_and_warns_on_few_samples(tmp_path, capsys):
-  from compare_gan2 import sample
+  from compare_gan2.tools import sample
   folder = _write_images(tmp_path / "samples", 20, size=32, grey=True)
   Image.fromarray(np.zeros([64, 64], np.uint8)).save(folder / sample.GRID_FILE)
   Image.fromarray(np.zeros([64, 64], np.uint8)).save(folder / sample.INTERPOLATION_FILE)
@@ -309,7 +313,7 @@ def test_pixel_features_too_large_for_memory_are_refused_before_loading(tmp_path
 
 
 def test_memory_needed_counts_the_covariances():
-  from compare_gan2.score import memory_needed
+  from compare_gan2.tools.score import memory_needed
   d = 299 * 299 * 3
   assert memory_needed(10, 299, 3, pixel_features=True, fid=True) == (
       10 * d * 5 + 10 * d * 8 + 3 * d * d * 8)

@@ -7,10 +7,12 @@ import pathlib
 
 import pytest
 
+import compare_gan2
 import compare_gan2.runner  # noqa: F401  (registers run_config)
-from compare_gan2 import config, hardware
-from compare_gan2.config_files import resolve_config, shipped_configs
-from compare_gan2.runner.train import run_config
+from compare_gan2.core import config
+from compare_gan2.core import hardware
+from compare_gan2.core.config_files import resolve_config, shipped_configs
+from compare_gan2.runner.settings import run_config
 
 FIDELITY = pathlib.Path(__file__).resolve().parents[2] / "docs" / "fidelity.md"
 
@@ -35,7 +37,7 @@ BFLOAT16_CPU = frozenset({"avx512f", "avx512_bf16", "amx_bf16"})
 
 def _compute_dtype(name):
   """The format a run of `name` computes in on a CPU with native bfloat16."""
-  config.parse([resolve_config(name)], [])
+  compare_gan2.parse_gin([resolve_config(name)], [])
   setting = run_config().mixed_precision
   bf16, _ = hardware.resolve_mixed_precision(setting, on_accelerator=False,
                                              environ={}, flags=BFLOAT16_CPU)
@@ -61,7 +63,7 @@ def test_own_configs_keep_auto(name):
 
 
 def test_an_opt_in_binding_gives_bfloat16():
-  config.parse([resolve_config("resnet_cifar10")],
+  compare_gan2.parse_gin([resolve_config("resnet_cifar10")],
                ["run_config.mixed_precision = True"])
   assert run_config().mixed_precision is True
 

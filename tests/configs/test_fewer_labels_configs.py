@@ -9,10 +9,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import cli, config
-from compare_gan2.labels.sources import write_label_file
-from compare_gan2.registry import GANS
+import compare_gan2
+from compare_gan2 import cli
+from compare_gan2.core import config
+from compare_gan2.data.labels import write_label_file
+from compare_gan2.core.registry import GANS
 from compare_gan2.runner import Runner
+from compare_gan2.core import config_files
 
 FRACTIONS = {"2_5": 0.025, "5": 0.05, "10": 0.1, "20": 0.2}
 # variant -> (GAN class, S3GAN.self_supervision, use_predictor, label source)
@@ -39,7 +42,7 @@ def _query(name, default=None):
 @pytest.mark.parametrize("dataset", ["imagenet128", "digits"])
 @pytest.mark.parametrize("variant", sorted(VARIANTS))
 def test_variant_config(dataset, variant):
-  config.parse([cli.resolve_config(f"fewer_labels/{dataset}_{variant}")], [])
+  compare_gan2.parse_gin([config_files.resolve_config(f"fewer_labels/{dataset}_{variant}")], [])
   gan_class, ss, predictor, source = VARIANTS[variant]
   assert GANS.name_of(config.options()["gan_class"]) == gan_class
   assert _query("labels.source") == source
@@ -72,7 +75,7 @@ def test_digits_variant_trains_under_mirrored(tmp_path, mirrored_strategy, varia
               "run_config.num_sample_images = 4"]
   if VARIANTS[variant][3] == "file":
     bindings.append(f"labels.path = '{label_file}'")
-  config.parse([cli.resolve_config(f"fewer_labels/digits_{variant}")], bindings)
+  compare_gan2.parse_gin([config_files.resolve_config(f"fewer_labels/digits_{variant}")], bindings)
   runner = Runner(str(tmp_path / "run"), strategy=mirrored_strategy)
   assert runner.strategy.num_replicas_in_sync == 2
   assert runner.train() == 2
@@ -105,7 +108,7 @@ def _body(path):
 def _bindings(path):
   """Every binding after parsing `path`: {"scope/selector.param": repr}."""
   gin.clear_config()
-  config.parse([path], [])
+  compare_gan2.parse_gin([path], [])
   return {f"{scope}/{selector}.{name}": repr(value)
           for (scope, selector), params in gin.config._CONFIG.items()  # noqa: SLF001
           for name, value in params.items()}

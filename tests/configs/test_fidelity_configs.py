@@ -13,15 +13,19 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import compare_gan2
 import compare_gan2.runner  # noqa: F401  (registers run_config)
-from compare_gan2 import cli, config
+from compare_gan2 import cli
+from compare_gan2.core import config
 from compare_gan2.architectures import base
 from compare_gan2.data.factory import get_dataset
 from compare_gan2.ops import Conv2D, Deconv2D, ResNetBlock, normalization
 from compare_gan2.ops.layers import _NormalizedKernelLayer
-from compare_gan2.registry import GANS
+from compare_gan2.core.registry import GANS
 from compare_gan2.runner.sampler import standing_batches
-from compare_gan2.runner.train import _gan_is_conditional, run_config
+from compare_gan2.runner.settings import run_config
+from compare_gan2.runner.train import _gan_is_conditional
+from compare_gan2.core import config_files
 
 
 # --- The original's layers (arch_ops.py), as parameter counts. -------------
@@ -172,7 +176,7 @@ def _build(name):
   """Parses a shipped config; builds its G and D as the runner would, but with
   N(0, 0.02) init: counts do not depend on it, and orthogonal init of BigGAN's
   158M weights takes minutes on a CPU (the config's own value is checked)."""
-  config.parse([cli.resolve_config(name)], [])
+  compare_gan2.parse_gin([config_files.resolve_config(name)], [])
   try:
     _build.initializer = gin.query_parameter("weights.initializer")
   except ValueError:  # not bound: the library's default

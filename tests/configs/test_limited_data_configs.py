@@ -8,8 +8,9 @@ name; the digits variants add the same terms to the overfitting setup."""
 import gin
 import pytest
 
-from compare_gan2 import config
-from compare_gan2.config_files import resolve_config
+import compare_gan2
+from compare_gan2.core import config
+from compare_gan2.core.config_files import resolve_config
 from compare_gan2.data import get_dataset
 
 LECAM = {"ModularGAN.d_regularizer": "'lecam_biggan'", "lecam_biggan.weight": "0.3"}
@@ -22,7 +23,7 @@ def _bindings(name):
   """Every binding after parsing config `name`: {"name.param": repr} (the
   configurable's short name)."""
   gin.clear_config()
-  config.parse([resolve_config(name)], [])
+  compare_gan2.parse_gin([resolve_config(name)], [])
   return {(f"{scope}/" if scope else "") + f"{selector.split('.')[-1]}.{param}": repr(value)
           for (scope, selector), params in gin.config._CONFIG.items()  # noqa: SLF001
           for param, value in params.items()}
@@ -50,7 +51,7 @@ def test_lecam_configs_scripts_settings(suffix, fraction, steps):
   steps of 50 images per iteration; float32 as the original."""
   for name in (f"lecam_biggan_cifar10{suffix}", f"lecam_diffaugment_biggan_cifar10{suffix}"):
     gin.clear_config()
-    config.parse([resolve_config(name)], [])
+    compare_gan2.parse_gin([resolve_config(name)], [])
     q = gin.query_parameter
     try:
       got = q("dataset.train_fraction")
@@ -80,6 +81,6 @@ LECAM_DIGITS = {**LECAM, "lecam_biggan.start_step": "100"}  # 1000 of 3000 steps
 def test_digits_variants_add_the_terms_to_the_overfit_setup(name, added):
   assert _added(name, "diffaugment_overfit_digits") == added
   gin.clear_config()
-  config.parse([resolve_config(name)], [])
+  compare_gan2.parse_gin([resolve_config(name)], [])
   assert get_dataset().num_train_examples == 100
   assert set(gin.query_parameter("eval.metrics")) == {"fid", "d_overfit"}

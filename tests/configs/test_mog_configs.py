@@ -8,14 +8,17 @@ import gin
 import numpy as np
 import pytest
 
-from compare_gan2 import cli, config
+import compare_gan2
+from compare_gan2 import cli
+from compare_gan2.core import config
 from compare_gan2.data import mixtures
-from compare_gan2.runner import evaluate  # noqa: F401  (registers `eval.*`)
+from compare_gan2.metrics import evaluation  # noqa: F401  (registers `eval.*`)
+from compare_gan2.core import config_files
 
 
 def _parse(name, bindings=()):
   gin.clear_config()
-  config.parse([cli.resolve_config(name)], list(bindings))
+  compare_gan2.parse_gin([config_files.resolve_config(name)], list(bindings))
   return config.options()
 
 

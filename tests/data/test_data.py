@@ -15,7 +15,7 @@ from compare_gan2 import data
 from compare_gan2.data import digits as digits_lib
 from compare_gan2.data import mixtures
 from compare_gan2.data import tfds as tfds_lib
-from compare_gan2.registry import UnknownNameError
+from compare_gan2.core.registry import UnknownNameError
 
 
 def _batches(ds, n=None):

@@ -1,4 +1,4 @@
-"""Tests of compare_gan2.labels.sources: the partial subset, label files,
+"""Tests of compare_gan2.data.labels: the partial subset, label files,
 single/random labels and their application in the tf.data pipeline."""
 
 import gin
@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from compare_gan2 import data
-from compare_gan2 import labels as labels_lib
+from compare_gan2.data import labels as labels_lib
 from compare_gan2.data import digits as digits_lib
-from compare_gan2.registry import UnknownNameError
+from compare_gan2.core.registry import UnknownNameError
 
 
 class _StreamedDigits(digits_lib.DigitsDataset):

@@ -27,7 +27,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import config, data
+import compare_gan2
+from compare_gan2 import data
+from compare_gan2.core import config
 from compare_gan2.data import tfds as tfds_lib
 from compare_gan2.runner import Runner
 
@@ -373,7 +375,7 @@ def _train_one_step(name, data_dir, tmp_path):
   ds = data.get_dataset(name, fake=True).fake_of
   keep = [b for b in TINY_RUN if not b.startswith(("dataset.", "shapes.", "options.architecture",
                                                     "dcgan.", "eval."))]
-  config.parse([], keep + _architecture(ds.resolution, ds.colors) + [
+  compare_gan2.parse_gin([], keep + _architecture(ds.resolution, ds.colors) + [
       f'dataset.name = "{name}"', "options.training_steps = 1", "options.batch_size = 2",
       "run_config.iterations_per_loop = 1", "run_config.save_checkpoints_steps = 1",
       "run_config.num_sample_images = 4", "eval.export_generator = False"])

@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import compare_gan2
 from compare_gan2.gans.adaptive import ADA
-from compare_gan2.registry import REGISTRIES
+from compare_gan2.core.registry import REGISTRIES
 from compare_gan2.runner import schedules
 from gan_cases import NUM_CLASSES, class_step, make_gan, two_distributed_steps
 from run_cases import (assert_close_values, assert_resume_equals_uninterrupted,
@@ -155,10 +156,10 @@ def test_resumed_run_equals_uninterrupted(tmp_path, caplog):
 @pytest.mark.parametrize("name,kimg,policy", [("ada_digits", 20.0, ""),
                                               ("ada_biggan_cifar10", 500.0, "")])
 def test_shipped_configs_select_ada(name, kimg, policy):
-  from compare_gan2 import config
-  from compare_gan2.augment import DiffAugment
+  from compare_gan2.core import config
+  from compare_gan2.augment.diffaugment import DiffAugment
   from compare_gan2.cli import resolve_config
-  config.parse([resolve_config(name)], [])
+  compare_gan2.parse_gin([resolve_config(name)], [])
   ada = ADA()
   assert ada.ops == reference_ops() and (ada.kimg, ada.target, ada.interval) == (kimg, 0.6, 4)
   assert DiffAugment().policy == policy

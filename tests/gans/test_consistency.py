@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import augment
+from compare_gan2.augment import diffaugment as augment
 from compare_gan2.gans import consistency as cr_lib
 from compare_gan2.gans.consistency import BalancedCR, CR, LatentCR
 from compare_gan2.gans.lecam import LeCamStyleGAN2
 from compare_gan2.gans.regularizer import DStep, GStep
-from compare_gan2.random_ops import per_example_uniform
-from compare_gan2.registry import REGISTRIES, UnknownNameError
+from compare_gan2.core.random_ops import per_example_uniform
+from compare_gan2.core.registry import REGISTRIES, UnknownNameError
 from gan_cases import NUM_CLASSES, class_step, make_gan, two_distributed_steps
 from run_cases import assert_close_values, plain_and_compiled_loops
 from tiny_configs import GAN_CLASSES

@@ -11,7 +11,7 @@ from tensorflow.python.training import moving_averages
 
 from compare_gan2.gans import ModularGAN, SSGAN, make_step_inputs
 from compare_gan2.gans.lecam import LeCamBigGAN, LeCamStyleGAN2, make_regularizer
-from compare_gan2.registry import REGISTRIES, UnknownNameError
+from compare_gan2.core.registry import REGISTRIES, UnknownNameError
 from gan_cases import NUM_CLASSES, Z_DIM, class_step as _class_step, make_gan, step_inputs
 from run_cases import (assert_close_values, assert_resume_equals_uninterrupted,
                        checkpoint_values, plain_and_compiled_loops)

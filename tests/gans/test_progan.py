@@ -11,12 +11,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import architectures, config
+import compare_gan2
+from compare_gan2 import architectures
+from compare_gan2.core import config
 from compare_gan2.gans import make_step_inputs
 # Importing the module registers ProgressiveGAN (for `@ProgressiveGAN` in gin).
 from compare_gan2.gans.progan import ProgressiveGAN, lod_at, schedule
 from compare_gan2.ops import progan as ops
-from compare_gan2.random_ops import per_example_uniform
+from compare_gan2.core.random_ops import per_example_uniform
 from compare_gan2.runner import TRAIN_DONE, Runner
 from run_cases import assert_same_checkpoints
 
@@ -617,7 +619,7 @@ def original_d_params(resolution, channels, fmap_base, fmap_max, mbstd_group_siz
     ("progan_shapes", 32, 32, 256, 16, 4)])
 def test_shipped_config_networks_match_networks_py(name, resolution, z_dim, fmap_base,
                                                    fmap_max, group):
-  config.parse([f"{name}.gin"])
+  compare_gan2.parse_gin([f"{name}.gin"])
   assert gin.query_parameter("options.z_dim") == z_dim
   g, d = architectures.build("progan_arch", resolution=resolution, colors=3,
                              z_dim=z_dim, num_classes=0)
@@ -690,7 +692,7 @@ RUN = [
 
 def make_runner(model_dir, steps, bindings=()):
   gin.clear_config()
-  config.parse([], RUN + [f"options.training_steps = {steps}"] + list(bindings))
+  compare_gan2.parse_gin([], RUN + [f"options.training_steps = {steps}"] + list(bindings))
   return Runner(str(model_dir))
 
 

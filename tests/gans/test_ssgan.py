@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+import compare_gan2
 from compare_gan2.gans import S3GAN, SSGAN, make_step_inputs
 from compare_gan2.gans import s3gan as s3gan_lib
 from compare_gan2.gans import ssgan as ssgan_lib
+from compare_gan2.core import config_files
 from gan_cases import NUM_CLASSES, Z_DIM, make_gan
 
 B = 8
@@ -460,7 +462,7 @@ def test_s3gan_mirrored_equals_default(mirrored_strategy):
 
 def _fewer_labels_configs():
   from compare_gan2 import cli
-  folder = os.path.dirname(cli.resolve_config("fewer_labels/digits_base"))
+  folder = os.path.dirname(config_files.resolve_config("fewer_labels/digits_base"))
   return sorted(f[:-4] for f in os.listdir(folder)
                 if f.endswith(".gin") and "_base" not in f)
 
@@ -469,10 +471,11 @@ def _fewer_labels_configs():
 def test_fewer_labels_configs_keep_one_projection(name):
   """With S3GAN.project_y the shipped configs switch the architecture's own
   projection off, so D has S3GAN's projection only (one term, as the paper)."""
-  from compare_gan2 import cli, config
-  from compare_gan2.registry import GANS
+  from compare_gan2 import cli
+  from compare_gan2.core import config
+  from compare_gan2.core.registry import GANS
   from compare_gan2.runner import Runner  # noqa: F401  (registers run_config, eval)
-  config.parse([cli.resolve_config(f"fewer_labels/{name}")], [])
+  compare_gan2.parse_gin([config_files.resolve_config(f"fewer_labels/{name}")], [])
   options = config.options()
   try:
     project_y = gin.query_parameter("S3GAN.project_y")

@@ -8,8 +8,9 @@ import prdc as prdc_reference
 import pytest
 from prdc import prdc as prdc_module
 
-from compare_gan2.metrics import functions as metrics
+from compare_gan2 import metrics
 from compare_gan2.metrics import knn_manifolds, scores
+from compare_gan2.metrics import base as metric_base
 from compare_gan2.runner.schedules import run_schedule
 from run_cases import make_runner, read_scores
 
@@ -122,13 +123,13 @@ def test_nan_features_are_refused():
 
 def test_registered_metrics_and_directions():
   real, fake = _features(80, 90, 6, seed=4)
-  sets = [scores.SampleSet(np.zeros((len(x), 2, 2, 1)), x) for x in (real, fake)]
+  sets = [metric_base.SampleSet(np.zeros((len(x), 2, 2, 1)), x) for x in (real, fake)]
   out = scores.compute(["precision_recall", "density_coverage"], *sets)
   pr = prdc_reference.compute_prdc(real, fake, nearest_k=knn_manifolds.PRECISION_RECALL_K)
   dc = prdc_reference.compute_prdc(real, fake, nearest_k=knn_manifolds.DENSITY_COVERAGE_K)
   assert out == pytest.approx({"precision": pr["precision"], "recall": pr["recall"],
                                "density": dc["density"], "coverage": dc["coverage"]})
-  assert [scores.DIRECTIONS[k] for k in KEYS] == [1, 1, 0, 1]
+  assert [metric_base.DIRECTIONS[k] for k in KEYS] == [1, 1, 0, 1]
 
 
 def test_scores_csv_of_a_tiny_run(tmp_path):

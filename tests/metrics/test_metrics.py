@@ -5,7 +5,7 @@ import pytest
 import scipy.linalg
 import tensorflow as tf
 
-from compare_gan2.metrics import functions as metrics
+from compare_gan2 import metrics
 
 
 def _rng(seed=0):

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import registry
+from compare_gan2.core import registry
 from compare_gan2.ops import normalization as norm
 
 from op_reference import _rng, _np, _holds, _np_standardize, _np_moments, _randomize, _bn_input

@@ -9,8 +9,9 @@ import tensorflow as tf
 from compare_gan2 import architectures
 from compare_gan2.gans.variables import VariableBag
 from compare_gan2.metrics import scores
+from compare_gan2.metrics import base as metric_base
 from compare_gan2.metrics.evaluation import Evaluator
-from compare_gan2.runner import evaluate as evaluate_lib
+from compare_gan2.runner import schedules as schedules_lib
 from compare_gan2.runner.schedules import run_schedule
 from run_cases import make_runner, read_scores
 
@@ -49,7 +50,7 @@ def trained_and_scored(tmp_path, steps, bindings):
   runner = make_runner(tmp_path / "run", steps, OVERFIT + bindings)
   runner.train()
   path = str(tmp_path / "run" / f"model.ckpt-{steps}")
-  row = evaluate_lib.evaluate_checkpoint(runner, path, num_averaging_runs=1)
+  row = schedules_lib.evaluate_checkpoint(runner, path, num_averaging_runs=1)
   return runner, row, rebuilt_discriminator(runner, path)
 
 
@@ -64,12 +65,12 @@ def test_d_overfit_metric_against_numpy():
   rng = np.random.RandomState(0)
   train, heldout = rng.randn(50, 1), rng.randn(30, 1) - 0.5
   train[0] = 0.0  # exactly 0 is not "real"
-  sets = [scores.SampleSet(np.zeros((len(x), 2, 2, 1)), x, x) for x in (train, heldout)]
+  sets = [metric_base.SampleSet(np.zeros((len(x), 2, 2, 1)), x, x) for x in (train, heldout)]
   out = scores.compute(["d_overfit"], *sets)
   for key, value in expected_scores(train, heldout).items():
     assert out[key] == pytest.approx(value), key
   assert scores.scores_discriminator("d_overfit") and not scores.scores_discriminator("fid")
-  assert scores.DIRECTIONS["d_accuracy_gap"] == -1
+  assert metric_base.DIRECTIONS["d_accuracy_gap"] == -1
 
 
 @pytest.mark.parametrize("mirrored", [False, True])
@@ -148,7 +149,7 @@ def test_other_gan_classes(tmp_path, bindings):
   the run reached (mid-fade after 3 steps of 8 images)."""
   runner = make_runner(tmp_path / "run", 3, OVERFIT + bindings)
   runner.train()
-  row = evaluate_lib.evaluate_checkpoint(runner, str(tmp_path / "run" / "model.ckpt-3"),
+  row = schedules_lib.evaluate_checkpoint(runner, str(tmp_path / "run" / "model.ckpt-3"),
                                          num_averaging_runs=1)
   for key in ("d_accuracy_train", "d_accuracy_heldout"):
     assert 0.0 <= row[key] <= 1.0
@@ -175,6 +176,6 @@ def test_no_heldout_split_is_one_clear_error(tmp_path):
 
 
 def test_score_of_folders_refuses_it(tmp_path):
-  from compare_gan2 import score as score_lib
+  from compare_gan2.tools import score as score_lib
   with pytest.raises(ValueError, match="scores a run's discriminator"):
     score_lib.score("digits", str(tmp_path), metrics=["fid", "d_overfit"])

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import files, hub
+from compare_gan2.core import files
+from compare_gan2.tools import hub
 from compare_gan2.runner import (TRAIN_DONE, CorruptCheckpointError,
                                  IncompatibleCheckpointError, ReadOnlyRunError,
                                  run_schedule)

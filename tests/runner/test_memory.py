@@ -7,7 +7,9 @@ import gin
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import cli, config
+import compare_gan2
+from compare_gan2 import cli
+from compare_gan2.core import config
 from compare_gan2.runner import Runner, memory
 from compare_gan2.runner.loop import TrainingLoop
 from run_cases import TINY_RUN
@@ -83,7 +85,7 @@ def test_forward_bytes_of_a_hand_made_step():
 
 def _runner(tmp_path, bindings):
   gin.clear_config()
-  config.parse([], bindings + ["run_config.mixed_precision = False"])
+  compare_gan2.parse_gin([], bindings + ["run_config.mixed_precision = False"])
   return Runner(str(tmp_path / "run"), fake_data=True)
 
 

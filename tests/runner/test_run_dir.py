@@ -16,7 +16,9 @@ import gin
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import cli, files, hub
+from compare_gan2 import cli
+from compare_gan2.core import files
+from compare_gan2.tools import hub
 from compare_gan2.runner import TRAIN_DONE, RunLockedError
 from compare_gan2.runner import checkpoints as ckpt_lib
 from compare_gan2.runner import run_lock
@@ -269,7 +271,7 @@ def test_two_runners_in_one_process_share_the_lock(finished_run, tmp_path):
 def test_continuous_eval_and_export_take_no_lock(finished_run, tmp_path):
   run = copy_run(finished_run, tmp_path)
   with run_lock.RunLock.acquire(str(run)):
-    code = ("import sys\nfrom compare_gan2 import hub\n"
+    code = ("import sys\nfrom compare_gan2.tools import hub\n"
             "hub.export_generator(sys.argv[1], sys.argv[2])\n")
     result = subprocess.run([sys.executable, "-c", code, str(run), str(tmp_path / "gen")],
                             capture_output=True, text=True, timeout=300,

@@ -17,10 +17,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import config
+import compare_gan2
+from compare_gan2.core import config
 from compare_gan2.gans import progan  # noqa: F401  (registers ProgressiveGAN)
 from compare_gan2.runner import Runner
-from compare_gan2.runner import train as train_lib
+from compare_gan2.runner import errors as errors_lib
+from compare_gan2.runner import loop as loop_lib
 from run_cases import TINY_RUN, checkpoint_values
 
 STEPS = 3
@@ -49,7 +51,7 @@ GANS = {
 
 def make_runner(model_dir, bindings, steps=STEPS):
   gin.clear_config()
-  config.parse([], TINY_RUN + [f"options.training_steps = {steps}",
+  compare_gan2.parse_gin([], TINY_RUN + [f"options.training_steps = {steps}",
                                f"run_config.iterations_per_loop = {steps}",
                                f"run_config.save_checkpoints_steps = {steps}"]
                + list(bindings))
@@ -126,7 +128,7 @@ def test_unsupported_op_is_named(tmp_path, monkeypatch):
   prepare = runner.gan.prepare_reals
   monkeypatch.setattr(runner.gan, "prepare_reals", lambda x: prepare(
       tf.numpy_function(lambda a: a, [x], tf.float32, stateful=False)))
-  with pytest.raises(train_lib.XlaCompileError, match="PyFunc") as info:
+  with pytest.raises(errors_lib.XlaCompileError, match="PyFunc") as info:
     runner.train()
   assert any(op.startswith("PyFunc") for op in info.value.ops)
 
@@ -138,24 +140,24 @@ def test_xla_error_ops_parses_both_kinds():
       "devices compatible with node {{node PyFunc}}){{node PyFunc}}")
   dynamic = RuntimeError("Input 1 to node `g/Reshape_1` with op Reshape must be a "
                          "compile-time constant.")
-  assert train_lib.xla_error_ops(unsupported) == ["PyFunc (node PyFunc)"]
-  assert train_lib.xla_error_ops(dynamic) == [
+  assert loop_lib.xla_error_ops(unsupported) == ["PyFunc (node PyFunc)"]
+  assert loop_lib.xla_error_ops(dynamic) == [
       "Reshape (node g/Reshape_1: a shape known only at run time)"]
-  assert train_lib.xla_error_ops(RuntimeError("out of memory")) == []
+  assert loop_lib.xla_error_ops(RuntimeError("out of memory")) == []
 
 
 def test_static_spec_check_names_the_component():
   spec = {"images": tf.TensorSpec([None, 4, 4, 3]), "labels": tf.TensorSpec([8])}
   with pytest.raises(ValueError, match=r"`images` has the shape \(None, 4, 4, 3\)"):
-    train_lib.check_static_spec(spec, "inputs")
-  train_lib.check_static_spec({"labels": tf.TensorSpec([8])}, "inputs")
+    loop_lib.check_static_spec(spec, "inputs")
+  loop_lib.check_static_spec({"labels": tf.TensorSpec([8])}, "inputs")
 
 
 def test_compile_loop_option_errors(tmp_path, mirrored_strategy):
   with pytest.raises(ValueError, match="compile_loop` must be True or False"):
     make_runner(tmp_path, ["run_config.compile_loop = 1"])
   gin.clear_config()
-  config.parse([], TINY_RUN + ["run_config.compile_loop = True"])
+  compare_gan2.parse_gin([], TINY_RUN + ["run_config.compile_loop = True"])
   with pytest.raises(ValueError, match="one replica per process"):
     Runner(str(tmp_path / "m"), strategy=mirrored_strategy)
 
@@ -178,7 +180,7 @@ def test_compiled_sampling_is_traced_once_for_a_partial_last_batch(tmp_path):
 
 
 def test_pad_to_batches():
-  from compare_gan2 import batching
+  from compare_gan2.core import batching
   x = np.arange(10, dtype=np.float32).reshape(5, 2)
   padded = batching.pad_to_batches(x, 4)
   assert padded.shape == (8, 2)

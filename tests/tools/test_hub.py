@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from compare_gan2 import cli, hub
+from compare_gan2 import cli
+from compare_gan2.tools import hub
 from run_cases import make_runner, run_cli
 
 CONDITIONAL = ['dataset.name = "digits"', "ModularGAN.conditional = True",
