@@ -2,17 +2,10 @@
 parameter-count formulas their tests check against, written out here."""
 
 import gin
-import keras
 import numpy as np
-import pytest
 import tensorflow as tf
 
 from compare_gan2.architectures import base
-from compare_gan2.architectures import dcgan
-from compare_gan2.architectures import infogan
-from compare_gan2.architectures import mlp
-from compare_gan2.architectures import sndcgan
-
 
 NUM_CLASSES = 3
 Z_DIM = 6
@@ -29,10 +22,6 @@ ARCHS = {
     "mlp_arch": ("mlp", {"hidden": HIDDEN}, (1,), 2, (2, 8)),
 }
 
-
-@pytest.fixture(autouse=True)
-def seed():
-  keras.utils.set_random_seed(0)
 
 
 def _bind_widths(name, extra=""):

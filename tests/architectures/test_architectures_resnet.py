@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from compare_gan2.core import registry
 from compare_gan2.architectures import base
-from compare_gan2.architectures import resnet5, resnet30, resnet_cifar, resnet_stl
+from compare_gan2.architectures import resnet5, resnet30, resnet_cifar
 from compare_gan2.ops import Conv2D, Linear, ResNetBlock
 from resnet_cases import NUM_CLASSES, Z_DIM
 

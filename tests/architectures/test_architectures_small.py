@@ -13,7 +13,8 @@ from compare_gan2.architectures import infogan
 from compare_gan2.architectures import mlp
 from compare_gan2.architectures import sndcgan
 from small_cases import ARCHS, BATCH, NUM_CLASSES, Z_DIM, _bind_widths, _labels
-from small_cases import seed  # noqa: F401 (autouse fixture)
+
+pytestmark = pytest.mark.usefixtures("seed")  # tests/architectures/conftest.py
 
 
 CASES = [(name, res, cond) for name, spec in ARCHS.items() for res in spec[2]

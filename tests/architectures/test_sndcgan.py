@@ -8,7 +8,8 @@ import tensorflow as tf
 from compare_gan2.architectures import sndcgan
 from small_cases import (CH, NORM_CASES, Z_DIM, _build_counted, _conv, _count, _dense,
                          _head, _norm)
-from small_cases import seed  # noqa: F401 (autouse fixture)
+
+pytestmark = pytest.mark.usefixtures("seed")  # tests/architectures/conftest.py
 
 
 @pytest.mark.parametrize("g_norm,nc", NORM_CASES)
