@@ -8,7 +8,9 @@ import pytest
 from PIL import Image
 
 from compare_gan2 import data
+from compare_gan2.data.image_folder import ImageFolderDataset, scan_image_folder
 from data_cases import _batches, _rows
+from image_cases import _write_images
 
 
 def _write_image(path, array, fmt=None):
@@ -85,3 +87,32 @@ def test_image_folder_missing_or_empty(tmp_path):
   (tmp_path / "bad" / "x.jpg").write_bytes(b"nope")
   with pytest.raises(data.DatasetNotFoundError, match="could be read"):
     data.DATASETS.make("image_folder", path=str(tmp_path / "bad"))
+
+
+def test_scan_excludes_only_named_root_files(tmp_path):
+  folder = _write_images(tmp_path / "f", 2)
+  Image.fromarray(np.zeros([8, 8], np.uint8)).save(folder / "grid.png")
+  assert len(scan_image_folder(str(folder))[0]) == 3
+  assert len(scan_image_folder(str(folder), exclude=("grid.png",))[0]) == 2
+
+
+# --- Images and label files ----------------------------------------------------------
+
+def test_16_bit_png_loads_scaled_not_white(tmp_path):
+  folder = tmp_path / "png16"
+  folder.mkdir()
+  values = (np.arange(64).reshape(8, 8) * 1000).astype(np.uint16)  # 0 .. 63000
+  Image.fromarray(values).save(folder / "a.png")
+  assert Image.open(folder / "a.png").mode.startswith("I")  # really 16-bit
+  images = ImageFolderDataset(str(folder), resolution=8, colors=1).arrays("train")[0]
+  expected = np.floor(values / 257.0 + 0.5).astype(np.uint8)  # 65535 -> 255
+  np.testing.assert_array_equal(images[0, ..., 0], expected)
+  rgb = ImageFolderDataset(str(folder), resolution=8, colors=3).arrays("train")[0]
+  np.testing.assert_array_equal(rgb[0], np.repeat(expected[..., None], 3, axis=-1))
+
+
+def test_8_bit_png_unchanged(tmp_path):
+  folder = _write_images(tmp_path / "png8", 1, grey=True)
+  expected = np.asarray(Image.open(folder / "sample_00000.png"))
+  images = ImageFolderDataset(str(folder), resolution=8, colors=1).arrays("train")[0]
+  np.testing.assert_array_equal(images[0, ..., 0], expected)
