@@ -20,6 +20,8 @@ REPO = pathlib.Path(__file__).resolve().parents[2]
 PACKAGE = REPO / "compare_gan2"
 
 
+# --- train: the default command ----------------------------------------------------------
+
 def test_train_named_or_not_parses_the_same():
   argv = ["--model_dir", "/tmp/x", "--gin_config", "mog_ring", "--schedule",
           "train_and_eval", "--strategy", "mirrored", "--num_cpu_devices", "2", "--restart"]
@@ -62,6 +64,8 @@ def test_train_usage_errors_keep_their_prog(capsys):
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith(prog) and "continuous_eval" in err[0], err
 
+
+# --- --help ---------------------------------------------------------------------------------
 
 def test_top_level_and_train_help_import_no_tensorflow():
   code = ("import sys\nfrom compare_gan2 import cli\n"

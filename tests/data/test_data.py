@@ -15,6 +15,8 @@ from compare_gan2.data import tfds as tfds_lib
 from data_cases import _batches
 
 
+# === Embedded datasets ===
+
 @pytest.mark.parametrize("name, shape, num_classes, unit_range", [
     ("digits", (32, 32, 1), 10, True),
     ("mog_ring", (1, 1, 2), 8, False),

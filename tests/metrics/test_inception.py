@@ -9,6 +9,9 @@ from inception_cases import (_built_model, _check_loaded, _graph_tensors,
                              _save_tf1_module, _synthetic_weights)
 
 
+# ---------------------------------------------------------------- fast tests
+
+
 def test_get_inception_bogus_path_names_downloads(tmp_path):
   bogus = str(tmp_path / "nope" / "weights.pt")
   with pytest.raises(FileNotFoundError) as e:
@@ -180,6 +183,9 @@ def test_from_hub_loads_full_module(tmp_path):
   # Through the same option as the other weight sources (gin eval.inception_weights).
   model = inception.get_inception(weights="hub:" + path)
   _check_loaded(model, canonical, with_gamma=False)
+
+
+# ------------------------------------------- extraction (random weights)
 
 
 @pytest.fixture(scope="module")
