@@ -5,6 +5,7 @@ second trainer on the same directory is refused while a killed one's lock
 does not block the resume."""
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -22,7 +23,7 @@ from compare_gan2.runner import checkpoints as ckpt_lib
 from compare_gan2.runner import run_lock
 from run_cases import TINY_RUN, make_runner, read_scores
 from test_faults import (DATA, copy_run, finished_run, snapshot,  # noqa: F401
-                         truncate)
+                         truncate, warnings_of)
 
 
 def train_gin(tmp_path, steps):
