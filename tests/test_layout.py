@@ -68,9 +68,12 @@ def test_the_mirror_of_a_module():
 
 def test_most_modules_have_a_test_at_their_mirrored_path():
   """A floor, not a goal: the share grows as tests are added (it was 14 of
-  93 before the tests moved); a module without one is tested through its
-  folder's shared harness (test_registered_parts) or a neighbour."""
+  93 before the tests moved, 32 of 111 before the files covering many
+  modules were split); a module without one is tested through its folder's
+  shared harness (test_registered_parts) or a neighbour, or shares its
+  basename with a mirrored module (test basenames are unique: cli/train.py
+  and runner/train.py)."""
   mods = [m for m in modules() if not m.endswith("__init__.py") or
           os.path.basename(os.path.dirname(m)) in ("losses", "penalties")]
   mirrored = [m for m in mods if os.path.exists(mirrored_test(m))]
-  assert len(mirrored) >= 32, (len(mirrored), len(mods))
+  assert len(mirrored) >= 83, (len(mirrored), len(mods))

@@ -1,5 +1,6 @@
-"""Tests of the compare_gan ResNets: resnet_cifar, resnet_stl, resnet5 and
-resnet30 (tiny widths; parameter counts checked against formulas)."""
+"""What the compare_gan ResNets share: resnet_cifar, resnet_stl, resnet5 and
+resnet30 (tiny widths; parameter counts checked against formulas); each one's
+structure is checked in its own test file (test_resnet5.py, ...)."""
 
 import gin
 import numpy as np
@@ -8,12 +9,12 @@ import tensorflow as tf
 
 from compare_gan2.core import registry
 from compare_gan2.architectures import base
-from compare_gan2.architectures import resnet5, resnet30, resnet_cifar, resnet_stl
+from compare_gan2.architectures import resnet5, resnet30, resnet_cifar
 from compare_gan2.ops import Conv2D, Linear, ResNetBlock
+from resnet_cases import NUM_CLASSES, Z_DIM
+
 
 BATCH = 2
-Z_DIM = 16
-NUM_CLASSES = 3
 COLORS = 3
 
 # (registry name, gin module, resolution, tiny ch).
@@ -217,98 +218,6 @@ def test_gin_options_and_get_config_round_trip(module):
   for model, config in ((g, g_config), (d, d_config)):
     clone = type(model).from_config(config)
     assert clone.get_config() == config
-
-
-def _blocks(model):
-  return [(b.out_channels, b.scale) for b in model.blocks]
-
-
-def test_resnet_cifar_structure_at_default_width():
-  # Constructing without calling creates no variables: cheap at full width.
-  g = resnet_cifar.Generator(resolution=32, colors=3, z_dim=128)
-  d = resnet_cifar.Discriminator(resolution=32, colors=3)
-  assert g.fc_noise.units == 4 * 4 * 256
-  assert _blocks(g) == [(256, "up")] * 3
-  assert _blocks(d) == [(128, "down")] * 2 + [(128, "none")] * 2
-
-
-def test_resnet_stl_structure_at_default_width():
-  g = resnet_stl.Generator(resolution=48, colors=3, z_dim=128)
-  d = resnet_stl.Discriminator(resolution=48, colors=3)
-  assert g.fc_noise.units == 6 * 6 * 512
-  assert _blocks(g) == [(256, "up"), (128, "up"), (64, "up")]
-  assert _blocks(d) == [(64, "down"), (128, "down"), (256, "down"),
-                          (512, "down"), (1024, "none")]
-  assert [b.name for b in d.blocks] == [f"B{i}" for i in range(5)]
-
-
-@pytest.mark.parametrize("resolution,up", [(32, 3), (64, 4), (128, 5)])
-def test_resnet5_structure_at_default_width(resolution, up):
-  g = resnet5.Generator(resolution=resolution, colors=3, z_dim=128)
-  d = resnet5.Discriminator(resolution=resolution, colors=3)
-  assert g.fc_noise.units == 4 * 4 * 512
-  # Always five blocks; those beyond log2(resolution / 4) keep the size.
-  assert _blocks(g) == [
-      (c, "up" if i < up else "none")
-      for i, c in enumerate([512, 256, 256, 128, 64])]
-  # B0 + five down blocks; at 32 px the map is 1x1 before the last block,
-  # which the original's SAME pooling left unchanged.
-  last = "none" if resolution == 32 else "down"
-  assert _blocks(d) == [(64, "down"), (128, "down"), (256, "down"),
-                          (256, "down"), (512, "down"), (512, last)]
-
-
-def test_resnet30_structure_at_default_width():
-  g = resnet30.Generator(resolution=128, colors=3, z_dim=128)
-  d = resnet30.Discriminator(resolution=128, colors=3)
-  assert len(g.blocks) == len(d.blocks) == 6 * 5 + 5
-  g_widths = [512, 256, 128, 64, 32, 16]
-  expected_g = []
-  for s, w in enumerate(g_widths):
-    expected_g += [(w, "none")] * 5 + ([(w // 2, "up")] if s < 5 else [])
-  assert _blocks(g) == expected_g
-  expected_d = []
-  for s, w in enumerate([16, 32, 64, 128, 256, 512]):
-    expected_d += [(w, "none")] * 5 + ([(w * 2, "down")] if s < 5 else [])
-  assert _blocks(d) == expected_d
-  assert d.color_conv.filters == 16
-  assert g.blocks[5].name == "B_0_up" and d.blocks[5].name == "B_0_down"
-  # Identity shortcuts where shape and width stay (ResNetBlock "auto").
-  assert {b.shortcut for b in g.blocks + d.blocks} == {"auto"}
-  g = resnet30.Generator(resolution=128, colors=3, z_dim=128, shortcut="conv")
-  assert {b.shortcut for b in g.blocks} == {"conv"}
-
-
-def test_resnet5_custom_channels_and_layer_norm_build():
-  gin.parse_config("""
-      resnet5.Generator.ch = 2
-      resnet5.Generator.channels = (4, 4, 2, 2, 1, 1)
-      resnet5.Discriminator.ch = 2
-      resnet5.Discriminator.channels = (1, 2, 2, 4, 4, 3)
-      D.layer_norm = True
-  """)
-  g, d = base.build("resnet5_arch", resolution=32, colors=1, z_dim=Z_DIM)
-  assert g.fc_noise.kernel.shape == (Z_DIM, 4 * 4 * 2 * 4)
-  assert g.blocks[-1].out_channels == 2
-  assert d.final_fc.kernel.shape == (2 * 3, 1)
-  assert d.blocks[0].ln1.built
-
-
-def test_resnet_cifar_hierarchical_z_conditions_blocks_on_chunks():
-  gin.parse_config("""
-      resnet_cifar.Generator.ch = 8
-      resnet_cifar.Generator.hierarchical_z = True
-      resnet_cifar.Discriminator.ch = 8
-      G.batch_norm_fn = @conditional_batch_norm
-  """)
-  g, _ = base.build("resnet_cifar_arch", resolution=32, colors=3, z_dim=Z_DIM,
-                    num_classes=NUM_CLASSES)
-  # fc_noise sees a quarter of z, block norms concat(z chunk, y) and, as in
-  # the original, the final norm y alone.
-  assert g.fc_noise.kernel.shape == (Z_DIM // 4, 16 * 8)
-  cond_dim = Z_DIM // 4 + NUM_CLASSES
-  assert g.blocks[0].bn1.gamma.kernel.shape == (cond_dim, 8)
-  assert g.final_norm.gamma.kernel.shape == (NUM_CLASSES, 8)
 
 
 def test_invalid_options_raise():

@@ -15,11 +15,11 @@ import pytest
 import tensorflow as tf
 
 import compare_gan2
-from compare_gan2 import cli
 from compare_gan2.core import config
 from compare_gan2.runner import TRAIN_DONE, Runner
 from compare_gan2.core import config_files
 from run_cases import TINY_RUN, assert_same_checkpoints, run_cli
+
 
 SHIPPED = sorted(f[:-4] for f in os.listdir(config_files.CONFIG_DIR) if f.endswith(".gin"))
 EXAMPLES = ["biggan_imagenet128", "dcgan_celeba64", "resnet_cifar10",
@@ -288,40 +288,6 @@ def test_multi_worker_two_local_processes(tmp_path):
   assert tf.train.latest_checkpoint(model_dir).endswith("model.ckpt-4")
   assert os.path.exists(os.path.join(model_dir, TRAIN_DONE))
   assert not any(name.startswith(".worker") for name in os.listdir(model_dir))
-
-
-def test_score_folder_against_dataset(tmp_path, capsys):
-  """`compare_gan2 score`: FID/KID of a folder of PNGs against `digits`,
-  checked against the same metrics on the arrays written."""
-  from PIL import Image
-  from compare_gan2.data import get_dataset
-  from compare_gan2.metrics import frechet_distance, kernel_distance
-  digits = get_dataset("digits")
-  train = digits.arrays("train")[0][:100]
-  train = (train * 255).round().astype(np.uint8) if train.dtype.kind == "f" else train
-  folder = tmp_path / "fake"
-  folder.mkdir()
-  for i, image in enumerate(train):
-    Image.fromarray(image[..., 0]).save(folder / f"{i:03d}.png")
-  (folder / "broken.png").write_bytes(b"not a png")
-  out = tmp_path / "scores.json"
-  assert cli.main(["score", "--real", "digits", "--fake", str(folder), "--metrics",
-                   "fid,kid", "--feature_extractor", "pixels", "--output", str(out),
-                   "--gin_bindings", f"eval.cache_dir = '{tmp_path / 'cache'}'"]) == 0
-  result = json.loads(out.read_text())
-  assert '"fid"' in capsys.readouterr().out  # printed too
-  real = np.concatenate([x.numpy() for x, _ in digits.eval_input_fn(batch_size=100)])[:100]
-  fake = train.astype(np.float32) / 255.0
-  assert result["num_samples"] == 100
-  assert result["fid"] == pytest.approx(
-      frechet_distance(real.reshape(100, -1), fake.reshape(100, -1)), rel=1e-4)
-  assert result["kid"] == pytest.approx(
-      kernel_distance(real.reshape(100, -1), fake.reshape(100, -1))[0], rel=1e-3)
-  assert any("broken.png" in f for f in result["skipped_files"])
-
-
-def test_score_errors(tmp_path):
-  assert cli.main(["score", "--real", "digitz", "--fake", str(tmp_path)]) == 1
 
 
 @pytest.mark.slow

@@ -1,28 +1,22 @@
 """The command line's promises: every user error is one line and exit code 1,
-start-up is quiet and `--help` imports no TensorFlow, scoring folders is safe,
-images and label files load correctly or are refused with a line."""
+start-up is quiet and `--help` imports no TensorFlow. Those of one module are in
+its own test file: scoring folders in test_score.py, images and label files in
+tests/data/ (test_image_folder.py, test_labels.py), the shared checks in
+test_common.py."""
 
 import errno
-import json
 import os
 import signal
 import subprocess
 import sys
 import time
 
-import numpy as np
 import pytest
 import tensorflow as tf
-from PIL import Image
 
-import compare_gan2
 from compare_gan2 import cli
-from compare_gan2.data.image_folder import ImageFolderDataset, scan_image_folder
-from compare_gan2.data.labels import FileLabels, read_label_file
-from compare_gan2.cli import common
-from compare_gan2.core import console
-from compare_gan2.core import choices
 from run_cases import TINY_RUN
+
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -69,12 +63,6 @@ def test_help_lists_every_command_without_importing_tensorflow():
   assert commands == ["train", "eval", "score", "export", "sample", "sweep", "pretrain",
                       "infer-labels", "list"]
   assert "--model_dir" in result.stdout  # the flag-only training call is still there
-
-
-def test_flag_choices_match_the_runner():
-  from compare_gan2.runner.schedules import SCHEDULES
-  from compare_gan2.runner.strategy import STRATEGIES
-  assert choices.SCHEDULES == SCHEDULES and choices.STRATEGIES == STRATEGIES
 
 
 def test_a_command_that_loads_tensorflow_prints_only_its_own_line(tmp_path):
@@ -218,155 +206,3 @@ def test_traceback_on_request(tmp_path, monkeypatch):
   afile.write_text("x")
   with pytest.raises(NotADirectoryError):
     cli.main(["--model_dir", str(afile)])
-
-
-def test_disk_full_in_a_subcommand_names_its_output(tmp_path, capsys):
-  folder = _write_images(tmp_path / "fake", 4)
-  code, lines = run_main(capsys, ["score", "--real", str(folder), "--fake", str(folder),
-                                  "--resolution", "4", "--feature_extractor", "pixels",
-                                  "--metrics", "kid", "--output", "/dev/full"])
-  assert code == 1
-  errors = [line for line in lines if ": error: " in line]
-  assert errors == ["compare_gan2 score: error: OSError: [Errno 28] No space left on device"
-                    " (while writing --output '/dev/full')"]
-
-
-def test_one_line_collapses_gin_and_tf_messages():
-  text = ("`options.batch_size` must be a positive integer. Received: batch_size=-1\n"
-          "  In call to configurable 'options' (<function options at 0x7f>)\n"
-          '  In file "/a/b.gin", line 3\n    options.batch_size = -1')
-  assert console.one_line(text) == (
-      "`options.batch_size` must be a positive integer. Received: batch_size=-1 (in "
-      "configurable 'options') (in /a/b.gin, line 3: options.batch_size = -1)")
-
-
-# --- --data_fake_dataset in run.json -------------------------------------------------------
-
-def test_run_json_records_fake_data_and_a_changed_flag_is_refused(tmp_path, capsys):
-  import gin
-  from compare_gan2.core import config
-  from compare_gan2.runner import Runner
-  gin.clear_config()
-  compare_gan2.parse_gin([tiny_gin(tmp_path)], [])
-  model_dir = tmp_path / "run"
-  Runner(str(model_dir), fake_data=True)
-  info = json.loads((model_dir / "run.json").read_text())
-  assert info["fake_data"] is True
-  # Without checkpoints the flag may change; with one it may not.
-  common.check_fake_data_flag(str(model_dir), False)
-  (model_dir / "model.ckpt-2.index").write_bytes(b"")
-  (model_dir / "checkpoint").write_text('model_checkpoint_path: "model.ckpt-2"\n')
-  common.check_fake_data_flag(str(model_dir), True)
-  gin.clear_config()
-  code, lines = run_main(capsys, ["--model_dir", str(model_dir), "--gin_config",
-                                  tiny_gin(tmp_path)])
-  assert_one_error_line(code, lines, "trained on random (fake) data",
-                        "pass --data_fake_dataset")
-  info["fake_data"] = False
-  (model_dir / "run.json").write_text(json.dumps(info))
-  with pytest.raises(ValueError, match="drop --data_fake_dataset"):
-    common.check_fake_data_flag(str(model_dir), True)
-  del info["fake_data"]  # a run.json from before the field: not checked
-  (model_dir / "run.json").write_text(json.dumps(info))
-  common.check_fake_data_flag(str(model_dir), True)
-
-
-# --- Scoring folders -----------------------------------------------------------------------
-
-def _write_images(folder, num, size=8, grey=False):
-  folder.mkdir(parents=True, exist_ok=True)
-  rng = np.random.default_rng(0)
-  for i in range(num):
-    shape = [size, size] if grey else [size, size, 3]
-    Image.fromarray(rng.integers(0, 256, shape, dtype=np.uint8)).save(
-        folder / f"sample_{i:05d}.png")
-  return folder
-
-
-def test_score_skips_the_sample_grid_and_warns_on_few_samples(tmp_path, capsys):
-  from compare_gan2.tools import sample
-  folder = _write_images(tmp_path / "samples", 20, size=32, grey=True)
-  Image.fromarray(np.zeros([64, 64], np.uint8)).save(folder / sample.GRID_FILE)
-  Image.fromarray(np.zeros([64, 64], np.uint8)).save(folder / sample.INTERPOLATION_FILE)
-  out = tmp_path / "scores.json"
-  assert cli.main(["score", "--real", "digits", "--fake", str(folder), "--metrics", "fid",
-                   "--feature_extractor", "classifier", "--output", str(out),
-                   "--gin_bindings", f"eval.cache_dir = '{tmp_path / 'cache'}'"]) == 0
-  result = json.loads(out.read_text())
-  assert result["num_samples"] == 20
-  assert sorted(os.path.basename(f) for f in result["excluded_files"]) == [
-      "grid.png", "interpolation.png"]
-  assert len(result["warnings"]) == 1 and "20 samples with 128" in result["warnings"][0]
-  assert "Warning: FID from 20 samples" in capsys.readouterr().out
-
-
-def test_pixel_features_too_large_for_memory_are_refused_before_loading(tmp_path, capsys):
-  real = _write_images(tmp_path / "real", 3)
-  fake = _write_images(tmp_path / "fake", 3)
-  code, lines = run_main(capsys, ["score", "--real", str(real), "--fake", str(fake),
-                                  "--feature_extractor", "pixels"])
-  assert code == 1
-  errors = [line for line in lines if ": error: " in line]
-  assert len(errors) == 1 and "MemoryError" in errors[0], lines
-  assert "299x299x3" in errors[0] and "268203 pixel features" in errors[0]
-  assert "--resolution" in errors[0]
-
-
-def test_memory_needed_counts_the_covariances():
-  from compare_gan2.tools.score import memory_needed
-  d = 299 * 299 * 3
-  assert memory_needed(10, 299, 3, pixel_features=True, fid=True) == (
-      10 * d * 5 + 10 * d * 8 + 3 * d * d * 8)
-  assert memory_needed(10, 299, 3, pixel_features=False, fid=True) == 10 * d * 5
-  assert memory_needed(10, 299, 3, pixel_features=True, fid=False) == 10 * d * 13
-
-
-def test_scan_excludes_only_named_root_files(tmp_path):
-  folder = _write_images(tmp_path / "f", 2)
-  Image.fromarray(np.zeros([8, 8], np.uint8)).save(folder / "grid.png")
-  assert len(scan_image_folder(str(folder))[0]) == 3
-  assert len(scan_image_folder(str(folder), exclude=("grid.png",))[0]) == 2
-
-
-# --- Images and label files ----------------------------------------------------------
-
-def test_16_bit_png_loads_scaled_not_white(tmp_path):
-  folder = tmp_path / "png16"
-  folder.mkdir()
-  values = (np.arange(64).reshape(8, 8) * 1000).astype(np.uint16)  # 0 .. 63000
-  Image.fromarray(values).save(folder / "a.png")
-  assert Image.open(folder / "a.png").mode.startswith("I")  # really 16-bit
-  images = ImageFolderDataset(str(folder), resolution=8, colors=1).arrays("train")[0]
-  expected = np.floor(values / 257.0 + 0.5).astype(np.uint8)  # 65535 -> 255
-  np.testing.assert_array_equal(images[0, ..., 0], expected)
-  rgb = ImageFolderDataset(str(folder), resolution=8, colors=3).arrays("train")[0]
-  np.testing.assert_array_equal(rgb[0], np.repeat(expected[..., None], 3, axis=-1))
-
-
-def test_8_bit_png_unchanged(tmp_path):
-  folder = _write_images(tmp_path / "png8", 1, grey=True)
-  expected = np.asarray(Image.open(folder / "sample_00000.png"))
-  images = ImageFolderDataset(str(folder), resolution=8, colors=1).arrays("train")[0]
-  np.testing.assert_array_equal(images[0, ..., 0], expected)
-
-
-@pytest.mark.parametrize("kind", ["text", "npy", "png", "object_npz"])
-def test_a_file_that_is_not_a_label_file(tmp_path, kind):
-  path = tmp_path / f"labels.{kind}"
-  if kind == "text":
-    path.write_text("0 1 2\n")
-  elif kind == "npy":
-    with open(path, "wb") as f:
-      np.save(f, np.arange(3))
-  elif kind == "png":
-    Image.fromarray(np.zeros([4, 4], np.uint8)).save(path, format="PNG")
-  else:
-    with open(path, "wb") as f:
-      np.savez(f, labels=np.array([{}], dtype=object), dataset="digits", num_examples=1)
-  with pytest.raises(ValueError) as info:
-    read_label_file(str(path))
-  message = str(info.value)
-  assert str(path) in message and "not a" in message and "write_label_file" in message
-  assert "allow_pickle" not in message.split(";")[0] and "\n" not in message
-  with pytest.raises(ValueError, match="label file"):
-    FileLabels(str(path)).contents  # pylint: disable=expression-not-assigned

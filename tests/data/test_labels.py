@@ -4,10 +4,12 @@ single/random labels and their application in the tf.data pipeline."""
 import gin
 import numpy as np
 import pytest
+from PIL import Image
 
 from compare_gan2 import data
 from compare_gan2.data import labels as labels_lib
 from compare_gan2.data import digits as digits_lib
+from compare_gan2.data.labels import FileLabels, read_label_file
 from compare_gan2.core.registry import UnknownNameError
 
 
@@ -181,3 +183,25 @@ def test_resume_keeps_the_labels(streamed):
                                 ds.input_fn("train", 128, skip_batches=12)):
     np.testing.assert_array_equal(x1.numpy(), x2.numpy())
     np.testing.assert_array_equal(y1.numpy(), y2.numpy())
+
+
+@pytest.mark.parametrize("kind", ["text", "npy", "png", "object_npz"])
+def test_a_file_that_is_not_a_label_file(tmp_path, kind):
+  path = tmp_path / f"labels.{kind}"
+  if kind == "text":
+    path.write_text("0 1 2\n")
+  elif kind == "npy":
+    with open(path, "wb") as f:
+      np.save(f, np.arange(3))
+  elif kind == "png":
+    Image.fromarray(np.zeros([4, 4], np.uint8)).save(path, format="PNG")
+  else:
+    with open(path, "wb") as f:
+      np.savez(f, labels=np.array([{}], dtype=object), dataset="digits", num_examples=1)
+  with pytest.raises(ValueError) as info:
+    read_label_file(str(path))
+  message = str(info.value)
+  assert str(path) in message and "not a" in message and "write_label_file" in message
+  assert "allow_pickle" not in message.split(";")[0] and "\n" not in message
+  with pytest.raises(ValueError, match="label file"):
+    FileLabels(str(path)).contents  # pylint: disable=expression-not-assigned

@@ -6,6 +6,8 @@ import logging
 import pytest
 
 from compare_gan2.runner.divergence import DivergenceWatch
+from run_cases import make_runner
+from test_faults import warnings_of
 
 
 def _warnings(caplog):
@@ -39,3 +41,23 @@ def test_diverged_and_came_back(caplog):
 @pytest.mark.parametrize("threshold,losses", [(1e4, [1.0, 2.0]), (None, [3e5, 3e5])])
 def test_silent_without_divergence_or_threshold(caplog, threshold, losses):
   assert _run(caplog, losses, threshold) == []
+
+
+@pytest.mark.parametrize("threshold", [None, 1e4])
+def test_divergence_is_reported_once_per_stretch(tmp_path, caplog, threshold):
+  """A huge learning rate blows the losses up; one warning (or none when
+  run_config.divergence_threshold = None)."""
+  caplog.set_level("INFO", logger="compare_gan2")
+  runner = make_runner(tmp_path, 8, [
+      "ModularGAN.g_lr = 1e6", "ModularGAN.d_lr = 1e6", "loss.fn = @hinge",
+      "D.spectral_norm = False", f"run_config.divergence_threshold = {threshold}"])
+  try:
+    runner.train()
+  except FloatingPointError:
+    pass  # NaN/inf still stops training
+  lines = [w for w in warnings_of(caplog) if w.startswith("Diverging")]
+  if threshold is None:
+    assert not lines
+  else:
+    assert len(lines) == 1, lines
+    assert "divergence_threshold = 10000" in lines[0]

@@ -22,8 +22,8 @@ from compare_gan2.core import config
 from compare_gan2.gans import progan  # noqa: F401  (registers ProgressiveGAN)
 from compare_gan2.runner import Runner
 from compare_gan2.runner import errors as errors_lib
-from compare_gan2.runner import loop as loop_lib
 from run_cases import TINY_RUN, checkpoint_values
+
 
 STEPS = 3
 PENALTY = ["penalty.fn = @wgangp_penalty", "options.lamba = 10"]
@@ -133,26 +133,6 @@ def test_unsupported_op_is_named(tmp_path, monkeypatch):
   assert any(op.startswith("PyFunc") for op in info.value.ops)
 
 
-def test_xla_error_ops_parses_both_kinds():
-  unsupported = RuntimeError(
-      "Detected unsupported operations when trying to compile graph f on "
-      "XLA_CPU_JIT: PyFunc (No registered 'PyFunc' OpKernel for XLA_CPU_JIT "
-      "devices compatible with node {{node PyFunc}}){{node PyFunc}}")
-  dynamic = RuntimeError("Input 1 to node `g/Reshape_1` with op Reshape must be a "
-                         "compile-time constant.")
-  assert loop_lib.xla_error_ops(unsupported) == ["PyFunc (node PyFunc)"]
-  assert loop_lib.xla_error_ops(dynamic) == [
-      "Reshape (node g/Reshape_1: a shape known only at run time)"]
-  assert loop_lib.xla_error_ops(RuntimeError("out of memory")) == []
-
-
-def test_static_spec_check_names_the_component():
-  spec = {"images": tf.TensorSpec([None, 4, 4, 3]), "labels": tf.TensorSpec([8])}
-  with pytest.raises(ValueError, match=r"`images` has the shape \(None, 4, 4, 3\)"):
-    loop_lib.check_static_spec(spec, "inputs")
-  loop_lib.check_static_spec({"labels": tf.TensorSpec([8])}, "inputs")
-
-
 def test_compile_loop_option_errors(tmp_path, mirrored_strategy):
   with pytest.raises(ValueError, match="compile_loop` must be True or False"):
     make_runner(tmp_path, ["run_config.compile_loop = 1"])
@@ -177,19 +157,6 @@ def test_compiled_sampling_is_traced_once_for_a_partial_last_batch(tmp_path):
   z, _ = runner.sample_inputs(10)
   np.testing.assert_allclose(samples, runner.gan.sample(z).numpy(), rtol=1e-5,
                              atol=1e-5)
-
-
-def test_pad_to_batches():
-  from compare_gan2.core import batching
-  x = np.arange(10, dtype=np.float32).reshape(5, 2)
-  padded = batching.pad_to_batches(x, 4)
-  assert padded.shape == (8, 2)
-  np.testing.assert_array_equal(padded[:5], x)
-  assert not padded[5:].any()
-  assert batching.pad_to_batches(x, 5) is x
-  assert batching.pad_to_batches(tf.constant(x), 3).shape == (6, 2)
-  with pytest.raises(ValueError, match="batch_size"):
-    batching.pad_to_batches(x, 0)
 
 
 def test_inception_features_traced_once_for_a_partial_last_batch(monkeypatch):

@@ -1,22 +1,18 @@
-"""Tests of the label-inference pipeline: rotation pretraining
-(compare_gan2.tools.labels.pretrain) and k-means / semi-supervised labels
-(compare_gan2.tools.labels.infer) on the embedded `digits` dataset."""
+"""Tests of the label-inference pipeline: features of a rotation-pretrained
+extractor and k-means / semi-supervised labels (compare_gan2.tools.labels.infer)
+on the embedded `digits` dataset; pretraining itself: test_pretrain.py."""
 
 import json
-import math
-import os
-import subprocess
-import sys
 
 import gin
 import numpy as np
 import pytest
-import tensorflow as tf
 
 from compare_gan2 import data
 from compare_gan2.data import labels as labels_lib
 from compare_gan2.tools.labels import infer
 from compare_gan2.tools.labels import pretrain as pretrain_lib
+
 
 # Tiny extractor for the fast tests: a few steps, 8 channels.
 TINY = {"steps": 4, "batch_size": 16, "width": 8, "log_every": 2}
@@ -27,61 +23,6 @@ def tiny_pretrained(tmp_path_factory):
   out = str(tmp_path_factory.mktemp("rot") / "pretrained")
   pretrain_lib.pretrain(out, "digits", **TINY)
   return out
-
-
-# === Rotations and the network ===
-
-def test_rotation_batch_labels_match_rotations():
-  images = tf.random.uniform([3, 5, 5, 2], seed=1)
-  rotated, labels = pretrain_lib.rotate_batch(images)
-  assert rotated.shape == (12, 5, 5, 2)
-  np.testing.assert_array_equal(labels, np.repeat(np.arange(4), 3))
-  for row in range(12):
-    k, i = divmod(row, 3)
-    expected = np.rot90(images[i].numpy(), k, axes=(0, 1))
-    np.testing.assert_array_equal(rotated[row], expected)
-
-
-def test_rotation_net_config_round_trip_and_large_variant():
-  model = pretrain_lib.RotationNet(resolution=32, colors=1, width=8)
-  clone = pretrain_lib.RotationNet.from_config(model.get_config())
-  assert clone.get_config() == model.get_config()
-  assert model.get_config()["arch"] == "small"
-  assert model.features(tf.zeros([2, 32, 32, 1])).shape == (2, model.feature_dim)
-  assert model(tf.zeros([2, 32, 32, 1])).shape == (2, 4)
-  # The paper's ResNet-50-like extractor for 128 px (built, not trained).
-  large = pretrain_lib.RotationNet(resolution=128, colors=3, width=8)
-  assert large.arch == "resnet50" and len(large.stages) == 4
-  assert [len(s) for s in large.stages] == [3, 4, 6, 3]
-  assert large.features(tf.zeros([1, 128, 128, 3])).shape == (1, 8 * 8 * 4)
-
-
-# === Pretraining ===
-
-def test_pretrain_resumes_from_the_saved_step(tmp_path):
-  out = str(tmp_path / "rot")
-  info = pretrain_lib.pretrain(out, "digits", **{**TINY, "steps": 2})
-  assert info["step"] == 2 and math.isfinite(info["loss"])
-  weights = [w.numpy() for w in pretrain_lib.load_extractor(out).weights]
-  # Same target: nothing to train, the saved extractor is reused.
-  info = pretrain_lib.pretrain(out, "digits", **{**TINY, "steps": 2})
-  assert info["step"] == 2
-  for a, b in zip(weights, pretrain_lib.load_extractor(out).weights):
-    np.testing.assert_array_equal(a, b.numpy())
-  info = pretrain_lib.pretrain(out, "digits", **{**TINY, "steps": 3})
-  assert info["step"] == 3
-  with open(os.path.join(out, pretrain_lib.CONFIG_FILE)) as f:
-    assert json.load(f)["step"] == 3
-  with pytest.raises(ValueError, match="another --out"):
-    pretrain_lib.pretrain(out, "digits", **{**TINY, "steps": 4, "width": 16})
-
-
-def test_pretrain_under_mirrored_strategy_gives_finite_loss(
-    tmp_path, mirrored_strategy):
-  info = pretrain_lib.pretrain(str(tmp_path / "rot"), "digits",
-                               **{**TINY, "steps": 2},
-                               strategy=mirrored_strategy)
-  assert info["step"] == 2 and math.isfinite(info["loss"])
 
 
 def test_extract_features_in_fixed_order(tiny_pretrained):
@@ -150,29 +91,6 @@ def test_kmeans_report_and_file_round_trip(tiny_pretrained, tmp_path):
   for x, y in ds.input_fn("train", 100, repeat=False):
     got += [(a.tobytes(), int(b)) for a, b in zip(x.numpy(), y.numpy())]
   assert sorted(got) == expected
-
-
-def test_cli_pretrain_and_infer_labels(tmp_path):
-  env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"}
-  run = lambda *a: subprocess.run(  # noqa: E731
-      [sys.executable, "-m", "compare_gan2", *a], env=env, capture_output=True,
-      text=True, timeout=300)
-  rot = str(tmp_path / "rot")
-  result = run("pretrain", "--out", rot, "--dataset", "digits", "--steps", "2",
-               "--batch_size", "8", "--width", "8", "--log_every", "1")
-  assert result.returncode == 0, result.stderr[-2000:]
-  assert "steps/s" in result.stdout
-  for method, extra in (("kmeans", ["--num_clusters", "5"]),
-                        ("semi_supervised", ["--labeled_fraction", "0.1"])):
-    out = str(tmp_path / f"{method}.npz")
-    result = run("infer-labels", "--pretrained", rot, "--method", method,
-                 "--out", out, *extra)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert labels_lib.read_label_file(out)["dataset"] == "digits"
-    assert os.path.exists(infer.report_path(out))
-  result = run("infer-labels", "--pretrained", str(tmp_path / "none"),
-               "--method", "kmeans", "--out", str(tmp_path / "x.npz"))
-  assert result.returncode == 1 and "compare_gan2 pretrain" in result.stdout
 
 
 @pytest.mark.slow
