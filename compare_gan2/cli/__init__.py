@@ -155,6 +155,7 @@ def _start(command: Subcommand, args: argparse.Namespace) -> None:
     module.precheck(args)
   if command.needs_tensorflow:
     console.import_tensorflow_quietly()
+  console.raise_if_interrupted()
   module.run(args)
 
 
@@ -172,6 +173,7 @@ def main(argv: Sequence[str] | None = None) -> int:
   """The command line; returns the exit code (Ctrl-C at any point: one line,
   130)."""
   try:
+    console.catch_interrupts()
     return _main(list(sys.argv[1:] if argv is None else argv))
   except KeyboardInterrupt as e:
     return _interrupted(e)

@@ -8,8 +8,11 @@ import errno
 import logging
 import os
 import re
+import signal
 import sys
 import tempfile
+import threading
+from typing import Any
 
 # Errors a user fixes (config, data, paths, disk): one line, exit code 1.
 USER_ERRORS = (ValueError, KeyError, OSError, FloatingPointError, MemoryError)
@@ -129,3 +132,32 @@ def error_message(e: BaseException, output: tuple[str, str | None] | None = None
   if disk_full and output and output[1] and output[1] not in text:
     text += f" (while writing {output[0]} '{output[1]}')"
   return f"{type(e).__name__}: {text}"
+
+
+# A Ctrl-C before training starts raises KeyboardInterrupt wherever Python
+# is; where that is a finalizer or a callback, Python prints "Exception
+# ignored" and goes on, and a heavily loaded start-up then trained on. The
+# command line's handler also remembers the signal, so that the start of
+# training (`raise_if_interrupted`) stops what the lost exception did not.
+_pending_signal: list[int] = []
+
+
+def _remember_interrupt(signum: int, frame: Any) -> None:
+  del frame
+  _pending_signal.append(signum)
+  raise KeyboardInterrupt
+
+
+def catch_interrupts() -> None:
+  """SIGINT raises KeyboardInterrupt, as Python's default does, and is
+  remembered for `raise_if_interrupted` (main thread only)."""
+  if threading.current_thread() is threading.main_thread():
+    _pending_signal.clear()
+    signal.signal(signal.SIGINT, _remember_interrupt)
+
+
+def raise_if_interrupted() -> None:
+  """Raises KeyboardInterrupt if a SIGINT came since `catch_interrupts`
+  (one whose exception may have been swallowed on the way)."""
+  if _pending_signal:
+    raise KeyboardInterrupt

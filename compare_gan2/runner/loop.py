@@ -16,6 +16,7 @@ from typing import Any, Callable
 
 import tensorflow as tf
 
+from compare_gan2.core import console
 from compare_gan2.gans import make_step_inputs
 from compare_gan2.runner import divergence, memory
 from compare_gan2.runner.errors import (NaNLossError, TrainingInterrupted,
@@ -97,6 +98,7 @@ class StopOnSignal:
   SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
   def __enter__(self) -> "StopOnSignal":
+    console.raise_if_interrupted()  # a Ctrl-C during start-up whose exception was lost
     self.signum: int | None = None
     self._previous = {}
     if threading.current_thread() is threading.main_thread():

@@ -88,7 +88,7 @@ def test_digits_variant_trains_under_mirrored(tmp_path, mirrored_strategy, varia
 # --- One file per method: configs/fewer_labels/methods/<method>.gin, included
 # by a thin <dataset>_<method>.gin after the dataset's <dataset>_base.gin. ---
 
-FOLDER = os.path.join(os.path.dirname(config.__file__), "configs", "fewer_labels")
+FOLDER = os.path.join(config_files.CONFIG_DIR, "fewer_labels")
 DATASETS = ("digits", "imagenet128")
 
 

@@ -247,6 +247,11 @@ def test_import_submodules_imports_every_module_of_a_folder(tmp_path, monkeypatc
         f"registry.NORMALIZATIONS.register('{kind}_{name}', gin_configurable=False)"
         "(lambda: None)\n")
   monkeypatch.syspath_prepend(str(tmp_path))
+  # The parts go into the real NORMALIZATIONS, restored after the test (tests
+  # that read every registered normalization may share this process).
+  for table in ("_entries", "_modules", "_tests", "_factories"):
+    monkeypatch.setattr(registry.NORMALIZATIONS, table,
+                        dict(getattr(registry.NORMALIZATIONS, table)))
   names = registry.import_submodules(f"{kind}_parts", [str(package)], skip=["skipped"])
   assert names == ["one", "two"]
   added = {n for n in registry.NORMALIZATIONS.names() if n.startswith(kind)}

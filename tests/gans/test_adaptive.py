@@ -158,7 +158,7 @@ def test_resumed_run_equals_uninterrupted(tmp_path, caplog):
 def test_shipped_configs_select_ada(name, kimg, policy):
   from compare_gan2.core import config
   from compare_gan2.augment.diffaugment import DiffAugment
-  from compare_gan2.cli import resolve_config
+  from compare_gan2.core.config_files import resolve_config
   compare_gan2.parse_gin([resolve_config(name)], [])
   ada = ADA()
   assert ada.ops == reference_ops() and (ada.kimg, ada.target, ada.interval) == (kimg, 0.6, 4)

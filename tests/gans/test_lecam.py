@@ -10,7 +10,8 @@ import tensorflow as tf
 from tensorflow.python.training import moving_averages
 
 from compare_gan2.gans import ModularGAN, SSGAN, make_step_inputs
-from compare_gan2.gans.lecam import LeCamBigGAN, LeCamStyleGAN2, make_regularizer
+from compare_gan2.gans.lecam import LeCamBigGAN, LeCamStyleGAN2
+from compare_gan2.gans.regularizer import make_regularizer
 from compare_gan2.core.registry import REGISTRIES, UnknownNameError
 from gan_cases import NUM_CLASSES, Z_DIM, class_step as _class_step, make_gan, step_inputs
 from run_cases import (assert_close_values, assert_resume_equals_uninterrupted,

@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-import compare_gan2
 from compare_gan2 import architectures
+from compare_gan2.core import registry
 from compare_gan2.gans import ModularGAN, make_step_inputs
 from tiny_configs import TINY
 from gan_cases import NUM_CLASSES, Z_DIM, check_step, make_gan, step_inputs, values
 
-LOSSES = compare_gan2.LOSSES.names()
-PENALTIES = compare_gan2.PENALTIES.names()
+LOSSES = registry.LOSSES.names()
+PENALTIES = registry.PENALTIES.names()
 
 
 # --- Every (loss, penalty) pair ------------------------------------------------

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 import compare_gan2
+from compare_gan2.core import registry
 from compare_gan2.core import config
 from compare_gan2 import losses
 from compare_gan2.core.registry import LOSSES, UnknownNameError
@@ -260,11 +261,11 @@ def test_loss_gradients_match_numpy():
 def test_registered_names():
   for name in LOSS_NAMES:
     assert name in LOSSES
-    assert compare_gan2.LOSSES.get(name) is getattr(losses, name)
+    assert registry.LOSSES.get(name) is getattr(losses, name)
 
 
 def test_unknown_loss_name_suggests_close_match():
-  with pytest.raises(compare_gan2.UnknownNameError) as info:
+  with pytest.raises(registry.UnknownNameError) as info:
     LOSSES.get("hingee")
   message = str(info.value)
   assert "'hingee'" in message

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 import compare_gan2
+from compare_gan2.core import registry
 from compare_gan2.core import config
 from compare_gan2 import losses
 from compare_gan2 import penalties
@@ -551,14 +552,14 @@ def test_options_lamba_keeps_original_spelling():
 def test_registered_names():
   for name in PENALTY_NAMES:
     assert name in PENALTIES
-    assert compare_gan2.PENALTIES.get(name) is getattr(penalties, name)
+    assert registry.PENALTIES.get(name) is getattr(penalties, name)
 
 
 @pytest.mark.parametrize("typo, suggestion", [("wgangp", "wgangp_penalty"),
                                               ("r1_penatly", "r1_penalty"),
                                               ("dragan", "dragan_penalty")])
 def test_unknown_penalty_name_suggests_close_match(typo, suggestion):
-  with pytest.raises(compare_gan2.UnknownNameError) as info:
+  with pytest.raises(registry.UnknownNameError) as info:
     PENALTIES.get(typo)
   message = str(info.value)
   assert f"'{typo}'" in message and "penalty" in message

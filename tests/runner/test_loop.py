@@ -25,3 +25,32 @@ def test_static_spec_check_names_the_component():
   with pytest.raises(ValueError, match=r"`images` has the shape \(None, 4, 4, 3\)"):
     loop_lib.check_static_spec(spec, "inputs")
   loop_lib.check_static_spec({"labels": tf.TensorSpec([8])}, "inputs")
+
+
+def test_a_ctrl_c_lost_during_start_up_stops_before_training():
+  """A SIGINT whose KeyboardInterrupt was swallowed on the way (in a
+  finalizer, say) still stops the run when training would start: the
+  heavily loaded start-up that otherwise trained on."""
+  import os  # pylint: disable=g-import-not-at-top
+  import time  # pylint: disable=g-import-not-at-top
+  import signal  # pylint: disable=g-import-not-at-top
+  from compare_gan2.core import console  # pylint: disable=g-import-not-at-top
+  from compare_gan2.runner.loop import StopOnSignal  # pylint: disable=g-import-not-at-top
+  previous = signal.getsignal(signal.SIGINT)
+  try:
+    console.catch_interrupts()
+    with StopOnSignal() as stop:  # nothing pending: training starts
+      assert stop.signum is None
+    try:
+      os.kill(os.getpid(), signal.SIGINT)
+      time.sleep(0.1)  # the handler runs at the next bytecode boundary
+    except KeyboardInterrupt:
+      pass  # swallowed, as "Exception ignored in ..." does
+    with pytest.raises(KeyboardInterrupt):
+      with StopOnSignal():
+        pass
+    console.catch_interrupts()  # the next command starts clean
+    with StopOnSignal() as stop:
+      assert stop.signum is None
+  finally:
+    signal.signal(signal.SIGINT, previous)
