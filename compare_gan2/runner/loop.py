@@ -141,16 +141,11 @@ def train_inputs(gan: Any, dataset: Any, batch_size: int, seed: int,
 
 
 def _host_loop(gan: Any, strategy: tf.distribute.Strategy) -> Callable[..., Any]:
-  # The step as a function of its own: traced once, called at both sites
-  # (before the while loop, which needs the metrics' structure, and in it).
-  step = tf.function(lambda features, static: gan.distributed_train_step(
-      strategy, features, **static))
-
   @tf.function
   def train_loop(iterator, num_steps, **static):
-    metrics = step(next(iterator), static)
+    metrics = gan.distributed_train_step(strategy, next(iterator), **static)
     for _ in tf.range(num_steps - 1):
-      metrics = step(next(iterator), static)
+      metrics = gan.distributed_train_step(strategy, next(iterator), **static)
     return metrics
 
   return train_loop
