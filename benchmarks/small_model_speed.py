@@ -11,11 +11,12 @@ data; `digits` = the quickstart (`quickstart.gin`: dcgan_arch ch 16 on the
 digits, batch 64) on its real data. The library's rows time the Runner's own
 loop (`runner.loop.call`: the code `train()` runs, the input pipeline
 included) over `--steps` steps per call, median of `--repeats` calls after
-a warm-up call: the default loop (a tf.function over the steps) and
-`run_config.compile_loop = True` (the loop XLA-compiled whole; the warm-up's
-seconds are its compile time). The peer runs eager PyTorch on 1 thread (as
-the issue measured it) and on all cores. Ratios are library steps/s over the
-1-thread peer's, measured in the same process.
+a warm-up call: the default loop (a tf.function over the steps) and, for
+MoG, `run_config.compile_loop = True` (the loop XLA-compiled whole; the
+warm-up's seconds are its compile time; XLA's CPU convolutions are 20x slower
+than oneDNN's, so digits has no such row). The peer runs eager PyTorch on 1 thread (as
+the issue measured it; `--peer_threads 1,2` adds more threads). Ratios are
+library steps/s over the first peer's, measured in the same process.
 
 Beside them: the input pipeline alone (batches of step inputs pulled as the
 loop pulls them) and, for digits, the step's FLOPs against TF's matmul rate
@@ -57,9 +58,12 @@ MODELS: dict[str, dict[str, Any]] = {
     "mog": dict(configs=["mog_ring_tuned.gin"], bindings=[
         "options.batch_size = 64", "mlp.Generator.hidden = 64",
         "mlp.Discriminator.hidden = 64", "loss.fn = @wasserstein",
-        "penalty.fn = @wgangp_penalty"], steps=400, quick_steps=20, peer="MogPeer"),
+        "penalty.fn = @wgangp_penalty"], steps=400, quick_steps=20, peer="MogPeer",
+        compile_loop=True),
+    # No compile_loop row: XLA's CPU convolutions run the digits step at
+    # 0.6 steps/s (--quick, 2026-12-07), 20x slower than without.
     "digits": dict(configs=["quickstart.gin"], bindings=[], steps=40, quick_steps=2,
-                   peer="DigitsPeer"),
+                   peer="DigitsPeer", compile_loop=False),
 }
 # The issue's targets: MoG >= 10x the eager peer; digits >= 2x today's.
 MOG_TARGET = 10.0
@@ -108,13 +112,15 @@ def time_peer(model: str, steps: int, repeats: int, threads: int) -> dict[str, A
           **small_peers.info()}
 
 
-def measure(model: str, steps: int, repeats: int, formats: list[str]) -> list[dict[str, Any]]:
-  rows = [time_peer(model, steps, repeats, 1)]
+def measure(model: str, steps: int, repeats: int, formats: list[str],
+            peer_threads: list[int]) -> list[dict[str, Any]]:
+  rows = [time_peer(model, steps, repeats, peer_threads[0])]
   for precision in formats:
     rows.append(time_library(model, False, steps, repeats, precision))
-  rows.append(time_library(model, True, steps, repeats, "float32"))
-  if cores() > 1:
-    rows.append(time_peer(model, steps, repeats, cores()))
+  if MODELS[model]["compile_loop"]:
+    rows.append(time_library(model, True, steps, repeats, "float32"))
+  for threads in peer_threads[1:]:
+    rows.append(time_peer(model, steps, repeats, threads))
   peer = rows[0].get("steps_per_s")
   for row in rows:
     if peer and row["impl"] == "library":
@@ -163,6 +169,9 @@ def main() -> None:
   parser.add_argument("--quick", action="store_true", help="a few steps (a test)")
   parser.add_argument("--models", default="mog,digits")
   parser.add_argument("--repeats", type=int, default=3)
+  parser.add_argument("--peer_threads", default="1",
+                      help="torch thread counts, the first the ratios' peer (e.g. 1,2; "
+                      "on a loaded machine more threads than free cores are slower)")
   parser.add_argument("--out", default=None)
   args = parser.parse_args()
   out = args.out or (os.path.join(tempfile.gettempdir(), "small_model_speed_quick")
@@ -179,7 +188,8 @@ def main() -> None:
     spec = MODELS[model]
     steps = spec["quick_steps"] if args.quick else spec["steps"]
     formats = ["float32"] if model == "mog" or args.quick else ["float32", "default"]
-    record["rows"] += measure(model, steps, 1 if args.quick else args.repeats, formats)
+    threads = [int(t) for t in args.peer_threads.split(",")]
+    record["rows"] += measure(model, steps, 1 if args.quick else args.repeats, formats, threads)
   record.update(load_average_end=os.getloadavg()[0], wall_s=time.time() - start)
   records = []
   if os.path.exists(out + ".json"):

@@ -72,7 +72,7 @@ def test_quick_run_writes_a_record(tmp_path):
   assert result.returncode == 0, result.stderr[-3000:]
   record = json.load(open(out + ".json"))[-1]
   library = [r for r in record["rows"] if r["impl"] == "library"]
-  assert {r["compile_loop"] for r in library} == {False, True}
+  assert {r["compile_loop"] for r in library} == {False, True}  # mog has both
   assert all(r["steps_per_s"] > 0 and r["vs_torch_1_thread"] > 0 for r in library)
   assert record["load_average_start"] >= 0 and "float32" in {r["precision"] for r in library}
   text = open(out + ".md").read()
