@@ -22,6 +22,10 @@ Beside them: the input pipeline alone (batches of step inputs pulled as the
 loop pulls them) and, for digits, the step's FLOPs against TF's matmul rate
 in the same run (how far the step is from the machine's limit).
 
+`--baseline OTHER.json --baseline_code "main at REV"` adds the latest record
+of the same script run on other code (before a change, run just before this
+one) to the record and its table.
+
 Writes <out>.json (appends a record) and <out>.md (the latest); <out>
 defaults to benchmarks/results/small_model_speed. Needs torch (CPU build)
 for the peer; without it the peer rows say so.
@@ -149,9 +153,9 @@ def _row_line(row: dict[str, Any], limits: dict[str, float]) -> str:
           f"| {ratio} | {'; '.join(extra)} |")
 
 
-def markdown(record: dict[str, Any]) -> str:
+def markdown(record: dict[str, Any], title: str = "Small models' training speed") -> str:
   limits = record["matmul"]
-  lines = [f"# Small models' training speed ({record['date']})", "",
+  lines = [f"# {title} ({record['date']})", "",
            f"{record['cores']} cores ({record['machine']}), load average (1 min) "
            f"{record['load_average_start']:.2f} at the start, "
            f"{record['load_average_end']:.2f} at the end; TF {record['tensorflow']}; "
@@ -160,7 +164,10 @@ def markdown(record: dict[str, Any]) -> str:
            "| model | implementation | precision | steps/s | vs torch (1 thread) | notes |",
            "|---|---|---|---|---|---|"]
   lines += [_row_line(row, limits) for row in record["rows"]]
-  return "\n".join(lines) + "\n"
+  text = "\n".join(lines) + "\n"
+  if record.get("baseline"):
+    text += "\n#" + markdown(record["baseline"], f"Before: {record['baseline_code']}")
+  return text
 
 
 def main() -> None:
@@ -173,6 +180,11 @@ def main() -> None:
                       help="torch thread counts, the first the ratios' peer (e.g. 1,2; "
                       "on a loaded machine more threads than free cores are slower)")
   parser.add_argument("--out", default=None)
+  parser.add_argument("--baseline", default=None,
+                      help="the .json of this script's run on other code (e.g. main), "
+                      "whose latest record goes into this one as `baseline`")
+  parser.add_argument("--baseline_code", default="",
+                      help="what code the baseline ran (e.g. 'main at 3dc518f')")
   args = parser.parse_args()
   out = args.out or (os.path.join(tempfile.gettempdir(), "small_model_speed_quick")
                      if args.quick else os.path.join(RESULTS, "small_model_speed"))
@@ -191,6 +203,9 @@ def main() -> None:
     threads = [int(t) for t in args.peer_threads.split(",")]
     record["rows"] += measure(model, steps, 1 if args.quick else args.repeats, formats, threads)
   record.update(load_average_end=os.getloadavg()[0], wall_s=time.time() - start)
+  if args.baseline:
+    with open(args.baseline, encoding="utf-8") as f:
+      record.update(baseline=json.load(f)[-1], baseline_code=args.baseline_code)
   records = []
   if os.path.exists(out + ".json"):
     with open(out + ".json", encoding="utf-8") as f:

@@ -77,3 +77,19 @@ def test_quick_run_writes_a_record(tmp_path):
   assert record["load_average_start"] >= 0 and "float32" in {r["precision"] for r in library}
   text = open(out + ".md").read()
   assert "vs torch (1 thread)" in text and "load average" in text
+
+
+def test_markdown_shows_the_baseline_table():
+  """--baseline: the other code's record follows the latest one's table."""
+  def record(rate):
+    return {"date": "d", "cores": 2, "machine": "m", "load_average_start": 1.0,
+            "load_average_end": 2.0, "tensorflow": "t", "command": "c",
+            "matmul": {"n": 8, "tf_gflops": 1.0},
+            "rows": [{"model": "mog", "impl": "library", "compile_loop": False,
+                      "precision": "float32", "steps_per_s": rate,
+                      "vs_torch_1_thread": rate / 10}]}
+  now = record(400.0)
+  now.update(baseline=record(40.0), baseline_code="main at abc")
+  text = small_model_speed.markdown(now)
+  before = text.index("## Before: main at abc")
+  assert "| 400.0 | 40.00x |" in text[:before] and "| 40.0 | 4.00x |" in text[before:]
