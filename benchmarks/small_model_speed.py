@@ -38,6 +38,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import sys
 import tempfile
 import time
@@ -191,7 +192,7 @@ def main() -> None:
   start = time.time()
   record: dict[str, Any] = {
       "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-      "command": "python benchmarks/small_model_speed.py " + " ".join(sys.argv[1:]),
+      "command": shlex.join(["python", "benchmarks/small_model_speed.py", *sys.argv[1:]]),
       "quick": args.quick, "cores": cores(), "machine": platform.processor() or platform.machine(),
       "tensorflow": tf.__version__, "load_average_start": os.getloadavg()[0],
       "matmul": matmul_rates(256 if args.quick else 2048, 2 if args.quick else 5),
