@@ -6,6 +6,7 @@ import pytest
 
 from compare_gan2 import data
 from compare_gan2.data import digits as digits_lib
+from compare_gan2.data import mixtures
 from data_cases import _batches, _rows
 
 
@@ -43,6 +44,7 @@ class _StreamedDigits(digits_lib.DigitsDataset):
 
 @pytest.mark.parametrize("make", [
     lambda: data.get_dataset("digits", random_flip=True),
+    lambda: data.get_dataset("digits"),  # Decoded a batch at a time.
     lambda: _StreamedDigits(seed=3),
 ])
 @pytest.mark.parametrize("repeat", [True, False])
@@ -68,6 +70,34 @@ def test_skip_batches_is_cheap_for_in_memory_data():
   np.testing.assert_array_equal(a[1][0], b[0][0])
   with pytest.raises(ValueError, match="skip_batches"):
     ds.input_fn("train", 10, skip_batches=-1)
+
+
+@pytest.mark.parametrize("make", [
+    lambda: mixtures.mog_ring(num_train_examples=100, num_test_examples=30),
+    lambda: data.get_dataset("digits"),
+    lambda: data.get_dataset("shapes", train_examples=200),
+])
+def test_whole_batch_decoding_gives_the_per_example_stream(make, monkeypatch):
+  """In-memory data without per-example transforms decode a batch at a time
+  (one map call per batch): the same examples in the same order as the
+  per-example pipeline, across epochs, skips and partial last batches."""
+  ds = make()
+  assert ds._decodes_batches()  # pylint: disable=protected-access
+  streams = [lambda: ds.input_fn("train", 64),
+             lambda: ds.input_fn("train", 250, skip_batches=3),  # spans 3 epochs
+             lambda: ds.input_fn("train", 48, shuffle=False, skip_batches=2),
+             lambda: ds.eval_input_fn(batch_size=7, drop_remainder=False),
+             lambda: ds.unaugmented_input_fn("train", 33)]
+  fast = [_batches(make_stream(), 6) for make_stream in streams]
+  assert fast[0][0][0].shape[0] == 64 and fast[0][0][0].dtype == np.float32
+  monkeypatch.setattr(ds, "decodes_batches", False)
+  assert not ds._decodes_batches()  # pylint: disable=protected-access
+  for batches, make_stream in zip(fast, streams):
+    slow = _batches(make_stream(), 6)
+    assert len(batches) == len(slow)
+    for (x1, y1), (x2, y2) in zip(batches, slow):
+      np.testing.assert_array_equal(x1, x2)
+      np.testing.assert_array_equal(y1, y2)
 
 
 def test_train_subset_takes_the_first_examples():
