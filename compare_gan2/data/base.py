@@ -293,27 +293,15 @@ class ImageDataset:
                if training and self._label_source is not None else None)
     if (relabel is None and not filtered and not (augment and self.random_flip)
         and self._decodes_batches()):
-      return self._batch_stream(split, size, batch_size, seed, shuffle=shuffle,
-                                repeat=repeat, start=skip_examples,
-                                drop_remainder=drop_remainder)
+      return _batch_stream(self, split, size, batch_size, seed, shuffle=shuffle,
+                           repeat=repeat, start=skip_examples,
+                           drop_remainder=drop_remainder)
     if self.in_memory:
       ds = _position_stream(size, seed, shuffle=shuffle, repeat=repeat,
                             start=skip_examples)
     else:
-      ds = self._source(split)
-      if relabel is not None:
-        ds = ds.enumerate()
-      if size < self.split_sizes[split]:
-        ds = ds.take(size)
-      if shuffle:
-        buffer = min(size, self.shuffle_buffer_size)
-        ds = ds.shuffle(max(buffer, 1), seed=seed,
-                        reshuffle_each_iteration=True)
-      if repeat:
-        ds = ds.repeat()
-      ds = ds.enumerate()
-      if skip_examples:
-        ds = ds.skip(skip_examples)
+      ds = _source_stream(self, split, size, seed, shuffle=shuffle, repeat=repeat,
+                          enumerate_source=relabel is not None, start=skip_examples)
     base_seed = tf.constant(seed, tf.int64)
 
     def decode(position, element):
@@ -352,27 +340,6 @@ class ImageDataset:
     return (self.in_memory and self.decodes_batches
             and type(self)._transform is ImageDataset._transform)
 
-  def _batch_stream(self, split: str, size: int, batch_size: int, seed: int, *,
-                    shuffle: bool, repeat: bool, start: int,
-                    drop_remainder: bool) -> tf.data.Dataset:
-    """The batches of the per-example pipeline (same examples, same order),
-    decoded a batch at a time: one map call per batch, not three per
-    example (for 2-D points, the map calls were the whole cost)."""
-    decoder = self._decoder(split)
-    positions = _batched_positions(size, batch_size, repeat=repeat, start=start,
-                                   drop_remainder=drop_remainder)
-    size_t, seed_t = tf.constant(size, tf.int64), tf.constant(seed, tf.int64)
-
-    def decode(position):
-      image, label = decoder(_example_index(position, size_t, seed_t, shuffle), None)
-      image = tf.ensure_shape(to_unit_float(image), [None, *self.image_shape])
-      return image, tf.cast(label, tf.int32)
-
-    ds = positions.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
-    options = tf.data.Options()
-    options.deterministic = True
-    return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
-
   def _check_split(self, split: str) -> str:
     if split not in self.split_sizes:
       raise ValueError(f"Dataset '{self.name}' has splits {list(self.splits)}. "
@@ -407,6 +374,48 @@ class ImageDataset:
 
 def _fold(seed: tf.Tensor, data: int) -> tf.Tensor:
   return tf.random.experimental.stateless_fold_in(seed, data)
+
+
+def _source_stream(dataset: ImageDataset, split: str, size: int, seed: int, *,
+                   shuffle: bool, repeat: bool, enumerate_source: bool,
+                   start: int) -> tf.data.Dataset:
+  """(position, element) pairs of a streamed split (a tf.data source and a
+  shuffle buffer); with `enumerate_source` an element is (index in the
+  source, element), for label sources keyed by example identity."""
+  ds = dataset._source(split)  # pylint: disable=protected-access
+  if enumerate_source:
+    ds = ds.enumerate()
+  if size < dataset.split_sizes[split]:
+    ds = ds.take(size)
+  if shuffle:
+    buffer = min(size, dataset.shuffle_buffer_size)
+    ds = ds.shuffle(max(buffer, 1), seed=seed, reshuffle_each_iteration=True)
+  if repeat:
+    ds = ds.repeat()
+  ds = ds.enumerate()
+  return ds.skip(start) if start else ds
+
+
+def _batch_stream(dataset: ImageDataset, split: str, size: int, batch_size: int, seed: int, *,
+                  shuffle: bool, repeat: bool, start: int,
+                  drop_remainder: bool) -> tf.data.Dataset:
+  """The batches of the per-example pipeline (same examples, same order),
+  decoded a batch at a time: one map call per batch, not three per
+  example (for 2-D points, the map calls were the whole cost)."""
+  decoder = dataset._decoder(split)  # pylint: disable=protected-access
+  positions = _batched_positions(size, batch_size, repeat=repeat, start=start,
+                                 drop_remainder=drop_remainder)
+  size_t, seed_t = tf.constant(size, tf.int64), tf.constant(seed, tf.int64)
+
+  def decode(position):
+    image, label = decoder(_example_index(position, size_t, seed_t, shuffle), None)
+    image = tf.ensure_shape(to_unit_float(image), [None, *dataset.image_shape])
+    return image, tf.cast(label, tf.int32)
+
+  ds = positions.map(decode, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+  options = tf.data.Options()
+  options.deterministic = True
+  return ds.with_options(options).prefetch(tf.data.AUTOTUNE)
 
 
 def _check_batching(batch_size: Any, skip_batches: Any) -> None:
