@@ -278,7 +278,10 @@ def main(argv: Sequence[str] | None = None) -> str:
   flags, quick = parse_quick(argv)
   args, spec, trials = run_shipped_spec(SPEC, "limited_data", __doc__, flags)
   score_last = spec.get("score_last", 1)
-  rows = table(trials, score_last)
+  # Only finished trials are scored: a stopped trial's scores are those of
+  # its first checkpoints, not of the run.
+  finished = [t for t in trials if t.done]
+  rows = table(finished, score_last)
   name = os.path.splitext(os.path.basename(args.spec))[0]
   command = ("python benchmarks/limited_data.py --quick" if quick else
              f"python benchmarks/limited_data.py --parallel {args.parallel}" + (
@@ -291,7 +294,7 @@ def main(argv: Sequence[str] | None = None) -> str:
            f"accuracy is the share of reals with logit > 0 (`d_overfit`). "
            f"{timing(trials)} (`--parallel {args.parallel}`).\n\n{provenance(trials)}\n\n"
            f"Reproduce: `{command}` (sweep in {args.work}; `--report_only` rereads it).")
-  page = (f"{setup}\n\n{markdown(rows, paired(trials, score_last)) if rows else 'No scores yet.'}"
+  page = (f"{setup}\n\n{markdown(rows, paired(finished, score_last)) if rows else 'No scores yet.'}"
           f"\n\n{published(rows)}\n")
   os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
   files.write_text(args.out + ".md", page)

@@ -209,6 +209,25 @@ def test_report_against_numpy(tmp_path):
   assert_results_written(out, page)
 
 
+def test_a_stopped_trial_is_not_scored(tmp_path):
+  """A trial stopped before its end (scores of its first checkpoints, no
+  sweep_done.json) stays out of the tables: its seed is not counted."""
+  spec = fake_trials(tmp_path)
+  trials = sweep_spec.expand(sweep_spec.load_spec(spec), str(tmp_path / "work"))
+  stopped, = [t for t in trials if limited_data.size_of(t) == 100
+              and limited_data.method_of(t) == "none" and t.seed == 1]
+  os.remove(os.path.join(stopped.model_dir, sweep_spec.DONE))
+  out = str(tmp_path / "limited")
+  page = limited_data.main(["--spec", spec, "--work", str(tmp_path / "work"),
+                            "--out", out, "--report_only"])
+  with open(out + ".csv", newline="") as f:
+    rows = {(int(r["size"]), r["method"]): r for r in csv.DictReader(f)}
+  assert int(rows[(100, "none")]["seeds"]) == 1
+  first = np.mean([r["fid"] for r in fake_scores(100, "none", 0)])
+  assert float(rows[(100, "none")]["fid mean"]) == pytest.approx(first)
+  assert "| 100 | translation,cutout | none | 1 |" in page  # one pair left
+
+
 def test_report_before_any_trial_ran(tmp_path):
   spec = write(tmp_path / "s.toml", SPEC)
   page = limited_data.main(["--spec", spec, "--work", str(tmp_path / "work"),
