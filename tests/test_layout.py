@@ -16,22 +16,13 @@ OTHER_FOLDERS = {
 }
 
 
-def package_folders() -> set[str]:
-  """Every folder of the package that holds Python modules, relative to it."""
+def folders(root: str) -> set[str]:
+  """Every folder below `root` that holds Python files, relative to it."""
   out = set()
-  for directory, dirs, names in os.walk(PACKAGE):
+  for directory, dirs, names in os.walk(root):
     dirs[:] = [d for d in dirs if d != "__pycache__"]
-    if any(n.endswith(".py") for n in names) and directory != PACKAGE:
-      out.add(os.path.relpath(directory, PACKAGE))
-  return out
-
-
-def test_folders() -> set[str]:
-  out = set()
-  for directory, dirs, names in os.walk(TESTS):
-    dirs[:] = [d for d in dirs if d != "__pycache__"]
-    if any(n.endswith(".py") for n in names) and directory != TESTS:
-      out.add(os.path.relpath(directory, TESTS))
+    if any(n.endswith(".py") for n in names) and directory != root:
+      out.add(os.path.relpath(directory, root))
   return out
 
 
@@ -53,7 +44,7 @@ def modules() -> list[str]:
 
 
 def test_every_test_folder_mirrors_a_package_folder():
-  stray = sorted(f for f in test_folders() - package_folders()
+  stray = sorted(f for f in folders(TESTS) - folders(PACKAGE)
                  if f not in OTHER_FOLDERS and f != "configs")
   assert not stray, (f"tests/{stray} mirror no folder of compare_gan2/; put a test "
                      "beside the folder it tests (docs/layers.md).")
