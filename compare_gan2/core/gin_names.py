@@ -151,9 +151,9 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
     'compare_gan2.penalty.wgangp_penalty':
         ('discriminator', 'seeds', 'x', 'x_fake', 'y'),
     'compare_gan2.regularizer.bcr':
-        ('lambda_fake', 'lambda_real', 'padding', 'self', 'shift_ratio'),
+        ('flip', 'lambda_fake', 'lambda_real', 'padding', 'self', 'shift_ratio'),
     'compare_gan2.regularizer.cr':
-        ('padding', 'self', 'shift_ratio', 'weight'),
+        ('flip', 'padding', 'self', 'shift_ratio', 'weight'),
     'compare_gan2.regularizer.lecam_biggan':
         ('decay', 'init', 'self', 'start_step', 'weight'),
     'compare_gan2.regularizer.lecam_stylegan2':

@@ -40,11 +40,12 @@ PADDINGS = ("reflect", "zeros")
 
 def consistency_transform(images: tf.Tensor, seeds: tf.Tensor, salt: int,
                           shift_ratio: float = 0.125,
-                          padding: str = "reflect") -> tf.Tensor:
-  """The papers' T: a horizontal flip with probability 1/2, then a shift by
-  integers in [-s, s] per axis, s = int(size * shift_ratio + 0.5) (4 pixels
-  at 32), the vacated pixels filled by `padding`. Differentiable in images."""
-  x = augment.random_flip(images, seeds, salt)
+                          padding: str = "reflect", flip: bool = True) -> tf.Tensor:
+  """The papers' T: a horizontal flip with probability 1/2 (unless not
+  `flip`), then a shift by integers in [-s, s] per axis, s = int(size *
+  shift_ratio + 0.5) (4 pixels at 32), the vacated pixels filled by
+  `padding`. Differentiable in images."""
+  x = augment.random_flip(images, seeds, salt) if flip else images
   offsets = augment.random_offsets(seeds, salt + 1, x.shape[1:3], shift_ratio)
   return augment.shift_images(x, offsets, padding)
 
@@ -64,8 +65,10 @@ def per_example_normal(seeds: tf.Tensor, size: int, salt: int) -> tf.Tensor:
 class _Augmented(Regularizer):
   """The shared part of CR and bCR: T and the term on one side."""
 
-  def __init__(self, shift_ratio: float, padding: str):
+  def __init__(self, shift_ratio: float, padding: str, flip: bool):
     name = type(self).registry_name
+    if not isinstance(flip, bool):
+      raise ValueError(f"{name}.flip must be True or False. Received: {flip!r}")
     if padding not in PADDINGS:
       raise ValueError(f"{name}.padding must be one of {', '.join(PADDINGS)}. "
                        f"Received: {padding!r}")
@@ -73,9 +76,11 @@ class _Augmented(Regularizer):
       raise ValueError(f"{name}.shift_ratio must be in [0, 0.5). Received: {shift_ratio!r}")
     self.shift_ratio = float(shift_ratio)
     self.padding = padding
+    self.flip = flip
 
   def transform(self, images: tf.Tensor, seeds: tf.Tensor, salt: int) -> tf.Tensor:
-    return consistency_transform(images, seeds, salt, self.shift_ratio, self.padding)
+    return consistency_transform(images, seeds, salt, self.shift_ratio, self.padding,
+                                 self.flip)
 
   def real_term(self, step: DStep) -> tf.Tensor:
     """||D(x) - D(T(x))||^2 on the reals."""
@@ -99,12 +104,14 @@ class CR(_Augmented):
     shift_ratio: float. Largest shift as a fraction of the side. Defaults
       to `0.125` (4 pixels at 32).
     padding: "reflect" (default) or "zeros": what fills the vacated pixels.
+    flip: bool. Whether T flips (the papers' T does; `False` for data whose
+      meaning a mirror changes, such as digits or text). Defaults to `True`.
   """
 
   def __init__(self, weight: float = 10.0, shift_ratio: float = 0.125,
-               padding: str = "reflect"):
+               padding: str = "reflect", flip: bool = True):
     check_weights("cr", weight=weight)
-    super().__init__(shift_ratio, padding)
+    super().__init__(shift_ratio, padding, flip)
     self.weight = float(weight)
 
   def d_term(self, step: DStep) -> tuple[tf.Tensor, Metrics]:
@@ -119,13 +126,13 @@ class BalancedCR(_Augmented):
   Args:
     lambda_real, lambda_fake: float. Weights in D's loss. Default `10.0`
       each, the paper's.
-    shift_ratio, padding: T's, as `cr`.
+    shift_ratio, padding, flip: T's, as `cr`.
   """
 
   def __init__(self, lambda_real: float = 10.0, lambda_fake: float = 10.0,
-               shift_ratio: float = 0.125, padding: str = "reflect"):
+               shift_ratio: float = 0.125, padding: str = "reflect", flip: bool = True):
     check_weights("bcr", lambda_real=lambda_real, lambda_fake=lambda_fake)
-    super().__init__(shift_ratio, padding)
+    super().__init__(shift_ratio, padding, flip)
     self.lambda_real, self.lambda_fake = float(lambda_real), float(lambda_fake)
 
   def d_term(self, step: DStep) -> tuple[tf.Tensor, Metrics]:

@@ -23,10 +23,11 @@ B, H, W, C, K, ZD = 6, 8, 8, 2, 3, 5
 
 # --- The papers' T in numpy --------------------------------------------------------
 
-def _numpy_transform(x, seeds, salt, ratio=0.125, padding="reflect"):
-  """Flip left-right where the example's draw < 1/2, then shift by (dy, dx)
-  with np.pad (reflect or zeros): out[i, j] = padded[i - dy, j - dx]."""
+def _numpy_transform(x, seeds, salt, ratio=0.125, padding="reflect", flips=True):
+  """Flip left-right where the example's draw < 1/2 (if `flips`), then shift
+  by (dy, dx) with np.pad (reflect or zeros): out[i, j] = padded[i - dy, j - dx]."""
   flip = per_example_uniform(seeds, [1, 1, 1], salt).numpy()[:, 0, 0, 0] < 0.5
+  flip &= flips
   offsets = augment.random_offsets(seeds, salt + 1, x.shape[1:3], ratio).numpy()
   out = np.empty_like(x)
   for b in range(x.shape[0]):
@@ -50,6 +51,22 @@ def test_transform_is_flip_then_shift_as_numpy(padding):
   # The draws cover both flips and shifts up to 1 pixel at 8 (int(8/8 + 0.5)).
   assert flip.any() and not flip.all()
   assert offsets.min() == -1 and offsets.max() == 1
+
+
+def test_the_flip_can_be_turned_off():
+  """`cr.flip = False` / `bcr.flip = False`: T only shifts, with the same
+  shifts as with the flip (for data whose meaning a mirror changes)."""
+  rng = np.random.RandomState(1)
+  x = rng.rand(16, 8, 8, 1).astype(np.float32)
+  seeds = tf.constant([[5, i] for i in range(16)], tf.int32)
+  ours = cr_lib.consistency_transform(tf.constant(x), seeds, 7, flip=False).numpy()
+  expected, flip, _ = _numpy_transform(x, seeds, 7, flips=False)
+  np.testing.assert_array_equal(ours, expected)
+  assert not flip.any()
+  flipped = cr_lib.consistency_transform(tf.constant(x), seeds, 7).numpy()
+  assert not np.array_equal(flipped, ours)  # some examples were mirrored
+  for reg in (CR(flip=False), BalancedCR(flip=False)):
+    np.testing.assert_array_equal(reg.transform(tf.constant(x), seeds, 7).numpy(), expected)
 
 
 # --- A tiny D and G, in TensorFlow and in numpy --------------------------------------
@@ -354,6 +371,7 @@ def test_unknown_names_give_the_close_match():
     (lambda: LatentCR(sigma_noise=float("nan")), "zcr.sigma_noise must be >= 0"),
     (lambda: CR(padding="wrap"), "cr.padding must be one of reflect, zeros"),
     (lambda: BalancedCR(shift_ratio=0.5), r"bcr.shift_ratio must be in \[0, 0.5\)"),
+    (lambda: BalancedCR(flip="no"), "bcr.flip must be True or False"),
     (lambda: make_gan("dcgan_arch", d_regularizer=["bcr", "bcr"]), "lists bcr twice")])
 def test_bad_settings_are_one_clear_error(make, message):
   with pytest.raises(ValueError, match=message):
