@@ -1,5 +1,7 @@
 """Checks shared by the study benchmarks' tests."""
 
+import csv
+
 
 def assert_results_written(out: str, page: str) -> None:
   """The script wrote its page to `out`.md and a PNG plot to `out`.png."""
@@ -7,3 +9,9 @@ def assert_results_written(out: str, page: str) -> None:
     assert f.read() == page
   with open(out + ".png", "rb") as f:
     assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def read_rows(out: str) -> list[dict[str, str]]:
+  """The rows of the table the script wrote to `out`.csv."""
+  with open(out + ".csv", newline="") as f:
+    return list(csv.DictReader(f))

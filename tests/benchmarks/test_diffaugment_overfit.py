@@ -2,7 +2,6 @@
 config, the table against numpy on scores written by hand, and (slow) the
 script end to end on a tiny real sweep."""
 
-import csv
 import os
 import re
 import sys
@@ -10,11 +9,10 @@ import sys
 import gin
 import numpy as np
 import pytest
-from study_checks import assert_results_written
+from study_checks import assert_results_written, read_rows
 
 import compare_gan2
-from compare_gan2.core import config
-from compare_gan2.core import config_files
+from compare_gan2.core import config, config_files
 from compare_gan2.tools.sweep import report as sweep_report
 from compare_gan2.tools.sweep import spec as sweep_spec
 from compare_gan2.data import get_dataset
@@ -94,8 +92,7 @@ def test_report_against_numpy(tmp_path):
   out = str(tmp_path / "results" / "overfit")
   page = diffaugment_overfit.main(["--spec", spec, "--work", str(tmp_path / "work"),
                                    "--out", out, "--report_only"])
-  with open(out + ".csv", newline="") as f:
-    rows = {r["policy"]: r for r in csv.DictReader(f)}
+  rows = {r["policy"]: r for r in read_rows(out)}
   assert set(rows) == {"none", "translation,cutout"}
   for policy, name in (("", "none"), ("translation,cutout", "translation,cutout")):
     seeds = [s for s in range(3) if (policy, s) in SCORES]
@@ -136,8 +133,7 @@ score_last = 2
   work, out = str(tmp_path / "work"), str(tmp_path / "overfit")
   page = diffaugment_overfit.main(["--spec", spec, "--work", work, "--out", out])
   assert "2/2 trials finished" in page
-  with open(out + ".csv", newline="") as f:
-    rows = list(csv.DictReader(f))
+  rows = read_rows(out)
   assert sorted(r["policy"] for r in rows) == ["none", "translation,cutout"]
   for row in rows:
     assert np.isfinite(float(row["fid mean"]))

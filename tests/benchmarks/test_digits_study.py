@@ -2,13 +2,12 @@
 comparisons against numpy on scores written by hand, and (slow) the script
 end to end on a tiny real sweep."""
 
-import csv
 import os
 import sys
 
 import numpy as np
 import pytest
-from study_checks import assert_results_written
+from study_checks import assert_results_written, read_rows
 
 from compare_gan2.tools.sweep import spec as sweep_spec
 from compare_gan2.runner import schedules
@@ -86,8 +85,7 @@ def test_report_ranks_and_pairs_like_numpy(tmp_path):
                             "--out", out, "--report_only"])
   means = {k: np.mean([v for v in vs if np.isfinite(v)]) for k, vs in FINAL.items()}
   order = sorted(means, key=means.get)
-  with open(out + ".csv", newline="") as f:
-    rows = list(csv.DictReader(f))
+  rows = read_rows(out)
   assert [(r["loss"], r["D.spectral_norm"]) for r in rows] == order
   for row in rows:
     values = np.array(FINAL[(row["loss"], row["D.spectral_norm"])])
@@ -142,8 +140,7 @@ options = ["--num_eval_averaging_runs", "1"]
   work, out = str(tmp_path / "work"), str(tmp_path / "digits_study")
   page = digits_study.main(["--spec", spec, "--work", work, "--out", out])
   assert "2/2 trials finished" in page
-  with open(out + ".csv", newline="") as f:
-    rows = list(csv.DictReader(f))
+  rows = read_rows(out)
   assert sorted(r["penalty"] for r in rows) == ["no_penalty", "wgangp_penalty"]
   assert all(np.isfinite(float(r["fid mean"])) for r in rows)
   assert "| penalty | no_penalty -> wgangp_penalty | all | 1 |" in page

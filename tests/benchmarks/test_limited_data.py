@@ -10,7 +10,7 @@ import sys
 import gin
 import numpy as np
 import pytest
-from study_checks import assert_results_written
+from study_checks import assert_results_written, read_rows
 
 import compare_gan2
 from compare_gan2.core import config
@@ -157,8 +157,7 @@ def test_report_against_numpy(tmp_path):
   out = str(tmp_path / "results" / "limited")
   page = limited_data.main(["--spec", spec, "--work", str(tmp_path / "work"),
                             "--out", out, "--report_only"])
-  with open(out + ".csv", newline="") as f:
-    rows = {(int(r["size"]), r["method"]): r for r in csv.DictReader(f)}
+  rows = {(int(r["size"]), r["method"]): r for r in read_rows(out)}
   assert set(rows) == {(s, m) for s in (100, 25) for m in METHODS}
   finals = {}
   for (size, method), row in rows.items():
@@ -220,8 +219,7 @@ def test_a_stopped_trial_is_not_scored(tmp_path):
   out = str(tmp_path / "limited")
   page = limited_data.main(["--spec", spec, "--work", str(tmp_path / "work"),
                             "--out", out, "--report_only"])
-  with open(out + ".csv", newline="") as f:
-    rows = {(int(r["size"]), r["method"]): r for r in csv.DictReader(f)}
+  rows = {(int(r["size"]), r["method"]): r for r in read_rows(out)}
   assert int(rows[(100, "none")]["seeds"]) == 1
   first = np.mean([r["fid"] for r in fake_scores(100, "none", 0)])
   assert float(rows[(100, "none")]["fid mean"]) == pytest.approx(first)
@@ -245,8 +243,7 @@ def test_quick_runs_end_to_end(tmp_path):
   assert "2/2 trials finished" in page
   assert re.search(r"Precision: (bfloat16|float32) \(2 trials\)", page)
   assert "Reproduce: `python benchmarks/limited_data.py --quick`" in page
-  with open(out + ".csv", newline="") as f:
-    rows = list(csv.DictReader(f))
+  rows = read_rows(out)
   assert sorted(r["method"] for r in rows) == ["ada", "none"]
   for row in rows:
     for score in SCORED:
