@@ -29,7 +29,7 @@ def add_flags(p: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-  import compare_gan2
+  import compare_gan2  # pylint: disable=g-import-not-at-top
   from compare_gan2.tools import score  # pylint: disable=g-import-not-at-top
   compare_gan2.parse_gin([], args.gin_bindings)
   results = score.score(args.real, args.fake, metrics=args.metrics.split(","),

@@ -1,6 +1,6 @@
 """Where gin configs are found: a path, or the name of a config shipped in
 compare_gan2/configs. Without TensorFlow or gin (the command line resolves
-names before they load); `compare_gan2.core.config` re-exports it."""
+names before they load)."""
 
 from __future__ import annotations
 

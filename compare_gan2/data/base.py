@@ -4,7 +4,7 @@ tf.data pipeline every dataset shares.
 A dataset yields `(images, labels)`: images float32 [B, H, W, C] in [0, 1]
 (the original's convention; 2-D toy points are the exception, see
 `mixtures.py`), labels int32 [B] (zeros for unlabelled data; -1 for an
-example whose label a label source withheld, see compare_gan2/tools/labels). Subclasses say
+example whose label a label source withheld, see compare_gan2/data/labels.py). Subclasses say
 only where raw examples come from (`_source`), how one is decoded
 (`_decode`) and how a decoded image becomes a model input (`_transform`); the
 order of operations, seeding and batching live here, once.

@@ -20,8 +20,7 @@ from typing import Any
 import gin
 import tensorflow as tf
 
-from compare_gan2.core import files
-from compare_gan2.core import gin_check
+from compare_gan2.core import files, gin_check
 from compare_gan2.runner import checkpoints as ckpt_lib
 from compare_gan2.runner import run_lock
 from compare_gan2.runner.errors import IncompatibleCheckpointError

@@ -10,8 +10,7 @@ from typing import Any, Callable
 import numpy as np
 import tensorflow as tf
 
-from compare_gan2.core import batching
-from compare_gan2.core import config
+from compare_gan2.core import batching, config
 from compare_gan2.ops import normalization
 from compare_gan2.runner import images as images_lib
 from compare_gan2.runner.run_dir import RunDir

@@ -34,8 +34,7 @@ import numpy as np
 import tensorflow as tf
 
 from compare_gan2 import architectures
-from compare_gan2.core import config
-from compare_gan2.core import hardware
+from compare_gan2.core import config, hardware
 from compare_gan2 import data as data_lib
 from compare_gan2.gans import export as export_lib
 from compare_gan2.core.registry import GANS

@@ -9,8 +9,7 @@ import pytest
 
 import compare_gan2
 import compare_gan2.runner  # noqa: F401  (registers run_config)
-from compare_gan2.core import config
-from compare_gan2.core import hardware
+from compare_gan2.core import config, hardware
 from compare_gan2.core.config_files import resolve_config, shipped_configs
 from compare_gan2.runner.settings import run_config
 

@@ -10,8 +10,7 @@ import gin
 import pytest
 
 import compare_gan2
-from compare_gan2.core import config
-from compare_gan2.core import gin_check
+from compare_gan2.core import config, gin_check
 from compare_gan2.core.config_files import CONFIG_DIR, resolve_config
 from compare_gan2.core.gin_names import CONFIGURABLES
 

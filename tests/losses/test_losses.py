@@ -7,8 +7,7 @@ import pytest
 import tensorflow as tf
 
 import compare_gan2
-from compare_gan2.core import registry
-from compare_gan2.core import config
+from compare_gan2.core import registry, config
 from compare_gan2 import losses
 from compare_gan2.core.registry import LOSSES, UnknownNameError
 

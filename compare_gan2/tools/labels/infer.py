@@ -33,8 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from compare_gan2.core import choices
-from compare_gan2.core import files
+from compare_gan2.core import choices, files
 from compare_gan2.tools.labels import pretrain as pretrain_lib
 from compare_gan2.data import labels as sources
 

@@ -15,8 +15,7 @@ import tempfile
 import tomllib
 from typing import Any
 
-from compare_gan2.core import console
-from compare_gan2.core import files
+from compare_gan2.core import console, files
 from compare_gan2.core.config_files import CONFIG_DIR, resolve_config
 
 DONE = "sweep_done.json"
