@@ -19,6 +19,7 @@ import gin
 import keras
 import tensorflow as tf
 
+from compare_gan2.ops import packing as packing_lib
 from compare_gan2.ops.layers import Linear
 from compare_gan2.ops.normalization import make_normalization
 from compare_gan2.core.registry import ARCHITECTURES, NORMALIZATIONS
@@ -33,10 +34,12 @@ def generator_options(batch_norm_fn: Any = None,
 
 @gin.configurable("D")
 def discriminator_options(batch_norm_fn: Any = None, layer_norm: bool = False,
-                          spectral_norm: bool = False) -> dict[str, Any]:
-  """gin `D.*`: normalization, layer norm and spectral norm in D."""
+                          spectral_norm: bool = False, packing: int = 1
+                          ) -> dict[str, Any]:
+  """gin `D.*`: normalization, layer norm and spectral norm in D, and PacGAN's
+  packing (D judges `packing` samples at once; ops/packing.py)."""
   return dict(batch_norm_fn=batch_norm_fn, layer_norm=layer_norm,
-              spectral_norm=spectral_norm)
+              spectral_norm=spectral_norm, packing=packing)
 
 
 def _norm_name(fn: Any) -> str | None:
@@ -147,11 +150,27 @@ class Discriminator(_Network):
     batch_norm_fn: normalization name (or gin reference); `None` for none.
     layer_norm: bool. Layer norm in D's blocks.
     spectral_norm: bool. Spectral norm on D's layers.
+    packing: int. PacGAN's packing: D takes B = n * packing samples and
+      judges them in n groups of `packing` (concatenated along channels), so
+      its outputs have n rows. 1 (the default) is a plain D.
   """
 
-  def __init__(self, *, layer_norm: bool = False, **kwargs: Any):
+  def __init__(self, *, layer_norm: bool = False, packing: int = 1, **kwargs: Any):
     super().__init__(**kwargs)
     self.layer_norm = layer_norm
+    self.packing = packing_lib.check_packing(packing)
+    if packing > 1 and self.conditional:
+      raise ValueError("D.packing is for an unconditional D (PacGAN packs "
+                       f"unlabelled samples). Received: packing={packing}, "
+                       f"num_classes={self.num_classes}")
+
+  @property
+  def input_colors(self) -> int:
+    """Channels of what D's layers see: colors * packing."""
+    return self.colors * self.packing
+
+  def __call__(self, x: Any, *args: Any, **kwargs: Any) -> Any:
+    return super().__call__(packing_lib.pack(x, self.packing), *args, **kwargs)
 
   def make_head(self, features: int, project_y: bool = True,
                 embedding_initializer: str = "glorot_normal") -> None:
@@ -196,7 +215,8 @@ class Discriminator(_Network):
     return tf.nn.sigmoid(logits), logits, h
 
   def get_config(self) -> dict[str, Any]:
-    return {**super().get_config(), "layer_norm": self.layer_norm}
+    return {**super().get_config(), "layer_norm": self.layer_norm,
+            "packing": self.packing}
 
 
 def gin_options(cls: type, name: str, module: str) -> Callable[[], dict[str, Any]]:
@@ -343,7 +363,9 @@ def dtype_policy(policy: Any) -> Iterator[None]:
 
 def build_variables(generator: Generator, discriminator: Discriminator,
                     batch_size: int = 2) -> None:
-  """Creates all variables by one inference call of each network."""
+  """Creates all variables by one inference call of each network (on
+  batch_size * D.packing samples)."""
+  batch_size *= discriminator.packing
   z = tf.zeros([batch_size, generator.z_dim])
   y = None
   if generator.conditional:

@@ -67,44 +67,62 @@ class Generator(base.Generator):
             "num_hidden_layers": self.num_hidden_layers}
 
 
+def maxout(net: tf.Tensor, pieces: int) -> tf.Tensor:
+  """[B, units * pieces] -> [B, units]: the max over each unit's `pieces`
+  consecutive features (unit u takes features u * pieces ... u * pieces +
+  pieces - 1, as Blocks' `Maxout` brick under PacGAN's `LinearMaxout`)."""
+  units = net.shape[-1] // pieces
+  return tf.reduce_max(tf.reshape(net, [-1, units, pieces]), axis=-1)
+
+
 class Discriminator(base.Discriminator):
   """MLP discriminator: points [B, 1, 1, colors] -> ([B, 1], [B, 1],
   h [B, hidden]).
 
-  Each hidden layer is linear, D's normalization (none by default), ReLU; h is
-  the last hidden layer. D.layer_norm is not used.
+  Each hidden layer is linear, D's normalization (none by default), then ReLU,
+  or maxout over `maxout_pieces` linear pieces (PacGAN's and ALI's toy D); h
+  is the last hidden layer. D.layer_norm is not used.
 
   Args:
     hidden: int. Width of the hidden layers. Defaults to `128`.
     num_hidden_layers: int. Number of hidden layers. Defaults to `3`.
     project_y: bool. Projection of y when conditional. Defaults to `True`.
+    maxout_pieces: int. 1: ReLU units; k > 1: maxout units of k pieces (each
+      hidden layer is then linear to hidden * k features, max over each k).
+      Defaults to `1`.
   """
 
   def __init__(self, *, hidden: int = 128, num_hidden_layers: int = 3,
-               project_y: bool = True, **kwargs: Any):
+               project_y: bool = True, maxout_pieces: int = 1, **kwargs: Any):
     super().__init__(**kwargs)
     base.check_resolution(NAME, self.resolution, RESOLUTIONS)
     _check_layers(num_hidden_layers)
+    if isinstance(maxout_pieces, bool) or not isinstance(maxout_pieces, int) \
+        or maxout_pieces < 1:
+      raise ValueError("maxout_pieces must be an integer >= 1 (1: ReLU). "
+                       f"Received: maxout_pieces={maxout_pieces!r}")
     self.hidden = hidden
     self.num_hidden_layers = num_hidden_layers
     self.project_y = project_y
+    self.maxout_pieces = maxout_pieces
     sn = self.spectral_norm
-    self.fcs = [Linear(hidden, use_sn=sn, name=f"d_fc{i + 1}")
+    self.fcs = [Linear(hidden * maxout_pieces, use_sn=sn, name=f"d_fc{i + 1}")
                 for i in range(num_hidden_layers)]
     self.norms = [self.norm(f"d_bn{i + 1}") for i in range(num_hidden_layers)]
     self.make_head(hidden, project_y)
 
   def call(self, x, y=None, training=None):
-    net = tf.reshape(x, [-1, self.colors])
+    net = tf.reshape(x, [-1, self.input_colors])
     for fc, norm in zip(self.fcs, self.norms):
-      net = fc(net, training=training)
-      net = tf.nn.relu(normalize_features(norm, net, y=y, training=training))
+      net = normalize_features(norm, fc(net, training=training), y=y, training=training)
+      net = (tf.nn.relu(net) if self.maxout_pieces == 1
+             else maxout(net, self.maxout_pieces))
     return self.head(net, y, training)
 
   def get_config(self):
     return {**super().get_config(), "hidden": self.hidden,
             "num_hidden_layers": self.num_hidden_layers,
-            "project_y": self.project_y}
+            "project_y": self.project_y, "maxout_pieces": self.maxout_pieces}
 
 
 base.register(NAME, Generator, Discriminator, resolutions=RESOLUTIONS,

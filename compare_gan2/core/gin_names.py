@@ -9,7 +9,7 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
     'biggan_cifar.Generator':
         ('ch',),
     'compare_gan2.architectures.base.D':
-        ('batch_norm_fn', 'layer_norm', 'spectral_norm'),
+        ('batch_norm_fn', 'layer_norm', 'packing', 'spectral_norm'),
     'compare_gan2.architectures.base.G':
         ('batch_norm_fn', 'spectral_norm'),
     'compare_gan2.augment.diffaugment.DiffAugment':
@@ -90,7 +90,8 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
         ('ada', 'augmentation', 'conditional', 'd_lr', 'd_optimizer_fn', 'd_regularizer',
          'data_range', 'disc_iters', 'discriminator', 'ema_decay', 'ema_start_step',
          'fit_label_distribution', 'g_lr', 'g_optimizer_fn', 'g_step_reuses_d_latents',
-         'g_use_ema', 'generator', 'jit_compile', 'lamba', 'num_classes', 'self'),
+         'g_use_ema', 'generator', 'jit_compile', 'lamba', 'num_classes', 'self',
+         'simultaneous_updates'),
     'compare_gan2.gan.ProgressiveGAN':
         ('batch_sizes', 'd_lr', 'd_optimizer_fn', 'discriminator', 'drift', 'ema_decay',
          'ema_start_step', 'g_lr', 'g_optimizer_fn', 'g_use_ema', 'generator',
@@ -180,7 +181,7 @@ CONFIGURABLES: dict[str, tuple[str, ...]] = {
     'infogan.Generator':
         ('ch', 'fc_dim'),
     'mlp.Discriminator':
-        ('hidden', 'num_hidden_layers', 'project_y'),
+        ('hidden', 'maxout_pieces', 'num_hidden_layers', 'project_y'),
     'mlp.Generator':
         ('hidden', 'num_hidden_layers'),
     'progan.Discriminator':

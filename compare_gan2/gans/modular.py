@@ -27,7 +27,6 @@ from typing import Any, Callable
 
 import gin
 import keras
-import numpy as np
 import tensorflow as tf
 
 from compare_gan2.augment import diffaugment as augment_lib
@@ -36,6 +35,7 @@ from compare_gan2 import losses as loss_lib
 from compare_gan2 import penalties as penalty_lib
 from compare_gan2.architectures import base as arch_base
 from compare_gan2.ops import normalization
+from compare_gan2.ops import packing as packing_lib
 from compare_gan2.gans import consistency  # noqa: F401 (registers cr, bcr, zcr)
 from compare_gan2.gans import adaptive
 from compare_gan2.gans import lecam  # noqa: F401 (registers the LeCam flavours)
@@ -99,6 +99,9 @@ class ModularGAN:
       docs/diffaugment.md), or a list of them, each added. Defaults to `None`.
     ada: `gans.adaptive.ADA`, adaptive discriminator augmentation; default:
       the one gin configures (`ADA.pipeline`, off unless set; docs/ada.md).
+    simultaneous_updates: bool. D's and G's gradients at the same weights on
+      the same batch and latents, applied together, as ALI's and PacGAN's
+      code trains; needs disc_iters = 1. Defaults to `False` (D, then G).
   """
 
   def __init__(self, *, generator: keras.Model, discriminator: keras.Model,
@@ -113,23 +116,16 @@ class ModularGAN:
                jit_compile: bool = False,
                data_range: tuple[float, float] | None = (0.0, 1.0),
                g_step_reuses_d_latents: bool = False, d_regularizer: Any = None,
-               ada: adaptive.ADA | None = None):
-    if conditional and num_classes < 1:
-      raise ValueError("A conditional GAN needs a dataset with labels. "
-                       f"Received: conditional=True, num_classes={num_classes}")
-    if conditional != generator.conditional or conditional != discriminator.conditional:
-      raise ValueError(
-          f"conditional={conditional} but the networks were built with "
-          f"num_classes={generator.num_classes}/{discriminator.num_classes}; "
-          "build them with num_classes=0 for an unconditional GAN.")
-    if disc_iters < 1:
-      raise ValueError(f"disc_iters must be >= 1. Received: {disc_iters}")
+               ada: adaptive.ADA | None = None, simultaneous_updates: bool = False):
+    _check_parts(self, generator, discriminator, num_classes, conditional, disc_iters,
+                 simultaneous_updates)
     self.generator = generator
     self.discriminator = discriminator
     self.num_classes = num_classes
     self.conditional = conditional
     self.fit_label_distribution = fit_label_distribution
     self.disc_iters = disc_iters
+    self.simultaneous_updates = simultaneous_updates
     self.lamba = lamba
     self.g_lr = g_lr
     self.d_lr = g_lr if d_lr is None else d_lr
@@ -146,7 +142,8 @@ class ModularGAN:
     self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False,
                                    name="global_step",
                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-    self.ema_generator = self._make_ema_generator() if g_use_ema else None
+    self.ema_generator = (make_ema_generator(generator, num_classes if conditional else 0)
+                          if g_use_ema else None)
     self.jit_compile = jit_compile
     self.data_range = None if data_range is None else tuple(data_range)
     self.g_step_reuses_d_latents = g_step_reuses_d_latents
@@ -163,19 +160,6 @@ class ModularGAN:
     self._compiled_gradients: dict[str, Any] = {}
 
   # --- Parts -----------------------------------------------------------------
-
-  def _make_ema_generator(self) -> keras.Model:
-    # The generator's dtype policy (mixed precision) for every sublayer.
-    with arch_base.dtype_policy(self.generator.dtype_policy):
-      ema = type(self.generator).from_config(self.generator.get_config())
-      z = tf.zeros([1, self.z_dim])
-      y = tf.zeros([1, self.num_classes]) if self.conditional else None
-      ema(z, y, training=False)
-    for e, w in zip(ema.weights, self.generator.weights):
-      if e.shape != w.shape:
-        raise RuntimeError(f"EMA generator weight {e.path} does not match {w.path}.")
-      e.assign(w)
-    return ema
 
   def make_heads(self) -> dict[str, keras.layers.Layer]:
     """Extra layers on D's features h that the variant trains with D (SSGAN's
@@ -256,14 +240,24 @@ class ModularGAN:
     del is_real
     return self.discriminator(x, y, training=training)
 
+  def generate(self, z: tf.Tensor, y: Any, training: bool = True) -> tf.Tensor:
+    """G(z, y); with D.packing = m and batch norm in G, in m calls, one per
+    packing slot, as PacGAN makes its fakes (ops/packing.py)."""
+    packing = self.discriminator.packing
+    if packing == 1 or self.generator.batch_norm_fn is None:
+      return self.generator(z, y, training=training)
+    return packing_lib.generate_by_slot(self.generator, z, y, packing, training=training)
+
   def run_discriminator(self, real: tf.Tensor, y_real: Any, fake: tf.Tensor,
                         y_fake: Any) -> tuple[DOutputs, DOutputs]:
-    """D on reals and fakes in one call (matters for batch norm in D)."""
-    n = tf.shape(real)[0]
+    """D on reals and fakes in one call (matters for batch norm in D). With
+    D.packing = m, D has one output row per m samples."""
     x = tf.concat([real, fake], axis=0)
     y = None if y_real is None else tf.concat([y_real, y_fake], axis=0)
-    is_real = tf.concat([tf.ones([n], tf.bool), tf.zeros(tf.shape(fake)[:1], tf.bool)], 0)
+    is_real = tf.concat([tf.ones(tf.shape(real)[:1], tf.bool),
+                         tf.zeros(tf.shape(fake)[:1], tf.bool)], 0)
     probs, logits, h = self.call_discriminator(x, y, is_real)
+    n = tf.shape(real)[0] // self.discriminator.packing
     split = lambda t: (t[:n], t[n:])
     (pr, pf), (lr, lf), (hr, hf) = split(probs), split(logits), split(h)
     return (pr, lr, hr), (pf, lf, hf)
@@ -307,8 +301,7 @@ class ModularGAN:
           real=real, y_real=y_real, fake=fake, y_fake=y_fake,
           real_logits=d_real_logits, fake_logits=d_fake_logits, z=z, seeds=seeds,
           step=self.global_step, discriminate=self._discriminate,
-          generate=lambda z, y: self.preprocess(
-              self.generator(z, y, training=True), seeds, FAKE_SALT))
+          generate=lambda z, y: self.preprocess(self.generate(z, y), seeds, FAKE_SALT))
       for regularizer in self.regularizers:
         weighted, reg_metrics = regularizer.d_term(step)
         metrics["d_loss"] += weighted
@@ -325,7 +318,7 @@ class ModularGAN:
     """G's loss plus the regularizers' G terms (zCR); fake = G(z), raw."""
     step = reg_lib.GStep(fake=fake, z=z, y_fake=y_fake, seeds=seeds,
                          step=self.global_step,
-                         generate=lambda z, y: self.generator(z, y, training=True))
+                         generate=self.generate)
     for regularizer in self.regularizers:
       weighted, reg_metrics = regularizer.g_term(step)
       metrics["g_loss"] += weighted
@@ -401,7 +394,7 @@ class ModularGAN:
     (not yet summed over replicas)."""
     y_real, y_fake = self._labels(inputs)
     seeds = inputs["seeds"]
-    raw_fake = tf.stop_gradient(self.generator(inputs["z"], y_fake, training=True))
+    raw_fake = tf.stop_gradient(self.generate(inputs["z"], y_fake))
     raw_real = self.prepare_reals(inputs["images"])
     real = self.preprocess(raw_real, seeds, REAL_SALT)
     fake = self.preprocess(raw_fake, seeds, FAKE_SALT)
@@ -433,7 +426,7 @@ class ModularGAN:
     real = self.preprocess(self.prepare_reals(inputs["images"]), seeds, REAL_SALT)
     variables = self.generator.trainable_variables
     with tf.GradientTape() as tape:
-      raw_fake = self.generator(inputs["z"], y_fake, training=True)
+      raw_fake = self.generate(inputs["z"], y_fake)
       fake = self.preprocess(raw_fake, seeds, FAKE_SALT)
       metrics = self.generator_loss(real, y_real, fake, y_fake, inputs["seeds"])
       if self.regularizers:
@@ -455,12 +448,14 @@ class ModularGAN:
         e.assign(w)
 
   def train_step(self, features: dict[str, tf.Tensor]) -> Metrics:
-    """disc_iters D updates, one G update, EMA, step + 1. Replica context."""
-    metrics: Metrics = {}
-    for i in range(self.disc_iters):
-      d_metrics = self.d_step(self._slot(features, i))
-    metrics.update(d_metrics)
-    metrics.update(self.g_step(self._slot(features, self.disc_iters)))
+    """disc_iters D updates, one G update (or both at once:
+    `simultaneous_updates`), EMA, step + 1. Replica context."""
+    if self.simultaneous_updates:
+      metrics = simultaneous_step(self, features)
+    else:
+      for i in range(self.disc_iters):
+        metrics = self.d_step(self._slot(features, i))
+      metrics.update(self.g_step(self._slot(features, self.disc_iters)))
     self.global_step.assign_add(1)
     self.update_ema()
     if self.ada:
@@ -507,6 +502,60 @@ class ModularGAN:
     return self.sampling_generator(z, y, training=False)
 
 
+def _check_parts(gan: "ModularGAN", generator: keras.Model, discriminator: keras.Model,
+                 num_classes: int, conditional: bool, disc_iters: int,
+                 simultaneous_updates: bool) -> None:
+  """One clear ValueError for parts that do not fit together."""
+  if conditional and num_classes < 1:
+    raise ValueError("A conditional GAN needs a dataset with labels. "
+                     f"Received: conditional=True, num_classes={num_classes}")
+  if conditional != generator.conditional or conditional != discriminator.conditional:
+    raise ValueError(
+        f"conditional={conditional} but the networks were built with "
+        f"num_classes={generator.num_classes}/{discriminator.num_classes}; "
+        "build them with num_classes=0 for an unconditional GAN.")
+  if disc_iters < 1:
+    raise ValueError(f"disc_iters must be >= 1. Received: {disc_iters}")
+  if simultaneous_updates and disc_iters != 1:
+    raise ValueError("simultaneous_updates takes D's and G's gradients on one batch: "
+                     f"it needs disc_iters = 1. Received: disc_iters={disc_iters}")
+  if discriminator.packing > 1 and type(gan) is not ModularGAN:
+    raise ValueError(f"D.packing (PacGAN) is for ModularGAN; {type(gan).__name__} "
+                     "gives D per-sample labels or rotations that packing would mix. "
+                     f"Received: D.packing={discriminator.packing}")
+
+
+def make_ema_generator(generator: keras.Model, num_classes: int) -> keras.Model:
+  """A copy of `generator` (same weights) to hold its EMA; `num_classes` > 0
+  for a conditional one."""
+  # The generator's dtype policy (mixed precision) for every sublayer.
+  with arch_base.dtype_policy(generator.dtype_policy):
+    ema = type(generator).from_config(generator.get_config())
+    z = tf.zeros([1, generator.z_dim])
+    y = tf.zeros([1, num_classes]) if num_classes else None
+    ema(z, y, training=False)
+  for e, w in zip(ema.weights, generator.weights):
+    if e.shape != w.shape:
+      raise RuntimeError(f"EMA generator weight {e.path} does not match {w.path}.")
+    e.assign(w)
+  return ema
+
+
+def simultaneous_step(gan: "ModularGAN", features: dict[str, tf.Tensor]
+                      ) -> dict[str, tf.Tensor]:
+  """ALI's and PacGAN's update (their `ali_algorithm`): D's and G's gradients
+  at the same weights, on the same reals and latents (slot 0), then both
+  applied."""
+  inputs = gan._slot(features, 0)  # pylint: disable=protected-access
+  d_metrics, d_grads = gan._gradients(gan.d_gradients, inputs)  # pylint: disable=protected-access
+  g_metrics, g_grads = gan._gradients(gan.g_gradients, inputs)  # pylint: disable=protected-access
+  gan.d_optimizer.apply_gradients(zip(d_grads, gan.d_variables))
+  gan.g_optimizer.apply_gradients(zip(g_grads, gan.generator.trainable_variables))
+  if gan.ada:
+    gan.ada.accumulate({k: d_metrics.pop(k) for k in ("ada_signs_sum", "ada_signs_count")})
+  return {**d_metrics, **g_metrics}
+
+
 def check_split_jit(gan: ModularGAN, replicas: int) -> None:
   """Refuses jit_compile on several replicas for `gan`'s networks whose forward
   pass synchronises replicas (docs/xla_multi_replica.md)."""
@@ -529,44 +578,6 @@ def check_split_jit(gan: ModularGAN, replicas: int) -> None:
         f"{', '.join(synced[:6])}{' ...' if len(synced) > 6 else ''}. TensorFlow "
         f"{tf.__version__} cannot compile MirroredStrategy's merge_call: see "
         "docs/xla_multi_replica.md. Train on a single device or set jit_compile=False.")
-
-
-def make_step_inputs(images: np.ndarray | tf.Tensor, labels: np.ndarray | tf.Tensor,
-                     *, disc_iters: int, z_dim: int, num_classes: int,
-                     seed: int | tf.Tensor, step: int | tf.Tensor = 0
-                     ) -> dict[str, tf.Tensor]:
-  """Builds one step's inputs (see the module docstring) from a global batch.
-
-  Args:
-    images: [B * disc_iters, H, W, C] in [0, 1]; consecutive blocks of B feed
-      consecutive D steps.
-    labels: int [B * disc_iters] (zeros if the data has none).
-    disc_iters, z_dim, num_classes: as in the GAN.
-    seed, step: the run seed and the step; with the example index they make
-      every draw, so the inputs do not depend on the replica count.
-  """
-  images = tf.convert_to_tensor(images, tf.float32)
-  labels = tf.cast(tf.convert_to_tensor(labels), tf.int32)
-  total = int(images.shape[0])
-  if total % disc_iters:
-    raise ValueError(f"The batch ({total}) must hold disc_iters={disc_iters} "
-                     "equal sub-batches.")
-  b = total // disc_iters
-  images = tf.transpose(tf.reshape(images, [disc_iters, b, *images.shape[1:]]),
-                        [1, 0, 2, 3, 4])
-  labels = tf.transpose(tf.reshape(labels, [disc_iters, b]))
-  base = tf.stack([tf.cast(seed, tf.int32), tf.cast(step, tf.int32)])
-  # seeds[i, j] = (seed * 7919 + step, i * (n + 1) + j): unique per example.
-  slots = disc_iters + 1
-  index = tf.reshape(tf.range(b * slots, dtype=tf.int32), [b, slots])
-  seeds = tf.stack([tf.fill([b, slots], base[0] * 7919 + base[1]), index], axis=-1)
-  fold_in = tf.random.experimental.stateless_fold_in
-  z = config.sample_z([b * slots, z_dim], seed=fold_in(base, 1))
-  sampled = tf.random.stateless_uniform([b * slots], seed=fold_in(base, 2),
-                                        maxval=max(num_classes, 1), dtype=tf.int32)
-  return {"images": images, "labels": labels,
-          "z": tf.reshape(z, [b, slots, z_dim]),
-          "sampled_labels": tf.reshape(sampled, [b, slots]), "seeds": seeds}
 
 
 @gin.configurable("GPUModularGAN")

@@ -64,3 +64,21 @@ def modes_hit(real: SampleSet, fake: SampleSet) -> dict[str, float]:
   """
   counts, _ = _mode_counts(real, fake, "modes_hit")
   return {"modes_hit": float(np.sum(counts >= 1))}
+
+
+@register_metric("mode_kl", directions={"mode_reverse_kl": -1},
+                 test_inputs=sample_inputs.points)
+def mode_kl(real: SampleSet, fake: SampleSet) -> dict[str, float]:
+  """2-D mixtures: reverse KL, KL(p || uniform), of the high-quality samples'
+  share per mode p against the equal shares of the data.
+
+  PacGAN's (Lin et al., 2018) third column of its Table 1: log K minus the
+  entropy of its code's per-mode counts ("entropy of coverage"). 0 for
+  samples spread evenly over the K modes, log(K / k) for an even spread over
+  k of them; NaN when no sample is high quality.
+  """
+  counts, _ = _mode_counts(real, fake, "mode_kl")
+  if counts.sum() == 0:
+    return {"mode_reverse_kl": float("nan")}
+  p = counts[counts > 0] / counts.sum()
+  return {"mode_reverse_kl": float(np.sum(p * np.log(p * len(counts))))}

@@ -277,3 +277,52 @@ def test_g_step_reuses_last_d_step_latents():
     np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
   own = trained(reuse=False, copy_latents=False)
   assert any(not np.allclose(a, b) for a, b in zip(reused, own))
+
+
+# --- Simultaneous updates (ALI's and PacGAN's ali_algorithm) ---------------------
+
+_SGD = [f"ModularGAN.{net}_optimizer_fn = @tf.train.GradientDescentOptimizer"
+        for net in ("g", "d")]
+
+
+def test_simultaneous_updates_take_both_gradients_at_the_same_weights():
+  """ali_algorithm: theano.grad of D's loss and of G's loss in one graph, at
+  the current weights, on one batch and one z, then both steps. Here: both
+  gradients taken on a copy before any update, SGD applied in numpy."""
+  def gan_and_inputs(**kwargs):
+    gin.clear_config()
+    # A large rate: at initialisation the gradients are ~1e-6.
+    gan = make_gan("dcgan_arch", bindings=_SGD, g_lr=100.0, **kwargs)
+    return gan, step_inputs(gan)
+
+  reference, inputs = gan_and_inputs()
+  slot = {k: v[:, 0] for k, v in inputs.items()}
+  with tf.GradientTape(persistent=True) as tape:
+    fake = reference.generator(slot["z"], None, training=True)
+    d_real = reference.discriminator(slot["images"], None, training=True)[1]
+    d_fake = reference.discriminator(fake, None, training=True)[1]
+    softplus = tf.nn.softplus
+    d_loss = tf.reduce_mean(softplus(-d_real)) + tf.reduce_mean(softplus(d_fake))
+    g_loss = tf.reduce_mean(softplus(-d_fake))
+  expected_d = [w.numpy() - 100.0 * g.numpy() for w, g in zip(
+      reference.discriminator.trainable_variables,
+      tape.gradient(d_loss, reference.discriminator.trainable_variables))]
+  expected_g = [w.numpy() - 100.0 * g.numpy() for w, g in zip(
+      reference.generator.trainable_variables,
+      tape.gradient(g_loss, reference.generator.trainable_variables))]
+  gan, inputs = gan_and_inputs(simultaneous_updates=True)
+  gan.train_step(inputs)
+  for want, got in zip(expected_d + expected_g, values(
+      gan.discriminator.trainable_variables + gan.generator.trainable_variables)):
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
+  assert int(gan.global_step.numpy()) == 1
+  moved = max(np.abs(a - b.numpy()).max() for a, b in zip(
+      expected_g, reference.generator.trainable_variables))
+  assert moved > 1e-4
+  # Alternating (the default): G's gradient sees the updated D.
+  alternating, _ = gan_and_inputs(g_step_reuses_d_latents=True)
+  alternating.train_step(inputs)
+  assert max(np.abs(a - b).max() for a, b in zip(
+      expected_g, values(alternating.generator.trainable_variables))) > 1e-5
+  with pytest.raises(ValueError, match="needs disc_iters = 1"):
+    make_gan("dcgan_arch", simultaneous_updates=True, disc_iters=2)

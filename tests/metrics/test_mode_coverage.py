@@ -51,3 +51,42 @@ def test_mode_coverage_needs_points():
   real = metric_base.SampleSet(np.zeros((4, 2, 2, 1)), None, labels=np.zeros(4, int))
   with pytest.raises(ValueError, match="2-D points"):
     scores.METRICS.get("mode_coverage")(real, real)
+
+
+def _pacgan_metric_logger(points, means, variance):
+  """PacGAN's MetricLogger.do (fjxmlzn/PacGAN, pacgan/extensions.py),
+  transcribed: each point to its nearest mode in standardized distance, kept
+  under 3; mode coverage = modes with a count; its entropy of coverage."""
+  import scipy.stats  # pylint: disable=g-import-not-at-top
+  detail = np.zeros(len(means))
+  for point in points:
+    dis = [np.sqrt(np.sum((point - m) ** 2 / variance)) for m in means]
+    if min(dis) < 3:
+      detail[int(np.argmin(dis))] += 1
+  return (len(np.nonzero(detail)[0]), detail.sum() / len(points),
+          scipy.stats.entropy(detail / detail.sum()))
+
+
+def test_mode_kl_is_log_k_minus_pacgans_entropy_of_coverage():
+  """PacGAN's Table 1 reverse KL, KL(p || uniform) = log K - H(p), from its
+  code's per-mode counts; the modes and share agree with its logger too."""
+  means, stddev = mixtures.GRID_MEANS, mixtures.GRID_STDDEV
+  real_points, labels = mixtures.sample_mixture(means, stddev, 5000, seed=1)
+  real = metric_base.SampleSet(real_points.reshape(-1, 1, 1, 2), None, labels=labels)
+  rng = np.random.default_rng(4)
+  hits = np.repeat(np.arange(7), [400, 200, 100, 50, 20, 5, 1])
+  near = means[hits] + rng.normal(0, stddev, (len(hits), 2))
+  fake_points = np.concatenate([near, rng.uniform(-1, 1, (200, 2))]).astype(np.float32)
+  fake = metric_base.SampleSet(fake_points.reshape(-1, 1, 1, 2), None)
+  modes, share, entropy = _pacgan_metric_logger(fake_points, means, stddev ** 2)
+  kl = scores.METRICS.get("mode_kl")(real, fake)["mode_reverse_kl"]
+  assert kl == pytest.approx(np.log(25) - entropy, rel=2e-3)
+  assert scores.METRICS.get("modes_hit")(real, fake)["modes_hit"] == modes
+  assert scores.METRICS.get("mode_coverage")(real, fake)["high_quality_fraction"] == \
+      pytest.approx(share, abs=5e-3)  # the std is estimated from the real points
+  assert metric_base.DIRECTIONS["mode_reverse_kl"] == -1
+  # An even spread over all modes: 0; no high-quality sample: undefined.
+  even = metric_base.SampleSet(np.repeat(means, 4, 0).reshape(-1, 1, 1, 2), None)
+  assert scores.METRICS.get("mode_kl")(real, even)["mode_reverse_kl"] == pytest.approx(0, abs=1e-9)
+  far = metric_base.SampleSet(np.full((10, 1, 1, 2), 9.0, np.float32), None)
+  assert np.isnan(scores.METRICS.get("mode_kl")(real, far)["mode_reverse_kl"])
