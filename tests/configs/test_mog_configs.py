@@ -64,7 +64,13 @@ def test_pacgan_ring_config_pins_the_paper_setting():
   assert gin.query_parameter("ModularGAN.g_lr") == gin.query_parameter("ModularGAN.d_lr") == 1e-4
   assert gin.query_parameter("tf.train.AdamOptimizer.beta1") == 0.8
   assert gin.query_parameter("eval.num_samples") == 2500  # num_log_figure_sample
-  assert "modes_hit" in gin.query_parameter("eval.metrics")
+  assert {"modes_hit", "mode_coverage", "mode_kl"} <= set(gin.query_parameter("eval.metrics"))
+  assert gin.query_parameter("mlp.Discriminator.maxout_pieces") == 5  # disc_maxout_pieces
+  assert gin.query_parameter("ModularGAN.simultaneous_updates") is True  # ali_algorithm
+  # Blocks' BatchNormalization: epsilon 1e-4; population statistics m * 0.05 + p * 0.95.
+  assert gin.query_parameter("standardize_batch.epsilon") == 1e-4
+  assert gin.query_parameter("standardize_batch.decay") == 0.95
+  assert opts["training_steps"] == 400 * 100000 // 100  # num_epoch x num_sample / batch
   ds = mixtures.mog_ring(radius=1.0, stddev=0.01, num_train_examples=8)
   angles = np.arange(8) * np.pi * 2 / 8
   np.testing.assert_allclose(ds.means, np.stack([np.cos(angles), np.sin(angles)], -1),
@@ -79,3 +85,15 @@ def test_pacgan_grid_config_uses_mog_grids_mixture():
   np.testing.assert_array_equal(mixtures.GRID_MEANS, means)
   assert mixtures.GRID_STDDEV == 0.05
   assert gin.query_parameter("mlp.Generator.hidden") == 400
+
+
+@pytest.mark.parametrize("kind", ["ring", "grid"])
+def test_pacgan2_configs_pack_two_of_100_packed_examples(kind):
+  """PacGAN2: D judges 2 samples at once; its batch of 100 packed examples is
+  200 points; the rest is the unpacked config's."""
+  opts = _parse(f"mog_{kind}_pacgan2")
+  assert gin.query_parameter("D.packing") == 2
+  assert opts["batch_size"] == 200
+  assert gin.query_parameter(f"mog_{kind}.num_train_examples") == 100000
+  assert gin.query_parameter("mlp.Discriminator.maxout_pieces") == 5
+  assert opts["training_steps"] == 400000

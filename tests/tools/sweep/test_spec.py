@@ -45,7 +45,7 @@ bindings = ["D.spectral_norm = True"]
 
 def test_shipped_specs_expand(tmp_path):
   sizes = {"mog_study": 2 * 4 * 3 * 2 * 3, "mog_study_small": 4 * 3 * 3,
-           "mog_pacgan": 3, "fewer_labels_digits": 9 * 2}
+           "mog_pacgan": 4 * 10, "mog_pacgan_budget": 4 * 3, "fewer_labels_digits": 9 * 2}
   for name, size in sizes.items():
     trials = sweep_spec.expand(sweep_spec.load_spec(name), str(tmp_path))
     assert len(trials) == size
