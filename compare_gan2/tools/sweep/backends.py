@@ -104,7 +104,7 @@ def run_spec(spec_path: str, out: str, *, backend: str = "local",
                            **options)
   else:
     errors = run(trials, args.parallel or 1, max_retries=options["max_retries"])
-  table, _ = report(trials, out, spec.get("metrics"))
+  table, _ = report(trials, out, spec.get("metrics"), spec.get("score_last", 1))
   logger.info("%s\nResults: %s", table, os.path.join(out, "summary.md"))
   if errors:
     raise RuntimeError(f"{len(errors)} trial(s) failed:\n" + "\n".join(errors))

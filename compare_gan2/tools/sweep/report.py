@@ -45,15 +45,16 @@ def score_names(rows: list[dict[str, float]]) -> list[str]:
   return names
 
 
-def final_scores(rows: list[dict[str, float]], score_last: int = 1
-                 ) -> dict[str, float]:
+def final_scores(rows: list[dict[str, float]], score_last: int = 1,
+                 also: Sequence[str] = ()) -> dict[str, float]:
   """A trial's scores from its scores.csv `rows` (by step): the last row,
-  each score replaced by its mean over the last `score_last` rows that have
+  each score (and each of `also`, numeric columns without a `_std`, such as
+  ADA's p) replaced by its mean over the last `score_last` rows that have
   it. "step" stays the last row's."""
   if not rows:
     return {}
   final = dict(rows[-1])
-  for name in score_names(rows):
+  for name in dict.fromkeys(score_names(rows) + [n for n in also if n != "step"]):
     if name in final:  # a score the last checkpoint lacks stays missing
       final[name] = float(np.mean([r[name] for r in rows if name in r][-score_last:]))
   return final
@@ -72,7 +73,8 @@ def summarize(trials: Sequence[Trial], metrics: Sequence[str] | None = None,
   for trial in trials:
     rows = read_scores(trial)
     names += [n for n in score_names(rows) if n not in names and not metrics]
-    final = final_scores(rows, score_last)
+    # Requested columns are read as scores are, even without a `_std`.
+    final = final_scores(rows, score_last, also=metrics or ())
     finals[(trial.config, trial.seed)] = final
     per_trial.append({"config": trial.config, "seed": trial.seed,
                       "status": "done" if trial.done else ("partial" if rows else "new"),

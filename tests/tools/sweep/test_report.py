@@ -8,6 +8,7 @@ import os
 import numpy as np
 import pytest
 
+from compare_gan2.runner import schedules
 from compare_gan2.tools.sweep import report as sweep_report
 from compare_gan2.tools.sweep import spec as sweep_spec
 from sweep_cases import SPEC, fake_run, write
@@ -68,6 +69,29 @@ def test_score_last_averages_the_last_checkpoints(tmp_path):
   for bad in ("0", "1.5", "true"):
     with pytest.raises(ValueError, match="score_last"):
       sweep_spec.load_spec(write(tmp_path / "b.toml", f"configs = ['mog_ring']\nscore_last = {bad}\n"))
+
+
+def test_requested_columns_without_std_average_like_scores(tmp_path):
+  """A column the report is asked for that has no `_std` partner (ADA's p,
+  logged per checkpoint) is averaged over the last `score_last` rows as the
+  scores are, not read from the last row alone."""
+  trials = sweep_spec.expand(sweep_spec.load_spec(write(tmp_path / "s.toml", SPEC)), str(tmp_path))
+  ps = [[0.05, 0.0256, 0.0], [0.0, 0.0, 0.077]]
+  for trial, p_rows in zip(trials, ps):
+    os.makedirs(trial.model_dir, exist_ok=True)
+    for step, p in enumerate(p_rows, 1):
+      schedules.write_row(trial.model_dir, "scores.csv", {
+          "step": step * 250, "fid": 40.0 + step, "fid_std": 0.0, "ada_p": p})
+    open(os.path.join(trial.model_dir, sweep_spec.DONE), "w").close()
+  per_trial, summary = sweep_report.summarize(trials[:2], ["ada_p", "fid"], score_last=2)
+  assert [r["ada_p"] for r in per_trial] == pytest.approx([np.mean(ps[0][-2:]),
+                                                           np.mean(ps[1][-2:])])
+  assert [r["fid"] for r in per_trial] == pytest.approx([42.5, 42.5])
+  assert per_trial[0]["step"] == 750  # the last checkpoint's, not averaged
+  config = trials[0].config
+  row = next(r for r in summary if r["score"] == "ada_p" and r["config"] == config)
+  assert row["mean"] == pytest.approx(np.mean(
+      [np.mean(p[-2:]) for t, p in zip(trials, ps) if t.config == config]))
 
 
 def test_plots_leave_pyplot_backend_alone(tmp_path):

@@ -11,12 +11,13 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from compare_gan2 import cli
 from compare_gan2.tools.sweep import report as sweep_report
 from compare_gan2.tools.sweep import spec as sweep_spec
-from sweep_cases import write
+from sweep_cases import SPEC, fake_run, write
 
 
 def test_sweep_cli_errors(tmp_path, capsys):
@@ -26,6 +27,25 @@ def test_sweep_cli_errors(tmp_path, capsys):
   assert cli.main(["sweep", "--spec", "mog_study", "--out", str(tmp_path),
                    "--parallel", "0"]) == 1
   assert "--parallel must be at least 1" in capsys.readouterr().out
+
+
+def test_sweep_cli_tables_use_the_specs_score_last(tmp_path):
+  """`compare_gan2 sweep` scores each trial by the mean over the spec's
+  `score_last` checkpoints in summary.csv, as the spec says."""
+  spec = write(tmp_path / "s.toml", "score_last = 2\n" + SPEC)
+  out = str(tmp_path / "out")
+  trials = sweep_spec.expand(sweep_spec.load_spec(spec), out)
+  fids = {}
+  for k, trial in enumerate(trials):
+    fids[(trial.config, trial.seed)] = [50.0 - k, 30.0 + k, 20.0 - 2 * k]
+    fake_run(trial, fids[(trial.config, trial.seed)], [0.5, 0.6, 0.7])
+  assert cli.main(["sweep", "--spec", spec, "--out", out, "--report_only"]) == 0
+  with open(os.path.join(out, "summary.csv"), newline="") as f:
+    rows = {(r["config"], r["score"]): r for r in csv.DictReader(f)}
+  for config in {t.config for t in trials}:
+    means = [np.mean(v[-2:]) for (c, _), v in fids.items() if c == config]
+    assert float(rows[(config, "fid")]["mean"]) == pytest.approx(np.mean(means))
+    assert float(rows[(config, "class_accuracy")]["mean"]) == pytest.approx(0.65)
 
 
 @pytest.mark.slow
