@@ -142,19 +142,21 @@ class TorchGAN:
   """G, D, their Adam optimizers and the EMA of G; `step` = 1 D + 1 G update.
 
   Args: as the gin bindings train_speed.py gives the library (hinge loss,
-    Adam(2e-4, beta1=0, beta2=0.999), EMA decay 0.9999 from step 40000).
+    Adam(2e-4, beta1=0, beta2=0.999), EMA decay 0.9999 from step 40000);
+    `device`: where the networks and the step's inputs live.
   """
 
   def __init__(self, *, z_dim: int = 128, num_classes: int = 10, g_ch: int = 256,
                d_ch: int = 128, g_sn: bool = False, d_sn: bool = True,
                lr: float = 2e-4, betas: tuple[float, float] = (0.0, 0.999),
                ema_decay: float = 0.9999, ema_start_step: int = 40000,
-               seed: int = 0):
+               seed: int = 0, device: Any = "cpu"):
     torch.manual_seed(seed)
-    self.z_dim, self.num_classes = z_dim, num_classes
+    self.z_dim, self.num_classes, self.device = z_dim, num_classes, torch.device(device)
     self.generator = Generator(z_dim=z_dim, num_classes=num_classes, ch=g_ch,
-                               use_sn=g_sn)
-    self.discriminator = Discriminator(num_classes=num_classes, ch=d_ch, use_sn=d_sn)
+                               use_sn=g_sn).to(self.device)
+    self.discriminator = Discriminator(num_classes=num_classes, ch=d_ch,
+                                       use_sn=d_sn).to(self.device)
     self.ema_generator = copy.deepcopy(self.generator).requires_grad_(False)
     # foreach: the multi-tensor Adam, as fast as torch's CPU Adam gets.
     self.g_opt = torch.optim.Adam(self.generator.parameters(), lr=lr, betas=betas,
@@ -169,8 +171,8 @@ class TorchGAN:
   def inputs(self, images: torch.Tensor, labels: torch.Tensor) -> dict[str, Any]:
     """One step's latents and labels, drawn as the library draws them."""
     b = images.shape[0]
-    z = torch.rand(2, b, self.z_dim) * 2.0 - 1.0
-    sampled = torch.randint(0, self.num_classes, (2, b))
+    z = torch.rand(2, b, self.z_dim, device=self.device) * 2.0 - 1.0
+    sampled = torch.randint(0, self.num_classes, (2, b), device=self.device)
     one_hot = lambda t: F.one_hot(t, self.num_classes).float()
     return {"images": images, "y_real": one_hot(labels), "z": z,
             "y_fake": one_hot(sampled)}
@@ -218,16 +220,19 @@ def time_step(*, batch_size: int, steps: int, repeats: int, g_ch: int = 256,
   like the library's fake data) and cycled."""
   if threads:
     torch.set_num_threads(threads)
+  # A GPU where torch sees one (the library's step runs there too), else the CPU.
+  device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
   gan = TorchGAN(z_dim=z_dim, num_classes=num_classes, g_ch=g_ch, d_ch=d_ch,
-                 g_sn=g_sn)
-  batches = [(torch.rand(batch_size, 3, 32, 32),
-              torch.randint(0, num_classes, (batch_size,))) for _ in range(4)]
+                 g_sn=g_sn, device=device)
+  batches = [(torch.rand(batch_size, 3, 32, 32, device=device),
+              torch.randint(0, num_classes, (batch_size,), device=device))
+             for _ in range(4)]
 
   def run(num: int) -> float:
     start = time.perf_counter()
     for i in range(num):
       metrics = gan.step(gan.inputs(*batches[i % len(batches)]))
-    float(metrics["d_loss"])
+    float(metrics["d_loss"])  # waits for the device
     return time.perf_counter() - start
 
   times = []
@@ -242,6 +247,6 @@ def time_step(*, batch_size: int, steps: int, repeats: int, g_ch: int = 256,
   ms = 1e3 * times[len(times) // 2] / steps
   return {"batch_size": batch_size, "ms_per_step": ms,
           "images_per_s": batch_size * 1e3 / ms, "threads": torch.get_num_threads(),
-          "torch": torch.__version__,
+          "torch": torch.__version__, "device": str(device),
           "g_params": num_trainable(gan.generator),
           "d_params": num_trainable(gan.discriminator)}

@@ -129,6 +129,8 @@ def test_quick_step_trains_the_torch_peer():
   finally:
     torch.set_num_threads(threads)
   assert result["ms_per_step"] > 0 and result["threads"] == 1
+  # Where torch sees a GPU the peer runs there, as the library's step does.
+  assert result["device"] == ("cuda" if torch.cuda.is_available() else "cpu")
 
 
 # --- The class table ---------------------------------------------------------------
