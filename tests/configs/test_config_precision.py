@@ -19,6 +19,7 @@ FIDELITY = pathlib.Path(__file__).resolve().parents[2] / "docs" / "fidelity.md"
 PAPER = {"biggan_imagenet128", "dcgan_celeba64", "resnet_cifar10",
          "resnet_lsun-bedroom128", "sndcgan_celebahq128", "ssgan_cifar10",
          "progan_celebahq", "progan_cifar10", "mog_ring_pacgan", "mog_grid_pacgan",
+         "mog_ring_pacgan2", "mog_grid_pacgan2",
          "ada_biggan_cifar10"}
 PAPER |= {n for n in shipped_configs()
           if n.startswith(("diffaugment_biggan_", "fewer_labels/imagenet128_",
