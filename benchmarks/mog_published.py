@@ -2,7 +2,7 @@
 trained with its protocol (the sweep `configs/sweeps/mog_pacgan.toml`: the
 configs `mog_{ring,grid}_pacgan{,2}`, 400000 steps, 10 trials each).
 
-  python benchmarks/mog_published.py                           # the protocol (~20 h here)
+  python benchmarks/mog_published.py                           # the protocol (~26 h here)
   python benchmarks/mog_published.py --spec mog_pacgan_budget  # 40000 steps, 3 trials
   python benchmarks/mog_published.py --report_only --work DIR  # tables from what finished
 
