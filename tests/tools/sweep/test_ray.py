@@ -161,7 +161,10 @@ options = ["--num_eval_averaging_runs", "1"]
     while not os.path.exists(checkpoint) and time.time() < deadline:
       time.sleep(0.05)
     pids = _children(victim.model_dir)
-    assert len(pids) == 1 and not victim.done, (pids, driver.poll())
+    # The driver's output says why when it has already ended.
+    ended = driver.poll() is not None
+    assert len(pids) == 1 and not victim.done, (
+        pids, driver.poll(), driver.stdout.read()[-4000:] if ended else "")
     os.kill(pids[0], signal.SIGKILL)
     output, _ = driver.communicate(timeout=900)
   finally:
