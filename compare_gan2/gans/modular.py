@@ -142,8 +142,7 @@ class ModularGAN:
     self.global_step = tf.Variable(0, dtype=tf.int64, trainable=False,
                                    name="global_step",
                                    aggregation=tf.VariableAggregation.ONLY_FIRST_REPLICA)
-    self.ema_generator = (make_ema_generator(generator, num_classes if conditional else 0)
-                          if g_use_ema else None)
+    self.ema_generator = make_ema_generator(generator) if g_use_ema else None
     self.jit_compile = jit_compile
     self.data_range = None if data_range is None else tuple(data_range)
     self.g_step_reuses_d_latents = g_step_reuses_d_latents
@@ -525,14 +524,13 @@ def _check_parts(gan: "ModularGAN", generator: keras.Model, discriminator: keras
                      f"Received: D.packing={discriminator.packing}")
 
 
-def make_ema_generator(generator: keras.Model, num_classes: int) -> keras.Model:
-  """A copy of `generator` (same weights) to hold its EMA; `num_classes` > 0
-  for a conditional one."""
+def make_ema_generator(generator: keras.Model) -> keras.Model:
+  """A copy of `generator` (same weights) to hold its EMA."""
   # The generator's dtype policy (mixed precision) for every sublayer.
   with arch_base.dtype_policy(generator.dtype_policy):
     ema = type(generator).from_config(generator.get_config())
     z = tf.zeros([1, generator.z_dim])
-    y = tf.zeros([1, num_classes]) if num_classes else None
+    y = tf.zeros([1, generator.num_classes]) if generator.conditional else None
     ema(z, y, training=False)
   for e, w in zip(ema.weights, generator.weights):
     if e.shape != w.shape:
