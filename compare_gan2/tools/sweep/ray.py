@@ -58,6 +58,16 @@ def _trial_task(trial: Trial, tracker: Any, env: dict[str, str],
   return run_trial(trial, env, max_retries)
 
 
+def _started(ray: Any, tracker: Any, known: set[str]) -> set[str]:
+  """The trials whose tasks have started: `known` and what the tracker
+  adds. A tracker that died (Ray's memory monitor may kill any worker)
+  adds nothing; the sweep goes on without it."""
+  try:
+    return known | set(ray.get(tracker.started.remote()))
+  except ray.exceptions.RayError:
+    return known
+
+
 def _reason(e: BaseException) -> str:
   cause = getattr(e, "cause", None) or e
   last = str(cause).splitlines()[-1] if str(cause) else ""
@@ -107,9 +117,10 @@ def run(trials: Sequence[Trial], *, address: str | None = None,
         f"{' ' + str(resources) if resources else ''} on a cluster of {cpus:g} CPUs"))
     errors: list[str] = []
     announced: set[str] = set()
+    started: set[str] = set()
     while pending:
       ready, _ = ray.wait(list(pending), num_returns=len(pending), timeout=poll_seconds)
-      started = set(ray.get(tracker.started.remote()))
+      started = _started(ray, tracker, started)
       running = {t.model_dir for t in pending.values()} & started
       for trial in pending.values():
         if trial.model_dir in running - announced:

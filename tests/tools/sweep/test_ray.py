@@ -17,6 +17,7 @@ import pytest
 
 from compare_gan2 import cli
 from compare_gan2.tools.sweep import backends as sweep_backends
+from compare_gan2.tools.sweep import ray as sweep_ray
 from compare_gan2.tools.sweep import report as sweep_report
 from compare_gan2.tools.sweep import run as sweep_run
 from compare_gan2.tools.sweep import spec as sweep_spec
@@ -120,6 +121,10 @@ def ray_cluster(monkeypatch):
   """A Ray cluster of 2 CPUs on 127.0.0.1, for the test's duration."""
   monkeypatch.setenv("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")  # loopback only
   monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+  # Ray's memory monitor kills workers when the whole machine passes 95% of
+  # its memory, which the other test worker's load can do (it killed this
+  # test's tasks in CI); the kills these tests check are their own.
+  monkeypatch.setenv("RAY_memory_monitor_refresh_ms", "0")
   # Its workers (started from this process) import this checkout.
   monkeypatch.setenv("PYTHONPATH", os.pathsep.join(
       [ROOT] + [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]))
@@ -129,6 +134,30 @@ def ray_cluster(monkeypatch):
     yield context.address_info["gcs_address"]
   finally:
     ray.shutdown()
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(NO_RAY, reason="ray is not installed (pip install 'compare_gan2[ray]')")
+def test_started_outlives_its_tracker(ray_cluster):
+  """The driver asks an actor which trials started; when Ray kills that
+  actor the driver keeps what it knew instead of ending the sweep."""
+  del ray_cluster
+  import ray  # pylint: disable=g-import-not-at-top
+  tracker = ray.remote(num_cpus=0)(sweep_ray._Tracker).remote()  # pylint: disable=protected-access
+  ray.get(tracker.start.remote("a"))
+  started = sweep_ray._started(ray, tracker, {"b"})  # pylint: disable=protected-access
+  assert started == {"a", "b"}
+  ray.kill(tracker)  # asynchronous: calls may still be answered for a moment
+  deadline = time.time() + 60
+  while time.time() < deadline:
+    try:
+      ray.get(tracker.started.remote())
+    except ray.exceptions.RayActorError:
+      break
+    time.sleep(0.1)
+  else:
+    pytest.fail("the killed tracker still answers after 60 s")
+  assert sweep_ray._started(ray, tracker, started) == {"a", "b"}  # pylint: disable=protected-access
 
 
 @pytest.mark.slow
