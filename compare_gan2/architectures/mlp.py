@@ -15,6 +15,7 @@ from typing import Any
 import tensorflow as tf
 
 from compare_gan2.architectures import base
+from compare_gan2.core.checks import is_int
 from compare_gan2.ops import Linear
 from compare_gan2.ops.feature_norm import normalize_features
 
@@ -97,8 +98,7 @@ class Discriminator(base.Discriminator):
     super().__init__(**kwargs)
     base.check_resolution(NAME, self.resolution, RESOLUTIONS)
     _check_layers(num_hidden_layers)
-    if isinstance(maxout_pieces, bool) or not isinstance(maxout_pieces, int) \
-        or maxout_pieces < 1:
+    if not is_int(maxout_pieces, 1):
       raise ValueError("maxout_pieces must be an integer >= 1 (1: ReLU). "
                        f"Received: maxout_pieces={maxout_pieces!r}")
     self.hidden = hidden

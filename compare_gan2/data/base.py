@@ -38,6 +38,8 @@ from typing import Any, Mapping
 
 import tensorflow as tf
 
+from compare_gan2.core.checks import is_int, is_number
+
 
 # The original's default for `dataset.seed`.
 DEFAULT_SEED = 547
@@ -53,7 +55,7 @@ class DatasetNotFoundError(FileNotFoundError):
 
 
 def check_seed(seed: Any, what: str = "dataset.seed") -> int:
-  if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+  if not is_int(seed, 0):
     raise ValueError(f"`{what}` must be a non-negative integer. "
                      f"Received: seed={seed!r}")
   return seed
@@ -161,15 +163,12 @@ class ImageDataset:
           f"{train_fraction!r}, train_examples={train_examples!r}")
     full = self.split_sizes[self.train_split]
     if train_fraction is not None:
-      if (isinstance(train_fraction, bool)
-          or not isinstance(train_fraction, (int, float))
-          or not 0.0 < train_fraction <= 1.0 or math.isnan(train_fraction)):
+      if not is_number(train_fraction) or not 0.0 < train_fraction <= 1.0:
         raise ValueError("`dataset.train_fraction` must be a number in (0, 1]. "
                          f"Received: train_fraction={train_fraction!r}")
       train_fraction = float(train_fraction)
     if train_examples is not None:
-      if (isinstance(train_examples, bool) or not isinstance(train_examples, int)
-          or not 1 <= train_examples <= full):
+      if not is_int(train_examples, 1) or train_examples > full:
         raise ValueError(
             f"`dataset.train_examples` must be an integer in [1, {full}] (the "
             f"size of the '{self.name}' training split). "
@@ -419,12 +418,10 @@ def _batch_stream(dataset: ImageDataset, split: str, size: int, batch_size: int,
 
 
 def _check_batching(batch_size: Any, skip_batches: Any) -> None:
-  if (isinstance(batch_size, bool) or not isinstance(batch_size, int)
-      or batch_size < 1):
+  if not is_int(batch_size, 1):
     raise ValueError("batch_size must be a positive integer. "
                      f"Received: batch_size={batch_size!r}")
-  if (isinstance(skip_batches, bool) or not isinstance(skip_batches, int)
-      or skip_batches < 0):
+  if not is_int(skip_batches, 0):
     raise ValueError("skip_batches must be a non-negative integer. "
                      f"Received: skip_batches={skip_batches!r}")
 

@@ -30,6 +30,7 @@ from typing import Sequence
 
 import numpy as np
 
+from compare_gan2.core.checks import is_int
 from compare_gan2.core.registry import DATASETS
 from compare_gan2.data.base import DEFAULT_SEED, ArrayDataset, DatasetNotFoundError
 
@@ -150,8 +151,7 @@ class ImageFolderDataset(ArrayDataset):
   def __init__(self, path: str, *, resolution: int = 64, colors: int = 3,
                seed: int = DEFAULT_SEED, decode: bool = True,
                exclude: Sequence[str] = ()):
-    if (isinstance(resolution, bool) or not isinstance(resolution, int)
-        or resolution < 1):
+    if not is_int(resolution, 1):
       raise ValueError("`image_folder.resolution` must be a positive integer. "
                        f"Received: resolution={resolution!r}")
     if colors not in (1, 3):

@@ -34,7 +34,6 @@ Label file (`.npz`, `write_label_file` / `read_label_file`):
 from __future__ import annotations
 
 import inspect
-import math
 import os
 import zipfile
 from typing import Any, Callable
@@ -43,6 +42,7 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2.core.checks import is_int, is_number
 from compare_gan2.core.registry import LABEL_SOURCES
 
 
@@ -60,15 +60,14 @@ Relabel = Callable[[tf.Tensor, tf.Tensor], tf.Tensor]
 # === Pure functions (tests, label-inference reports) ===
 
 def _check_fraction(fraction: Any) -> float:
-  if (isinstance(fraction, bool) or not isinstance(fraction, (int, float))
-      or math.isnan(fraction) or not 0.0 <= fraction <= 1.0):
+  if not is_number(fraction) or not 0.0 <= fraction <= 1.0:
     raise ValueError("`labels.fraction` must be a number in [0, 1]. "
                      f"Received: fraction={fraction!r}")
   return float(fraction)
 
 
 def _check_seed(seed: Any) -> int:
-  if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+  if not is_int(seed, 0):
     raise ValueError("`labels.seed` must be a non-negative integer. "
                      f"Received: seed={seed!r}")
   return seed

@@ -15,6 +15,7 @@ import functools
 
 import numpy as np
 
+from compare_gan2.core.checks import is_int, is_number
 from compare_gan2.core.registry import DATASETS
 from compare_gan2.data.base import DEFAULT_SEED, ArrayDataset
 
@@ -118,7 +119,7 @@ class MixtureDataset(ArrayDataset):
 
 def _check_sizes(name: str, **sizes: int) -> None:
   for key, value in sizes.items():
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_int(value, 1):
       raise ValueError(f"`{name}.{key}` must be a positive integer. "
                        f"Received: {key}={value!r}")
 
@@ -139,7 +140,7 @@ def mog_ring(seed: int = DEFAULT_SEED, num_train_examples: int = 50000,
   """
   _check_sizes("mog_ring", num_train_examples=num_train_examples,
                num_test_examples=num_test_examples)
-  if isinstance(radius, bool) or not isinstance(radius, (int, float)) or radius <= 0:
+  if not is_number(radius) or radius <= 0:
     raise ValueError(f"`mog_ring.radius` must be a positive number. Received: "
                      f"radius={radius!r}")
   return MixtureDataset("mog_ring", "ring", stddev=stddev,

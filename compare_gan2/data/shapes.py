@@ -22,6 +22,7 @@ import functools
 
 import numpy as np
 
+from compare_gan2.core.checks import is_int
 from compare_gan2.core.registry import DATASETS
 from compare_gan2.data.base import DEFAULT_SEED, ArrayDataset
 
@@ -203,10 +204,10 @@ def shapes(seed: int = DEFAULT_SEED, resolution: int = 32,
   """
   for key, value in (("num_train_examples", num_train_examples),
                      ("num_test_examples", num_test_examples)):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if not is_int(value, 1):
       raise ValueError(f"`shapes.{key}` must be a positive integer. "
                        f"Received: {key}={value!r}")
-  if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 8:
+  if not is_int(resolution, 8):
     raise ValueError("`shapes.resolution` must be an integer >= 8. "
                      f"Received: resolution={resolution!r}")
   return ShapesDataset(resolution=resolution,

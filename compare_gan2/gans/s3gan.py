@@ -22,6 +22,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2.core.checks import is_int
 from compare_gan2.gans.modular import DOutputs, Metrics
 from compare_gan2.gans.ssgan import SSGAN
 from compare_gan2.ops.layers import Linear
@@ -52,9 +53,8 @@ def _global_sum(x: tf.Tensor) -> tf.Tensor:
 
 def check_rotated_batch_fraction(fraction: Any) -> None:
   """Raises unless `fraction` is an int >= 1 or a float in (0, 1]."""
-  is_int = isinstance(fraction, (int, np.integer)) and not isinstance(fraction, bool)
   is_float = isinstance(fraction, (float, np.floating))
-  if not ((is_int and fraction >= 1) or (is_float and 0.0 < fraction <= 1.0)):
+  if not (is_int(fraction, 1) or (is_float and 0.0 < fraction <= 1.0)):
     raise ValueError(
         "S3GAN.rotated_batch_fraction must be an integer k >= 1 (the original's "
         "divisor: batch // k images are rotated) or a float in (0, 1] (the "

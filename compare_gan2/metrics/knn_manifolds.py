@@ -23,6 +23,7 @@ from typing import Iterator
 import numpy as np
 import tensorflow as tf
 
+from compare_gan2.core.checks import is_int
 from compare_gan2.metrics import _checks
 from compare_gan2.metrics.base import SampleSet, register_metric
 
@@ -41,8 +42,7 @@ def _check(real, fake, nearest_k: int, dtype: str, block_size: int
   """real, fake as `dtype` arrays; one clear ValueError for bad input."""
   if dtype not in DTYPES:
     raise ValueError(f"dtype must be one of {DTYPES}. Received: {dtype!r}")
-  if isinstance(nearest_k, bool) or not isinstance(nearest_k, (int, np.integer)) \
-      or nearest_k < 1:
+  if not is_int(nearest_k, 1):
     raise ValueError(f"nearest_k must be an integer >= 1. Received: {nearest_k!r}")
   if block_size < 1:
     raise ValueError(f"block_size must be >= 1. Received: {block_size}")

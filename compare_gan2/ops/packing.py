@@ -15,10 +15,12 @@ from typing import Any, Callable
 
 import tensorflow as tf
 
+from compare_gan2.core.checks import is_int
+
 
 def check_packing(packing: Any) -> int:
   """`packing` as an int >= 1, or one clear ValueError."""
-  if isinstance(packing, bool) or not isinstance(packing, int) or packing < 1:
+  if not is_int(packing, 1):
     raise ValueError(f"D.packing must be an integer >= 1 (1: no packing; PacGAN2: "
                      f"2). Received: packing={packing!r}")
   return packing

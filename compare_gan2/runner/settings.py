@@ -8,6 +8,7 @@ import dataclasses
 import gin
 
 from compare_gan2.core import hardware
+from compare_gan2.core.checks import is_int
 
 _POSITIVE = ("iterations_per_loop", "save_checkpoints_steps", "keep_checkpoint_max",
              "num_sample_images", "num_standing_batches")
@@ -82,7 +83,7 @@ class RunConfig:
       value = getattr(self, key)
       if value is None and key in _POSITIVE_OR_NONE:
         continue
-      if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+      if not is_int(value, 1):
         what = "a positive integer or None" if key in _POSITIVE_OR_NONE else (
             "a positive integer")
         raise ValueError(f"`run_config.{key}` must be {what}. "

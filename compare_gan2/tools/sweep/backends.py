@@ -11,6 +11,7 @@ import shlex
 import types
 from typing import Any
 
+from compare_gan2.core.checks import is_number
 from compare_gan2.tools.sweep import ray as sweep_ray
 from compare_gan2.tools.sweep.report import report
 from compare_gan2.tools.sweep.run import run
@@ -38,8 +39,7 @@ def _ray_options(spec: dict[str, Any], args: Any) -> dict[str, Any]:
     except json.JSONDecodeError as e:
       raise ValueError(f"--resources must be a JSON object such as "
                        f"'{{\"TPU\": 1}}'; got {resources!r} ({e}).") from None
-  if not isinstance(resources, dict) or not all(
-      isinstance(v, (int, float)) and not isinstance(v, bool) for v in resources.values()):
+  if not isinstance(resources, dict) or not all(map(is_number, resources.values())):
     raise ValueError("--resources must map resource names to numbers, "
                      f"e.g. '{{\"TPU\": 1}}'; got {resources!r}.")
   options["resources"] = resources

@@ -16,6 +16,7 @@ import tomllib
 from typing import Any
 
 from compare_gan2.core import console, files
+from compare_gan2.core.checks import is_int
 from compare_gan2.core.config_files import CONFIG_DIR, resolve_config
 
 DONE = "sweep_done.json"
@@ -162,7 +163,7 @@ def load_spec(path: str) -> dict[str, Any]:
                                          spec.get("variants", [{}])):
     raise ValueError(f"Sweep spec {path} names no `configs`.")
   score_last = spec.get("score_last", 1)
-  if isinstance(score_last, bool) or not isinstance(score_last, int) or score_last < 1:
+  if not is_int(score_last, 1):
     raise ValueError(f"Sweep spec {path}: `score_last` must be a positive integer; "
                      f"got {score_last!r}.")
   return spec
