@@ -545,8 +545,13 @@ def simultaneous_step(gan: "ModularGAN", features: dict[str, tf.Tensor]
   at the same weights, on the same reals and latents (slot 0), then both
   applied."""
   inputs = gan._slot(features, 0)  # pylint: disable=protected-access
-  d_metrics, d_grads = gan._gradients(gan.d_gradients, inputs)  # pylint: disable=protected-access
-  g_metrics, g_grads = gan._gradients(gan.g_gradients, inputs)  # pylint: disable=protected-access
+  # One graph in the original: each batch norm's population statistics move
+  # once a step, with the mean of its applications' moments. The G pass
+  # repeats the D pass's G and D(fake) on the same weights and z.
+  with normalization.averaged_updates():
+    d_metrics, d_grads = gan._gradients(gan.d_gradients, inputs)  # pylint: disable=protected-access
+  with normalization.frozen_statistics():
+    g_metrics, g_grads = gan._gradients(gan.g_gradients, inputs)  # pylint: disable=protected-access
   gan.d_optimizer.apply_gradients(zip(d_grads, gan.d_variables))
   gan.g_optimizer.apply_gradients(zip(g_grads, gan.generator.trainable_variables))
   if gan.ada:

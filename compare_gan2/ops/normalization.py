@@ -9,6 +9,7 @@ replicas under a multi-replica tf.distribute strategy.
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any, Iterator
 
 import gin
@@ -30,6 +31,52 @@ def accumulate_standing_statistics() -> Iterator[None]:
     yield
   finally:
     _ACCUMULATING.pop()
+
+
+class _Pending(threading.local):
+  """Where training calls put their moments, per thread (MirroredStrategy
+  runs each replica's step in its own thread): a stack whose top is None
+  (the moving averages, now), a list (kept for one averaged update,
+  `averaged_updates`) or False (nowhere, `frozen_statistics`)."""
+
+  def __init__(self):
+    super().__init__()
+    self.stack: list[Any] = [None]
+
+
+_PENDING = _Pending()
+
+
+@contextlib.contextmanager
+def averaged_updates() -> Iterator[None]:
+  """Training calls of standardize layers inside this context move each
+  layer's averages once, on exit, with the mean of its calls' moments: the
+  population update of Blocks (PacGAN, ALI), which merges a variable's
+  updates from every application in the step's graph (G once per packing
+  slot, D on reals and on fakes) into one."""
+  pending: list[tuple[StandardizeBatch, tf.Tensor, tf.Tensor]] = []
+  _PENDING.stack.append(pending)
+  try:
+    yield
+  finally:
+    _PENDING.stack.pop()
+  layers = {id(layer): layer for layer, _, _ in pending}
+  for key, layer in layers.items():
+    moments = [(m, v) for l, m, v in pending if id(l) == key]
+    layer.update_averages(tf.add_n([m for m, _ in moments]) / len(moments),
+                          tf.add_n([v for _, v in moments]) / len(moments))
+
+
+@contextlib.contextmanager
+def frozen_statistics() -> Iterator[None]:
+  """Training calls of standardize layers inside this context normalize
+  with their batch's moments and leave the moving averages alone (a second
+  pass over a batch whose moments were already counted)."""
+  _PENDING.stack.append(False)
+  try:
+    yield
+  finally:
+    _PENDING.stack.pop()
 
 
 def batch_moments(x: tf.Tensor, axes: list[int]) -> tuple[tf.Tensor, tf.Tensor]:
@@ -109,9 +156,7 @@ class StandardizeBatch(keras.layers.Layer):
     axes = list(range(len(x.shape) - 1))
     if training:
       mean, variance = batch_moments(x, axes)
-      d = self.decay
-      self.moving_mean.assign(d * self.moving_mean + (1 - d) * mean)
-      self.moving_variance.assign(d * self.moving_variance + (1 - d) * variance)
+      self.update_averages(mean, variance)
     elif self.use_moving_averages:
       mean, variance = self.moving_mean, self.moving_variance
     else:
@@ -127,6 +172,19 @@ class StandardizeBatch(keras.layers.Layer):
       mean, variance = self.accu_mean / count, self.accu_variance / count
     return tf.cast(tf.nn.batch_normalization(x, mean, variance, None, None, self.epsilon),
                    dtype)
+
+  def update_averages(self, mean: tf.Tensor, variance: tf.Tensor) -> None:
+    """Moves the averages towards a batch's moments, or hands them to the
+    enclosing `averaged_updates` / `frozen_statistics`."""
+    pending = _PENDING.stack[-1]
+    if pending is False:
+      return
+    if pending is not None:
+      pending.append((self, mean, variance))
+      return
+    d = self.decay
+    self.moving_mean.assign(d * self.moving_mean + (1 - d) * mean)
+    self.moving_variance.assign(d * self.moving_variance + (1 - d) * variance)
 
   def get_config(self) -> dict[str, Any]:
     return {**super().get_config(), "decay": self.decay, "epsilon": self.epsilon,

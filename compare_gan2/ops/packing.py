@@ -16,6 +16,7 @@ from typing import Any, Callable
 import tensorflow as tf
 
 from compare_gan2.core.checks import is_int
+from compare_gan2.ops import normalization
 
 
 def check_packing(packing: Any) -> int:
@@ -54,7 +55,8 @@ def generate_by_slot(generator: Callable[..., tf.Tensor], z: tf.Tensor, y: Any,
   if packing == 1:
     return generator(z, y, **kwargs)
   _check_batch(z.shape[0], packing)
-  slots = [generator(z[i::packing], None if y is None else y[i::packing], **kwargs)
-           for i in range(packing)]
+  with normalization.averaged_updates():  # one batch-norm update per call, as PacGAN's
+    slots = [generator(z[i::packing], None if y is None else y[i::packing], **kwargs)
+             for i in range(packing)]
   stacked = tf.stack(slots, axis=1)  # [n, m, ...]: sample j*m + i is slot i's j-th
   return tf.reshape(stacked, [-1, *stacked.shape[2:]])

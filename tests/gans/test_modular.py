@@ -316,6 +316,13 @@ def test_simultaneous_updates_take_both_gradients_at_the_same_weights():
       gan.discriminator.trainable_variables + gan.generator.trainable_variables)):
     np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-5)
   assert int(gan.global_step.numpy()) == 1
+  # G ran once in the original's step: its batch-norm population statistics
+  # took one update, the reference's forward pass.
+  statistics = [v for v in reference.generator.non_trainable_variables if "moving" in v.path]
+  assert len(statistics) == 8
+  for want, got in zip(values(statistics), values(
+      [v for v in gan.generator.non_trainable_variables if "moving" in v.path])):
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-7)
   moved = max(np.abs(a - b.numpy()).max() for a, b in zip(
       expected_g, reference.generator.trainable_variables))
   assert moved > 1e-4

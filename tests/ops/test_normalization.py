@@ -47,6 +47,39 @@ def test_standardize_batch_moving_averages_and_inference():
   np.testing.assert_allclose(_np(layer.moving_mean), mm, rtol=1e-5, atol=1e-7)
 
 
+def test_averaged_and_frozen_updates():
+  """`averaged_updates`: one update with the mean of the calls' moments
+  (Blocks' merged population updates: d * m + (1 - d) * mean over the
+  duplicates), nested ones folded into the outer; `frozen_statistics`:
+  batch moments for the output, no update; traced as eagerly."""
+  rng = _rng(10)
+  xs = [_bn_input(rng) for _ in range(3)]
+  moments = [_np_moments(x) for x in xs]
+
+  def run(layer):
+    with norm.averaged_updates():
+      layer(tf.constant(xs[0], tf.float32), training=True)
+      with norm.averaged_updates():  # folded into the outer average
+        layer(tf.constant(xs[1], tf.float32), training=True)
+      with norm.frozen_statistics():
+        y = layer(tf.constant(xs[2], tf.float32), training=True)
+    return y
+
+  for traced in (False, True):
+    layer = norm.StandardizeBatch(decay=0.9)
+    y = tf.function(run)(layer) if traced else run(layer)
+    np.testing.assert_allclose(_np(y), _np_standardize(xs[2], *moments[2]), rtol=1e-4,
+                               atol=1e-4)
+    # The inner context averages its one call: the outer sees it once.
+    mean = 0.1 * (moments[0][0] + moments[1][0]) / 2
+    variance = 0.9 + 0.1 * (moments[0][1] + moments[1][1]) / 2
+    np.testing.assert_allclose(_np(layer.moving_mean), mean, rtol=1e-5, atol=1e-7)
+    np.testing.assert_allclose(_np(layer.moving_variance), variance, rtol=1e-5)
+    layer(tf.constant(xs[2], tf.float32), training=True)  # outside: updates again
+    np.testing.assert_allclose(_np(layer.moving_mean), 0.9 * mean + 0.1 * moments[2][0],
+                               rtol=1e-5, atol=1e-7)
+
+
 def test_standardize_batch_gin_decay_and_epsilon():
   gin.bind_parameter("standardize_batch.decay", 0.5)
   gin.bind_parameter("standardize_batch.epsilon", 0.25)

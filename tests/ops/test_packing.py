@@ -52,6 +52,34 @@ def test_pack_lays_slots_out_as_pacgans_concatenation():
                                 np.concatenate([x[0::2], x[1::2]], axis=-1))
 
 
+def test_generate_by_slot_updates_population_statistics_once():
+  """PacGAN merges a batch norm's updates from its m applications (one per
+  slot) into one: d * p + (1 - d) * mean of the slots' moments. That is the
+  mean of what each slot's call alone makes from the same start (training
+  mode normalizes with batch moments, so the slots' calls are independent)."""
+  g, _ = _mlp(PACGAN_MLP + ["standardize_batch.decay = 0.5"])
+  z = tf.random.stateless_normal([10, 2], [0, 1])
+  g(z, None, training=False)  # builds the statistics
+  statistics = [v for v in g.non_trainable_variables if "moving" in v.path]
+  assert len(statistics) == 4  # mean and variance of 2 hidden layers
+  for v in statistics:  # a start other than the initial zeros and ones
+    v.assign(tf.random.stateless_uniform(v.shape, [2, len(v.path)], 0.5, 1.5))
+  start = [v.numpy() for v in statistics]
+  alone = []
+  for i in range(2):
+    g(z[i::2], None, training=True)
+    alone.append([v.numpy() for v in statistics])
+    for v, s in zip(statistics, start):
+      v.assign(s)
+  packing.generate_by_slot(g, z, None, 2, training=True)
+  for k, v in enumerate(statistics):
+    np.testing.assert_allclose(v.numpy(), (alone[0][k] + alone[1][k]) / 2, rtol=1e-5,
+                               atol=1e-6)
+  # Two updates in a row (slot 0's, then slot 1's) would weigh slot 1 twice.
+  sequential = [0.5 * a0 + a1 - 0.5 * s for s, a0, a1 in zip(start, *alone)]
+  assert max(np.abs(v.numpy() - q).max() for v, q in zip(statistics, sequential)) > 1e-3
+
+
 def _linear_maxout(x, kernel, bias, pieces):
   """Blocks' LinearMaxout: dot + b, reshape (..., units, pieces), max."""
   pre = x @ kernel + bias
