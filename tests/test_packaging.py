@@ -116,7 +116,7 @@ def _run_cell(python: str, code: str, cwd, env: dict | None = None,
   env = {**(os.environ if env is None else env), "IPYTHONDIR": str(cwd / "ipython")}
   return subprocess.run([python, "-c", IPYTHON.format(hide=hide)], input=code,
                         capture_output=True, text=True, cwd=cwd, env=env, check=False,
-                        timeout=300)
+                        timeout=900)  # the install cell pip-installs TensorFlow
 
 
 def test_install_cell_without_source_stops_with_one_line(tmp_path):

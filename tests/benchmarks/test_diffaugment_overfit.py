@@ -3,13 +3,12 @@ config, the table against numpy on scores written by hand, and (slow) the
 script end to end on a tiny real sweep."""
 
 import os
-import re
 import sys
 
 import gin
 import numpy as np
 import pytest
-from study_checks import assert_results_written, read_rows
+from study_checks import assert_results_written, read_rows, without_load
 
 import compare_gan2
 from compare_gan2.core import config, config_files
@@ -106,11 +105,6 @@ def test_report_against_numpy(tmp_path):
   assert "5/6 trials finished, 10.0 min per trial" in page
   assert "| none | 3 |" in page
   assert_results_written(out, page)
-
-
-def without_load(page):
-  return re.sub(r"Load average \(1, 5, 15 min; `uptime`\) when this page was written: [^o]*on",
-                "", page)
 
 
 @pytest.mark.slow
