@@ -23,14 +23,19 @@ _ACCUMULATING = [False]
 
 
 @contextlib.contextmanager
-def accumulate_standing_statistics() -> Iterator[None]:
-  """Inside this context, inference calls of standardize layers without moving
-  averages add their batch moments to the standing statistics (eager calls)."""
-  _ACCUMULATING.append(True)
+def _pushed(stack: list[Any], value: Any) -> Iterator[None]:
+  """`value` on top of a mode stack for the context's duration."""
+  stack.append(value)
   try:
     yield
   finally:
-    _ACCUMULATING.pop()
+    stack.pop()
+
+
+def accumulate_standing_statistics() -> contextlib.AbstractContextManager[None]:
+  """Inside this context, inference calls of standardize layers without moving
+  averages add their batch moments to the standing statistics (eager calls)."""
+  return _pushed(_ACCUMULATING, True)
 
 
 class _Pending(threading.local):
@@ -55,11 +60,8 @@ def averaged_updates() -> Iterator[None]:
   updates from every application in the step's graph (G once per packing
   slot, D on reals and on fakes) into one."""
   pending: list[tuple[StandardizeBatch, tf.Tensor, tf.Tensor]] = []
-  _PENDING.stack.append(pending)
-  try:
+  with _pushed(_PENDING.stack, pending):
     yield
-  finally:
-    _PENDING.stack.pop()
   layers = {id(layer): layer for layer, _, _ in pending}
   for key, layer in layers.items():
     moments = [(m, v) for l, m, v in pending if id(l) == key]
@@ -67,16 +69,11 @@ def averaged_updates() -> Iterator[None]:
                           tf.add_n([v for _, v in moments]) / len(moments))
 
 
-@contextlib.contextmanager
-def frozen_statistics() -> Iterator[None]:
+def frozen_statistics() -> contextlib.AbstractContextManager[None]:
   """Training calls of standardize layers inside this context normalize
   with their batch's moments and leave the moving averages alone (a second
   pass over a batch whose moments were already counted)."""
-  _PENDING.stack.append(False)
-  try:
-    yield
-  finally:
-    _PENDING.stack.pop()
+  return _pushed(_PENDING.stack, False)
 
 
 def batch_moments(x: tf.Tensor, axes: list[int]) -> tuple[tf.Tensor, tf.Tensor]:
